@@ -1,0 +1,145 @@
+// Package protocol is the contract between the host and the guest agent: the
+// run plan the host packs into the initramfs, and the events the agent streams
+// back over virtio-serial. It has no dependencies so the agent stays small.
+package protocol
+
+// PlanPath is where the agent finds its plan inside the guest.
+const PlanPath = "/modmatrix/plan.json"
+
+// ModuleDir is where the cell's .ko files live inside the guest.
+const ModuleDir = "/modmatrix/ko"
+
+// EventChannel is the virtio-serial port name the agent writes events to.
+const EventChannel = "modmatrix"
+
+// Plan is what one boot runs: scenarios in order, each from a clean module state.
+type Plan struct {
+	Cell      string     `json:"cell"`
+	Boot      int        `json:"boot"`
+	Scenarios []Scenario `json:"scenarios"`
+}
+
+// Scenario is one scenario's steps as the agent needs them.
+type Scenario struct {
+	Name  string `json:"name"`
+	Steps []Step `json:"steps"`
+}
+
+// Action names a step kind.
+type Action string
+
+// Step kinds the agent executes.
+const (
+	ActionLoad   Action = "load"   // finit_module(ko, params)
+	ActionUnload Action = "unload" // delete_module(name, flags)
+	ActionCheck  Action = "check"  // observe only
+	ActionOpen   Action = "open"   // open a path and keep the fd
+	ActionClose  Action = "close"  // close an fd opened by ActionOpen
+	ActionPause  Action = "pause"  // sleep
+)
+
+// Unload flags, in the words of delete_module(2).
+const (
+	FlagForce    = "O_TRUNC"    // what rmmod -f passes
+	FlagNonBlock = "O_NONBLOCK" // what rmmod always passes
+)
+
+// Step is one action of a scenario.
+type Step struct {
+	Action Action `json:"action"`
+	// Module is the module name (load: the .ko under ModuleDir is NAME.ko unless File is set).
+	Module string   `json:"module,omitempty"`
+	File   string   `json:"file,omitempty"`
+	Params string   `json:"params,omitempty"`
+	Flags  []string `json:"flags,omitempty"`
+	// Path is the file for open/close; Sysfs and Kallsyms list what to observe.
+	Path     string   `json:"path,omitempty"`
+	Sysfs    []string `json:"sysfs,omitempty"`
+	Kallsyms []string `json:"kallsyms,omitempty"`
+	Files    []string `json:"files,omitempty"`
+	PauseMS  int      `json:"pause_ms,omitempty"`
+	// TimeoutMS bounds the step in the agent's watchdog (0: agent default).
+	TimeoutMS int `json:"timeout_ms,omitempty"`
+}
+
+// EventKind tells events apart.
+type EventKind string
+
+// Event kinds, in the order a boot emits them.
+const (
+	EventBoot          EventKind = "boot"           // agent started
+	EventStepStart     EventKind = "step_start"     // before a step runs
+	EventStep          EventKind = "step"           // a step's observations
+	EventScenarioEnd   EventKind = "scenario_end"   // a scenario finished, with clean-up state
+	EventEndOfBoot     EventKind = "end_of_boot"    // the agent stops this boot
+	EventAgentFailure  EventKind = "agent_failure"  // the agent could not do its job
+	EventKmsgRemainder EventKind = "kmsg_remainder" // kmsg records after the last step
+)
+
+// Event is one JSON line on the event channel.
+type Event struct {
+	Kind     EventKind `json:"kind"`
+	Scenario string    `json:"scenario,omitempty"`
+	// StepIndex is the 0-based index of the step in its scenario.
+	StepIndex int         `json:"step_index"`
+	Boot      *BootInfo   `json:"boot,omitempty"`
+	Step      *StepResult `json:"step,omitempty"`
+	// Dirty says why the kernel is no longer clean after a scenario ("" when clean).
+	Dirty string `json:"dirty,omitempty"`
+	// Remaining names scenarios the agent did not run in this boot.
+	Remaining []string `json:"remaining,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Kmsg      []Kmsg   `json:"kmsg,omitempty"`
+	// UptimeMS is the guest's CLOCK_BOOTTIME when the event was made.
+	UptimeMS int64 `json:"uptime_ms"`
+}
+
+// BootInfo describes the guest at agent start.
+type BootInfo struct {
+	Release string `json:"release"` // uname -r
+	Version string `json:"version"` // uname -v
+	Taint   uint64 `json:"taint"`
+	// KmsgSeq is the sequence number of the next kmsg record.
+	KmsgSeq uint64 `json:"kmsg_seq"`
+}
+
+// StepResult is everything the agent observed around one step.
+type StepResult struct {
+	Step Step `json:"step"`
+	// Errno is the symbolic name ("" on success), ErrnoNum its number.
+	Errno    string `json:"errno"`
+	ErrnoNum int    `json:"errno_num"`
+	// Error is set when the agent itself failed at the step (not the syscall).
+	Error string `json:"error,omitempty"`
+	// Hung is set when the step overran its timeout in the agent's watchdog.
+	Hung        bool   `json:"hung,omitempty"`
+	TaintBefore uint64 `json:"taint_before"`
+	TaintAfter  uint64 `json:"taint_after"`
+	// ProcModules is the module's /proc/modules line, "" when absent;
+	// ProcModulesPresent is false when /proc/modules itself does not exist.
+	ProcModules       string `json:"proc_modules"`
+	ProcModulesExists bool   `json:"proc_modules_exists"`
+	// Sysfs maps /sys/module/NAME/<attr> to its content; a missing file has no key.
+	Sysfs map[string]string `json:"sysfs,omitempty"`
+	// SysModule is whether /sys/module/NAME exists.
+	SysModule bool `json:"sys_module"`
+	// Kallsyms maps each requested symbol to presence.
+	Kallsyms map[string]bool `json:"kallsyms,omitempty"`
+	// Files maps each requested path to presence.
+	Files map[string]bool `json:"files,omitempty"`
+	// KmsgSeqStart and KmsgSeqEnd bound the kmsg records of this step: [start, end).
+	KmsgSeqStart uint64 `json:"kmsg_seq_start"`
+	KmsgSeqEnd   uint64 `json:"kmsg_seq_end"`
+	Kmsg         []Kmsg `json:"kmsg"`
+	DurationUS   int64  `json:"duration_us"`
+}
+
+// Kmsg is one /dev/kmsg record.
+type Kmsg struct {
+	Seq   uint64 `json:"seq"`
+	Level int    `json:"level"`
+	// TimeUS is the record's timestamp in microseconds since boot.
+	TimeUS int64 `json:"time_us"`
+	// Text is the message with /dev/kmsg escapes (\x0a) decoded.
+	Text string `json:"text"`
+}
