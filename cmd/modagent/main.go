@@ -1,0 +1,91 @@
+// Command modagent runs inside the guest as u-root's uinit: it executes the
+// plan the host packed into the initramfs, streams one event per step over
+// virtio-serial, and reboots the guest when done.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/hugelgupf/vmtest/guest"
+	"golang.org/x/sys/unix"
+
+	"modmatrix.dev/modmatrix/harness/agent"
+	"modmatrix.dev/modmatrix/harness/protocol"
+)
+
+func main() {
+	log.SetPrefix("modagent: ")
+	err := run()
+	if err != nil {
+		log.Print(err)
+	}
+	unix.Sync()
+	// QEMU runs with -no-reboot, so a restart ends the VM; there is no ACPI
+	// to power off with.
+	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART); err != nil {
+		log.Printf("reboot: %v", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	events, err := openChannel()
+	if err != nil {
+		return err
+	}
+	// Close sends the done event; without it the host reports ERROR.
+	defer events.Close()
+
+	fail := func(err error) error {
+		_ = events.Emit(protocol.Event{Kind: protocol.EventAgentFailure, Error: err.Error()})
+		return err
+	}
+	b, err := os.ReadFile(protocol.PlanPath)
+	if err != nil {
+		return fail(err)
+	}
+	var plan protocol.Plan
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return fail(fmt.Errorf("%s: %w", protocol.PlanPath, err))
+	}
+	kmsg, err := agent.OpenKmsg("/dev/kmsg")
+	if err != nil {
+		return fail(err)
+	}
+	a := &agent.Agent{
+		Plan:      plan,
+		Events:    events,
+		Kmsg:      kmsg,
+		ModuleDir: protocol.ModuleDir,
+		OnHang:    dumpBlockedTasks,
+	}
+	if err := a.Run(); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// openChannel waits briefly for the virtio-serial port: the console driver
+// may still be probing when init starts us.
+func openChannel() (*guest.Emitter[protocol.Event], error) {
+	var lastErr error
+	for range 50 {
+		e, err := guest.SerialEventChannel[protocol.Event](protocol.EventChannel)
+		if err == nil {
+			return e, nil
+		}
+		lastErr = err
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil, lastErr
+}
+
+// dumpBlockedTasks asks the kernel (sysrq-w, where MAGIC_SYSRQ is built) to
+// print where blocked tasks sleep, so a hang's report shows where it is stuck.
+func dumpBlockedTasks() {
+	_ = os.WriteFile("/proc/sysrq-trigger", []byte("w"), 0)
+}

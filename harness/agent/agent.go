@@ -1,0 +1,264 @@
+// Package agent is what runs inside the guest: it executes a plan's steps
+// with u-root's kmodule, observes what the kernel did and emits one event per
+// step. cmd/modagent is a thin main over it.
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/u-root/u-root/pkg/kmodule"
+	"golang.org/x/sys/unix"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+)
+
+// Taint bits that do not make a kernel dirty: every out-of-tree test module
+// sets O, and an unsigned one sets E under MODULE_SIG.
+const harmlessTaint = 1<<12 | 1<<13
+
+// DefaultStepTimeout bounds a step when the plan gives none.
+const DefaultStepTimeout = 30 * time.Second
+
+// Emitter sends events to the host.
+type Emitter interface {
+	Emit(protocol.Event) error
+}
+
+// Agent runs one boot's plan.
+type Agent struct {
+	Plan   protocol.Plan
+	Events Emitter
+	Sys    System
+	Kmsg   *KmsgReader
+	// ModuleDir holds the .ko files (protocol.ModuleDir in the guest).
+	ModuleDir string
+	// OnHang is called when a step overruns its timeout, before the agent
+	// gives up on the boot (the guest dumps blocked tasks there).
+	OnHang func()
+
+	open map[string]*os.File
+}
+
+// Run executes the plan. It returns when the plan is done or the kernel is
+// no longer clean; the caller then closes the event channel and reboots.
+func (a *Agent) Run() error {
+	a.open = map[string]*os.File{}
+	uts := unix.Utsname{}
+	_ = unix.Uname(&uts)
+	bootKmsg := a.Kmsg.ReadAvailable()
+	if err := a.emit(protocol.Event{
+		Kind: protocol.EventBoot,
+		Boot: &protocol.BootInfo{
+			Release: unix.ByteSliceToString(uts.Release[:]),
+			Version: unix.ByteSliceToString(uts.Version[:]),
+			Taint:   a.Sys.Taint(),
+			KmsgSeq: a.Kmsg.Next(),
+		},
+		Kmsg: bootKmsg,
+	}); err != nil {
+		return err
+	}
+
+	for i, sc := range a.Plan.Scenarios {
+		dirty, err := a.runScenario(sc)
+		if err != nil {
+			return err
+		}
+		if dirty != "" && i+1 < len(a.Plan.Scenarios) {
+			var rest []string
+			for _, r := range a.Plan.Scenarios[i+1:] {
+				rest = append(rest, r.Name)
+			}
+			return a.emit(protocol.Event{Kind: protocol.EventEndOfBoot, Dirty: dirty, Remaining: rest})
+		}
+	}
+	return a.emit(protocol.Event{Kind: protocol.EventEndOfBoot})
+}
+
+func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
+	taintStart := a.Sys.Taint()
+	var loaded []string
+	for i, st := range sc.Steps {
+		if err := a.emit(protocol.Event{Kind: protocol.EventStepStart, Scenario: sc.Name, StepIndex: i, Kmsg: a.Kmsg.ReadAvailable()}); err != nil {
+			return "", err
+		}
+		res, hung := a.runStep(st)
+		if err := a.emit(protocol.Event{Kind: protocol.EventStep, Scenario: sc.Name, StepIndex: i, Step: &res}); err != nil {
+			return "", err
+		}
+		if hung {
+			return "", a.emit(protocol.Event{Kind: protocol.EventEndOfBoot, Scenario: sc.Name, Dirty: res.Error})
+		}
+		if st.Action == protocol.ActionLoad && res.Errno == "" && res.Error == "" {
+			loaded = append(loaded, st.Module)
+		}
+	}
+	dirty = a.cleanUp(loaded)
+	if gained := (a.Sys.Taint() &^ taintStart) &^ harmlessTaint; gained != 0 && dirty == "" {
+		dirty = fmt.Sprintf("taint gained: %d", gained)
+	}
+	return dirty, a.emit(protocol.Event{Kind: protocol.EventScenarioEnd, Scenario: sc.Name, Dirty: dirty, Kmsg: a.Kmsg.ReadAvailable()})
+}
+
+// cleanUp closes the scenario's fds and unloads what it left loaded, newest
+// first, so the next scenario starts from a clean module state.
+func (a *Agent) cleanUp(loaded []string) string {
+	for p, f := range a.open {
+		f.Close()
+		delete(a.open, p)
+	}
+	var stuck []string
+	for _, name := range slices.Backward(loaded) {
+		if line, _ := a.Sys.ProcModules(name); line == "" {
+			continue
+		}
+		if err := kmodule.Delete(name, unix.O_NONBLOCK); err != nil {
+			stuck = append(stuck, fmt.Sprintf("%s (%s)", name, errnoName(err)))
+		}
+	}
+	if len(stuck) > 0 {
+		return fmt.Sprintf("module left loaded: %v", stuck)
+	}
+	return ""
+}
+
+// runStep runs one step under a watchdog; hung is true when it overran.
+func (a *Agent) runStep(st protocol.Step) (res protocol.StepResult, hung bool) {
+	res = protocol.StepResult{Step: st, TaintBefore: a.Sys.Taint(), KmsgSeqStart: a.Kmsg.Next()}
+	timeout := DefaultStepTimeout
+	if st.TimeoutMS > 0 {
+		timeout = time.Duration(st.TimeoutMS) * time.Millisecond
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- a.act(st) }()
+	select {
+	case err := <-done:
+		res.DurationUS = time.Since(start).Microseconds()
+		var errno syscall.Errno
+		switch {
+		case err == nil:
+		case errors.As(err, &errno):
+			res.Errno, res.ErrnoNum = errnoName(errno), int(errno)
+		default:
+			res.Error = err.Error()
+		}
+	case <-time.After(timeout):
+		res.DurationUS = time.Since(start).Microseconds()
+		res.Error = fmt.Sprintf("step did not return within %s", timeout)
+		res.Hung, hung = true, true
+		if a.OnHang != nil {
+			a.OnHang()
+		}
+	}
+	a.observe(&res)
+	return res, hung
+}
+
+func (a *Agent) act(st protocol.Step) error {
+	switch st.Action {
+	case protocol.ActionLoad:
+		file := st.File
+		if file == "" {
+			file = st.Module + ".ko"
+		}
+		f, err := os.Open(filepath.Join(a.ModuleDir, file))
+		if err != nil {
+			return fmt.Errorf("module file: %w", err)
+		}
+		defer f.Close()
+		return kmodule.FileInit(f, st.Params, 0)
+	case protocol.ActionUnload:
+		var flags uintptr
+		for _, fl := range st.Flags {
+			switch fl {
+			case protocol.FlagForce:
+				flags |= unix.O_TRUNC
+			case protocol.FlagNonBlock:
+				flags |= unix.O_NONBLOCK
+			default:
+				return fmt.Errorf("unknown unload flag %q", fl)
+			}
+		}
+		return kmodule.Delete(st.Module, flags)
+	case protocol.ActionOpen:
+		f, err := os.OpenFile(st.Path, os.O_RDWR, 0)
+		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EISDIR) {
+			f, err = os.Open(st.Path)
+		}
+		if err != nil {
+			return unwrapErrno(err)
+		}
+		a.open[st.Path] = f
+		return nil
+	case protocol.ActionClose:
+		f, ok := a.open[st.Path]
+		if !ok {
+			return fmt.Errorf("close %s: not opened by an earlier step", st.Path)
+		}
+		delete(a.open, st.Path)
+		return unwrapErrno(f.Close())
+	case protocol.ActionPause:
+		time.Sleep(time.Duration(st.PauseMS) * time.Millisecond)
+		return nil
+	case protocol.ActionCheck:
+		return nil
+	}
+	return fmt.Errorf("unknown action %q", st.Action)
+}
+
+// unwrapErrno keeps the errno of a *PathError so it is reported as one.
+func unwrapErrno(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
+}
+
+func (a *Agent) observe(res *protocol.StepResult) {
+	st := res.Step
+	res.TaintAfter = a.Sys.Taint()
+	if st.Module != "" {
+		res.ProcModules, res.ProcModulesExists = a.Sys.ProcModules(st.Module)
+		res.SysModule, res.Sysfs = a.Sys.SysModule(st.Module, st.Sysfs)
+	} else {
+		_, res.ProcModulesExists = a.Sys.ProcModules("")
+	}
+	res.Kallsyms = a.Sys.Kallsyms(st.Kallsyms)
+	res.Files = a.Sys.Files(st.Files)
+	res.Kmsg = a.Kmsg.ReadAvailable()
+	res.KmsgSeqEnd = a.Kmsg.Next()
+}
+
+func (a *Agent) emit(e protocol.Event) error {
+	e.UptimeMS = uptimeMS()
+	return a.Events.Emit(e)
+}
+
+func uptimeMS() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano() / 1e6
+}
+
+// errnoName gives the symbolic name of an errno ("EAGAIN"), as the
+// expectations spell it.
+func errnoName(err error) string {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err.Error()
+	}
+	if name := unix.ErrnoName(errno); name != "" {
+		return name
+	}
+	return fmt.Sprintf("errno %d", int(errno))
+}
