@@ -1,0 +1,158 @@
+// Package initramfs builds the guest's root file system: a base archive with
+// u-root's init and the agent (built once per run), and a small per-boot
+// archive with the cell's .ko files and the plan. The kernel unpacks
+// concatenated cpio archives in order, so a boot's initramfs is base + boot.
+package initramfs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/u-root/mkuimage/uimage"
+	"github.com/u-root/uio/llog"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+)
+
+const (
+	initPkg  = "github.com/u-root/u-root/cmds/core/init"
+	agentPkg = "modmatrix.dev/modmatrix/cmd/modagent"
+	floorPkg = "modmatrix.dev/modmatrix/initramfs/floorinit"
+)
+
+// Base is the shared part of every guest image.
+type Base struct {
+	// Path is the base cpio archive.
+	Path string
+	dir  string
+}
+
+// BuildBase compiles u-root's init and the agent with plain `go build` in
+// the module at repoDir (a gobusybox build would cost ~10 s every time) and
+// packs them with mkuimage. The agent runs as uinit, not as PID 1, so an
+// oops that kills it does not panic the kernel.
+func BuildBase(ctx context.Context, repoDir, outDir string) (*Base, error) {
+	bins := map[string]string{
+		initPkg:  filepath.Join(outDir, "init"),
+		agentPkg: filepath.Join(outDir, "modagent"),
+	}
+	if err := goBuild(ctx, repoDir, bins); err != nil {
+		return nil, err
+	}
+	base := &Base{Path: filepath.Join(outDir, "base.cpio"), dir: outDir}
+	err := create(outDir, base.Path,
+		uimage.WithFiles(bins[initPkg]+":bin/init", bins[agentPkg]+":bin/modagent"),
+		uimage.WithInit("/bin/init"),
+		uimage.WithUinit("/bin/modagent"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("base initramfs: %w", err)
+	}
+	return base, nil
+}
+
+// BuildFloor writes an initramfs whose /init reboots at once: the floor a
+// boot's wall time is measured against.
+func BuildFloor(ctx context.Context, repoDir, outDir string) (string, error) {
+	bin := filepath.Join(outDir, "floorinit")
+	if err := goBuild(ctx, repoDir, map[string]string{floorPkg: bin}); err != nil {
+		return "", err
+	}
+	out := filepath.Join(outDir, "floor.cpio")
+	if err := create(outDir, out, uimage.WithFiles(bin+":init")); err != nil {
+		return "", fmt.Errorf("floor initramfs: %w", err)
+	}
+	return out, nil
+}
+
+// goBuild builds static guest binaries: package → output path.
+func goBuild(ctx context.Context, repoDir string, bins map[string]string) error {
+	if err := os.MkdirAll(filepath.Dir(slices.Collect(maps.Values(bins))[0]), 0o755); err != nil {
+		return err
+	}
+	for pkg, out := range bins {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+		cmd.Dir = repoDir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+		}
+	}
+	return nil
+}
+
+// Boot writes out = base + an archive with the plan and the .ko files
+// (module name → path on the host) under protocol.ModuleDir.
+func (b *Base) Boot(plan protocol.Plan, kos map[string]string, out string) error {
+	dir, err := os.MkdirTemp(b.dir, "boot")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return err
+	}
+	planFile := filepath.Join(dir, "plan.json")
+	if err := os.WriteFile(planFile, planJSON, 0o644); err != nil {
+		return err
+	}
+	files := []string{planFile + ":" + protocol.PlanPath[1:]}
+	names := make([]string, 0, len(kos))
+	for name := range kos {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		files = append(files, kos[name]+":"+filepath.Join(protocol.ModuleDir[1:], name+".ko"))
+	}
+	cellArchive := filepath.Join(dir, "boot.cpio")
+	if err := create(dir, cellArchive, uimage.WithFiles(files...)); err != nil {
+		return fmt.Errorf("boot initramfs: %w", err)
+	}
+	return concat(out, b.Path, cellArchive)
+}
+
+func create(tmp, out string, mods ...uimage.Modifier) error {
+	var log bytes.Buffer
+	mods = append(mods, uimage.WithSkipLDD(), uimage.WithCPIOOutput(out), uimage.WithTempDir(tmp))
+	if err := uimage.Create(llog.New(slog.LevelInfo, llog.WritePrintf(&log)), mods...); err != nil {
+		return fmt.Errorf("%w\n%s", err, log.String())
+	}
+	return nil
+}
+
+func concat(out string, parts ...string) error {
+	tmp := out + ".tmp"
+	w, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		r, err := os.Open(p)
+		if err != nil {
+			w.Close()
+			return err
+		}
+		_, err = io.Copy(w, r)
+		r.Close()
+		if err != nil {
+			w.Close()
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, out)
+}
