@@ -1,0 +1,75 @@
+// Package scenario reads modules/NAME/scenario.yaml, the steps a scenario
+// runs in the guest and what each kernel configuration should make of them,
+// and evaluates the `when` predicates over a kernel's resolved .config.
+//
+// Every problem in a file is reported, each as FILE:LINE: message, e.g.
+//
+//	modules/hello/scenario.yaml:12: unknown key "expct" in step
+//
+// # File format
+//
+//	description: The seed's first module prints on load and unload.
+//	modules: [hello]      # optional: the .ko files the folder builds (default: all)
+//	own_boot: false       # optional: true runs the scenario in a boot of its own
+//	steps:
+//	  - load: hello                # module name; the file is hello.ko
+//	    file: hello.ko             # optional, load only
+//	    params: "count=3 name=x"   # optional, load only
+//	    timeout: 10s               # optional, any step: the agent's watchdog
+//	    expect:
+//	      - when: "!MODULES"
+//	        errno: ENOSYS
+//	      - when: MODULES
+//	        errno: ok              # ok or "" is success
+//	        loaded: true           # the module has a /proc/modules line
+//	        kmsg: ["hi module being loaded."]
+//	  - unload: hello
+//	    flags: [force, nonblock]   # unload only: O_TRUNC, O_NONBLOCK
+//	    expect:
+//	      - when: MODULES && !MODULE_UNLOAD
+//	        errno: ENOSYS
+//	      - when: MODULE_UNLOAD
+//	        errno: ok
+//	        loaded: false
+//	        kmsg: ["hi module being unloaded."]
+//	  - check: hello               # observe only; `check:` alone names no module
+//	    expect:
+//	      - proc_modules: '/\[permanent\],/'
+//	        sysfs: {initsize: "0", refcnt: absent, holders: present}
+//	        kallsyms: {present: [helper], absent: [hi]}
+//	        files: {present: [/dev/foo], absent: [/proc/bar]}
+//	        taint_gained: [R]
+//	        taint_not_gained: [W]
+//	        kmsg_absent: ["Oops"]
+//	  - open: /dev/refheld         # open and keep the fd
+//	  - close: /dev/refheld
+//	  - pause: 500ms
+//
+// A step has exactly one action: load, unload, check, open, close or pause.
+// Module names are the kernel's (foo_bar for foo-bar.ko; load it with
+// `file: foo-bar.ko`).
+//
+// Every `expect` block whose `when` holds applies, and all its conditions
+// must hold; a block without `when` always applies. Conditions:
+//
+//   - errno: an errno name (ENOSYS, EAGAIN, EWOULDBLOCK is EAGAIN, …) or ok.
+//   - loaded: true or false.
+//   - proc_modules: a pattern for the module's /proc/modules line.
+//   - sysfs: attribute (a path under /sys/module/NAME) → value, absent or
+//     present. A literal value must equal the file's content (trailing
+//     newline dropped).
+//   - kallsyms, files: present and absent lists of symbols or paths.
+//   - kmsg, kmsg_absent: patterns that must, or must not, occur in the
+//     kmsg records of the step.
+//   - taint_gained, taint_not_gained: taint letters (P F S R M B U D A W C
+//     I O E L K X T N J) the step must, or must not, newly set.
+//
+// A pattern is a literal substring, or a Go regexp written /like this/.
+//
+// # Predicates
+//
+// `when` is a predicate over Kconfig symbols, written without CONFIG_ (the
+// prefix is accepted): SYM holds for y or m; SYM=y, SYM=m, SYM=n (n also
+// when unset), SYM=123, SYM=0x10, SYM="text", and != for each; !, && and ||
+// with that precedence, and parentheses.
+package scenario

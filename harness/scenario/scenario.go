@@ -1,0 +1,277 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+)
+
+// FileName is the scenario file inside a scenario's folder.
+const FileName = "scenario.yaml"
+
+// Scenario is one folder under modules/: what to do with its modules and
+// what each kernel configuration should make of it.
+type Scenario struct {
+	Name        string // the folder's name
+	Dir         string // the folder
+	File        string // Dir/scenario.yaml, as errors and reports name it
+	Description string
+	// Modules lists the modules the folder builds; empty means every .ko.
+	Modules []string
+	// OwnBoot asks for a boot of its own instead of sharing the cell's.
+	OwnBoot bool
+	Steps   []Step
+}
+
+// Step is one action and what is expected of it.
+type Step struct {
+	Line   int // of the step in File
+	Action protocol.Action
+	// Module is the module the step acts on or observes ("" for open, close,
+	// pause and a check without a module).
+	Module string
+	File   string // load: the .ko, "" for MODULE.ko
+	Params string // load: module parameters
+	// Flags are unload flags as the file spells them: "force", "nonblock".
+	Flags   []string
+	Path    string        // open, close
+	Pause   time.Duration // pause
+	Timeout time.Duration // 0: the agent's default
+	Expect  []Expectation
+}
+
+// Expectation is one `expect` block: conditions that must all hold after
+// the step on kernels whose configuration satisfies When.
+type Expectation struct {
+	Line int    // of the block in the file
+	When string // the predicate as written, "" when the block always applies
+	Pred Predicate
+
+	// Errno is nil when not checked; "" means success.
+	Errno *string
+	// Loaded: the module has a /proc/modules line.
+	Loaded      *bool
+	ProcModules *Pattern // matched against the module's /proc/modules line
+	Sysfs       []SysfsExpect
+	Kallsyms    Presence
+	Files       Presence
+	Kmsg        []Pattern // each must occur in the step's kmsg
+	KmsgAbsent  []Pattern // none may occur
+	// TaintGained bits must be newly set by the step; TaintNotGained must not.
+	TaintGained    uint64
+	TaintNotGained uint64
+}
+
+// SysfsExpect is one /sys/module/NAME/<Attr> condition.
+type SysfsExpect struct {
+	Attr   string
+	Absent bool     // the file must not exist
+	Value  *Pattern // nil: only presence (or absence) is checked
+}
+
+// Presence lists names that must be present and names that must be absent.
+type Presence struct {
+	Present, Absent []string
+}
+
+// Pattern is a literal text, or a regexp when written /like this/.
+type Pattern struct {
+	Src string // as written, slashes included
+	re  *regexp.Regexp
+}
+
+// ParsePattern compiles /regexp/ sources; anything else is literal.
+func ParsePattern(src string) (Pattern, error) {
+	if len(src) < 2 || src[0] != '/' || src[len(src)-1] != '/' {
+		return Pattern{Src: src}, nil
+	}
+	re, err := regexp.Compile(src[1 : len(src)-1])
+	if err != nil {
+		return Pattern{}, fmt.Errorf("bad regexp %s: %w", src, err)
+	}
+	return Pattern{Src: src, re: re}, nil
+}
+
+// IsRegexp tells a /regexp/ from a literal.
+func (p Pattern) IsRegexp() bool { return p.re != nil }
+
+// FoundIn reports whether the literal is a substring of s, or the regexp
+// matches somewhere in s.
+func (p Pattern) FoundIn(s string) bool {
+	if p.re != nil {
+		return p.re.MatchString(s)
+	}
+	return strings.Contains(s, p.Src)
+}
+
+// Equals reports whether s is the literal, or the regexp matches in s
+// (anchor it with ^…$ to match all of s).
+func (p Pattern) Equals(s string) bool {
+	if p.re != nil {
+		return p.re.MatchString(s)
+	}
+	return s == p.Src
+}
+
+// String quotes a literal and leaves a /regexp/ as written.
+func (p Pattern) String() string {
+	if p.re != nil {
+		return p.Src
+	}
+	return fmt.Sprintf("%q", p.Src)
+}
+
+// Error is a problem at a line of a scenario file.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+// Option configures Load and LoadAll.
+type Option func(*options)
+
+type options struct {
+	knownSymbol func(string) bool
+}
+
+// WithSymbolChecker rejects predicates naming a symbol for which known
+// returns false; known gets the symbol without CONFIG_ (see KconfigSymbols).
+func WithSymbolChecker(known func(sym string) bool) Option {
+	return func(o *options) { o.knownSymbol = known }
+}
+
+// Load reads dir/scenario.yaml. The error lists every problem of the file,
+// each as FILE:LINE: message.
+func Load(dir string, opts ...Option) (*Scenario, error) {
+	var o options
+	for _, fn := range opts {
+		fn(&o)
+	}
+	file := filepath.Join(dir, FileName)
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	sc := &Scenario{Name: filepath.Base(filepath.Clean(dir)), Dir: dir, File: file}
+	if err := parse(sc, src, o); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// LoadAll loads every folder of modulesDir that has a scenario.yaml, sorted
+// by name. It returns the scenarios that loaded along with the joined errors
+// of those that did not.
+func LoadAll(modulesDir string, opts ...Option) ([]*Scenario, error) {
+	entries, err := os.ReadDir(modulesDir)
+	if err != nil {
+		return nil, err
+	}
+	var scs []*Scenario
+	var errs []error
+	for _, e := range entries { // ReadDir sorts by name
+		dir := filepath.Join(modulesDir, e.Name())
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, FileName)); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		sc, err := Load(dir, opts...)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		scs = append(scs, sc)
+	}
+	return scs, errors.Join(errs...)
+}
+
+// Applicable returns the expectations whose When holds for lookup (see
+// Predicate.Eval).
+func (st Step) Applicable(lookup func(sym string) string) []Expectation {
+	var out []Expectation
+	for _, e := range st.Expect {
+		if e.Pred.Eval(lookup) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Describe names the step as reports do: "unload hello", "open /dev/foo".
+func (st Step) Describe() string {
+	switch {
+	case st.Module != "":
+		return fmt.Sprintf("%s %s", st.Action, st.Module)
+	case st.Path != "":
+		return fmt.Sprintf("%s %s", st.Action, st.Path)
+	case st.Action == protocol.ActionPause:
+		return fmt.Sprintf("pause %s", st.Pause)
+	}
+	return string(st.Action)
+}
+
+// baseSysfs is observed for every step with a module: reports show the
+// module's state whatever the expectations ask.
+var baseSysfs = []string{"coresize", "initsize", "initstate", "refcnt"}
+
+var protocolFlags = map[string]string{"force": protocol.FlagForce, "nonblock": protocol.FlagNonBlock}
+
+// Plan is the step as the agent runs it. It observes what any expectation
+// of the step mentions, so the observations serve whichever block applies.
+func (st Step) Plan() protocol.Step {
+	ps := protocol.Step{
+		Action:    st.Action,
+		Module:    st.Module,
+		File:      st.File,
+		Params:    st.Params,
+		Path:      st.Path,
+		PauseMS:   int(st.Pause.Milliseconds()),
+		TimeoutMS: int(st.Timeout.Milliseconds()),
+	}
+	if st.Action == protocol.ActionLoad && ps.File == "" {
+		ps.File = st.Module + ".ko"
+	}
+	for _, f := range st.Flags {
+		ps.Flags = append(ps.Flags, protocolFlags[f])
+	}
+	if st.Module != "" {
+		ps.Sysfs = slices.Clone(baseSysfs)
+	}
+	for _, e := range st.Expect {
+		for _, s := range e.Sysfs {
+			ps.Sysfs = append(ps.Sysfs, s.Attr)
+		}
+		ps.Kallsyms = append(ps.Kallsyms, e.Kallsyms.Present...)
+		ps.Kallsyms = append(ps.Kallsyms, e.Kallsyms.Absent...)
+		ps.Files = append(ps.Files, e.Files.Present...)
+		ps.Files = append(ps.Files, e.Files.Absent...)
+	}
+	ps.Sysfs, ps.Kallsyms, ps.Files = sortedSet(ps.Sysfs), sortedSet(ps.Kallsyms), sortedSet(ps.Files)
+	return ps
+}
+
+func sortedSet(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// Plan is the scenario as the agent runs it.
+func (s *Scenario) Plan() protocol.Scenario {
+	ps := protocol.Scenario{Name: s.Name}
+	for _, st := range s.Steps {
+		ps.Steps = append(ps.Steps, st.Plan())
+	}
+	return ps
+}

@@ -1,0 +1,145 @@
+// Package verdict compares what the agent observed in a boot with what a
+// scenario expects of the kernel configuration that ran it.
+package verdict
+
+import (
+	"fmt"
+	"strings"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/scenario"
+)
+
+// Verdict is a scenario's outcome on one cell.
+type Verdict string
+
+// Evaluate gives PASS, FAIL or ERROR; the runner, which sees the console
+// and the boot, gives HANG, CRASH and SKIP.
+const (
+	Pass  Verdict = "PASS"
+	Fail  Verdict = "FAIL"  // the kernel did not do what the scenario expects
+	Error Verdict = "ERROR" // the observations are missing or untrustworthy
+	Hang  Verdict = "HANG"
+	Crash Verdict = "CRASH"
+	Skip  Verdict = "SKIP"
+)
+
+// Result is the verdict on one scenario run.
+type Result struct {
+	Verdict Verdict `json:"verdict"`
+	// Reason names the first problem: the step, its file:line, what was
+	// expected and observed. Empty on PASS.
+	Reason string        `json:"reason,omitempty"`
+	Steps  []StepOutcome `json:"steps"`
+}
+
+// StepOutcome is one step with what was expected of it and what differed.
+type StepOutcome struct {
+	Index  int      `json:"index"` // 0-based like protocol.Event.StepIndex; reasons count from 1
+	Line   int      `json:"line"`
+	Action string   `json:"action"`
+	Module string   `json:"module,omitempty"`
+	Flags  []string `json:"flags,omitempty"`
+	// Expected lists the conditions that applied, as people read them:
+	// "errno ENOSYS", `kmsg contains "hi module being loaded."`.
+	Expected   []string   `json:"expected,omitempty"`
+	Mismatches []Mismatch `json:"mismatches,omitempty"`
+	// Error says why the step could not be judged (no result, agent failure).
+	Error string `json:"error,omitempty"`
+}
+
+// Mismatch is one condition that did not hold.
+type Mismatch struct {
+	What     string `json:"what"` // "errno", "sysfs refcnt", "kmsg", …
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+	Line     int    `json:"line,omitempty"` // of the expect block
+}
+
+// Evaluate judges results, the agent's step results in step order, against
+// the expectations of sc that hold for lookup (the resolved .config of the
+// kernel that ran). Missing results (the guest died) and agent failures make
+// the verdict ERROR whatever else happened (HANG when a step overran its
+// timeout); otherwise any mismatch is FAIL.
+func Evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []protocol.StepResult) Result {
+	res := Result{Verdict: Pass}
+	var hangReason, errorReason, failReason string
+	for i, st := range sc.Steps {
+		out := StepOutcome{Index: i, Line: st.Line, Action: string(st.Action), Module: st.Module, Flags: st.Flags}
+		var checks []check
+		for _, e := range st.Applicable(lookup) {
+			checks = append(checks, checksOf(st, e)...)
+		}
+		for _, c := range checks {
+			out.Expected = append(out.Expected, c.desc)
+		}
+		where := fmt.Sprintf("step %d (%s, %s:%d)", i+1, st.Describe(), sc.File, st.Line)
+		switch {
+		case i >= len(results):
+			out.Error = "no result"
+			if errorReason == "" {
+				errorReason = where + " produced no result"
+			}
+		case results[i].Hung:
+			out.Error = results[i].Error
+			if hangReason == "" {
+				hangReason = fmt.Sprintf("%s: %s", where, results[i].Error)
+			}
+		case results[i].Error != "":
+			out.Error = "agent: " + results[i].Error
+		case !samePlan(st.Plan(), results[i].Step):
+			got := results[i].Step
+			out.Error = fmt.Sprintf("the result is for %s %s%s", got.Action, got.Module, got.Path)
+		default:
+			for _, c := range checks {
+				if observed, ok := c.observe(&results[i]); !ok {
+					out.Mismatches = append(out.Mismatches, Mismatch{What: c.what, Expected: c.want, Observed: observed, Line: c.line})
+				}
+			}
+		}
+		if out.Error != "" && errorReason == "" {
+			errorReason = fmt.Sprintf("%s: %s", where, out.Error)
+		}
+		if m := out.Mismatches; len(m) > 0 && failReason == "" {
+			failReason = fmt.Sprintf("%s: %s: expected %s, observed %s", where, m[0].What, m[0].Expected, m[0].Observed)
+		}
+		res.Steps = append(res.Steps, out)
+	}
+	if extra := len(results) - len(sc.Steps); extra > 0 && errorReason == "" {
+		errorReason = fmt.Sprintf("%s: %d results for %d steps", sc.File, len(results), len(sc.Steps))
+	}
+	switch {
+	case hangReason != "":
+		res.Verdict, res.Reason = Hang, hangReason
+	case errorReason != "":
+		res.Verdict, res.Reason = Error, errorReason
+	case failReason != "":
+		res.Verdict, res.Reason = Fail, failReason
+	}
+	return res
+}
+
+// samePlan guards against results that do not line up with the steps; a
+// result that does not echo its step is taken on trust.
+func samePlan(want, got protocol.Step) bool {
+	return got.Action == "" || want.Action == got.Action && want.Module == got.Module && want.Path == got.Path
+}
+
+// TaintString spells a taint mask with the kernel's letters in bit order
+// ("RO" for 4104), as print_tainted does but without its padding and its G
+// for "not proprietary"; a bit the kernel has no letter for shows as [N].
+// Zero is "".
+func TaintString(mask uint64) string {
+	var b strings.Builder
+	for bit := range 64 {
+		if mask&(1<<bit) == 0 {
+			continue
+		}
+		if bit < len(scenario.TaintLetters) {
+			b.WriteByte(scenario.TaintLetters[bit])
+		} else {
+			fmt.Fprintf(&b, "[%d]", bit)
+		}
+	}
+	return b.String()
+}
