@@ -1,0 +1,88 @@
+package kconfig
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// BaseName is the fragment every cell is merged on top of.
+const BaseName = "base.config"
+
+// Cell is one kernel configuration of the matrix: the base plus one fragment.
+type Cell struct {
+	Name        string // the fragment's file name without .config
+	Description string
+	Fragment    *Fragment
+}
+
+// LoadCells reads dir/base.config and every other dir/*.config as a cell,
+// sorted by name. Adding a cell is adding a fragment file.
+func LoadCells(dir string) (base *Fragment, cells []Cell, err error) {
+	base, err = ParseFragment(filepath.Join(dir, BaseName))
+	if err != nil {
+		return nil, nil, fmt.Errorf("base fragment: %w", err)
+	}
+	paths, err := filepath.Glob(filepath.Join(dir, "*.config"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range paths {
+		if filepath.Base(p) == BaseName {
+			continue
+		}
+		f, err := ParseFragment(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if f.Description == "" {
+			return nil, nil, fmt.Errorf("%s:1: cell fragment needs a \"# description: ...\" comment", p)
+		}
+		cells = append(cells, Cell{
+			Name:        strings.TrimSuffix(filepath.Base(p), ".config"),
+			Description: f.Description,
+			Fragment:    f,
+		})
+	}
+	// By name, not path: "unload-off.config" sorts before "unload.config".
+	sort.Slice(cells, func(i, j int) bool { return cells[i].Name < cells[j].Name })
+	if len(cells) == 0 {
+		return nil, nil, fmt.Errorf("%s: no cell fragments (*.config besides %s)", dir, BaseName)
+	}
+	return base, cells, nil
+}
+
+// Cells is LoadCells restricted to names, in the order given; no names means
+// all cells.
+func Cells(dir string, names []string) (base *Fragment, cells []Cell, err error) {
+	base, all, err := LoadCells(dir)
+	if err != nil || len(names) == 0 {
+		return base, all, err
+	}
+	byName := map[string]Cell{}
+	known := make([]string, len(all))
+	for i, c := range all {
+		byName[c.Name] = c
+		known[i] = c.Name
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		c, ok := byName[n]
+		if !ok {
+			return nil, nil, fmt.Errorf("unknown cell %q (no %s); known cells in %s: %s",
+				n, filepath.Join(dir, n+".config"), dir, strings.Join(known, ", "))
+		}
+		cells = append(cells, c)
+	}
+	return base, cells, nil
+}
+
+// Frags returns the fragments to merge for the cell, base first.
+func (c Cell) Frags(base *Fragment) []*Fragment {
+	return []*Fragment{base, c.Fragment}
+}

@@ -1,0 +1,140 @@
+// Package kconfig reads Kconfig fragments and resolved .config files, resolves
+// fragments against a kernel tree the way the kernel's own merge_config.sh
+// does, and checks that every requested symbol survived olddefconfig.
+package kconfig
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Fragment is a Kconfig fragment: the symbols a cell (or the base) asks for.
+type Fragment struct {
+	Path string
+	// Description is the text of a "# description: ..." comment, if any.
+	Description string
+	Entries     []Entry
+}
+
+// Entry is one requested symbol.
+type Entry struct {
+	Symbol string // without the CONFIG_ prefix
+	// Value is as written in the fragment ("y", "m", "0x10", `"quoted"`),
+	// or "n" for "# CONFIG_X is not set".
+	Value string
+	Line  int
+}
+
+var (
+	setRe    = regexp.MustCompile(`^CONFIG_([A-Za-z0-9_]+)=(.*)$`)
+	notSetRe = regexp.MustCompile(`^# CONFIG_([A-Za-z0-9_]+) is not set$`)
+	descRe   = regexp.MustCompile(`^#\s*description:\s*(.*)$`)
+)
+
+// ParseFragment reads a fragment file.
+func ParseFragment(path string) (*Fragment, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFragmentData(path, data)
+}
+
+// ParseFragmentData parses fragment text; path is only used in errors.
+func ParseFragmentData(path string, data []byte) (*Fragment, error) {
+	f := &Fragment{Path: path}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), " \t\r")
+		var e Entry
+		switch {
+		case line == "":
+			continue
+		case notSetRe.MatchString(line):
+			e = Entry{Symbol: notSetRe.FindStringSubmatch(line)[1], Value: "n", Line: n}
+		case strings.HasPrefix(line, "#"):
+			if m := descRe.FindStringSubmatch(line); m != nil && f.Description == "" {
+				f.Description = m[1]
+			}
+			continue
+		case setRe.MatchString(line):
+			m := setRe.FindStringSubmatch(line)
+			if err := checkValue(m[2]); err != nil {
+				return nil, fmt.Errorf("%s:%d: CONFIG_%s: %v", path, n, m[1], err)
+			}
+			e = Entry{Symbol: m[1], Value: m[2], Line: n}
+		default:
+			return nil, fmt.Errorf("%s:%d: expected CONFIG_X=value, \"# CONFIG_X is not set\" or a # comment, got %q", path, n, line)
+		}
+		// merge_config.sh would silently keep both lines; the second
+		// one is almost always a copy-paste mistake.
+		if first, ok := seen[e.Symbol]; ok {
+			return nil, fmt.Errorf("%s:%d: CONFIG_%s already set at line %d", path, n, e.Symbol, first)
+		}
+		seen[e.Symbol] = n
+		f.Entries = append(f.Entries, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+func checkValue(v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("empty value (write \"# CONFIG_X is not set\" or CONFIG_X=\"\")")
+	case strings.HasPrefix(v, `"`):
+		if len(v) < 2 || !strings.HasSuffix(v, `"`) || strings.HasSuffix(v, `\"`) && !strings.HasSuffix(v, `\\"`) {
+			return fmt.Errorf("unterminated string %s", v)
+		}
+	case strings.ContainsAny(v, " \t\""):
+		return fmt.Errorf("value %q must be quoted", v)
+	}
+	return nil
+}
+
+// Text renders the fragment's entries as Kconfig lines, without comments.
+// It is what gets merged and what cache keys hash, so editing a comment
+// does not rebuild a kernel.
+func (f *Fragment) Text() []byte {
+	var b bytes.Buffer
+	for _, e := range f.Entries {
+		b.WriteString(e.String())
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// String renders the entry as a .config line.
+func (e Entry) String() string {
+	if e.Value == "n" {
+		return "# CONFIG_" + e.Symbol + " is not set"
+	}
+	return "CONFIG_" + e.Symbol + "=" + e.Value
+}
+
+// unquote turns a Kconfig string value into its contents; other values are
+// returned as they are.
+func unquote(v string) string {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return v
+	}
+	v = v[1 : len(v)-1]
+	if !strings.Contains(v, `\`) {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
