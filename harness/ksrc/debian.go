@@ -1,0 +1,105 @@
+package ksrc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// usrSrc is where Debian's linux-source-X.Y packages put their tarballs.
+var usrSrc = "/usr/src"
+
+// dpkgVersion returns the installed version of a Debian package.
+var dpkgVersion = func(ctx context.Context, pkg string) (string, error) {
+	out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// Debian returns the kernel source of the linux-source-SERIES package,
+// unpacked once into cacheDir/src/linux-source-SERIES-<shortid>/. The ID
+// is the package version plus the tarball's size and mtime, so an upgrade
+// of the package unpacks (and builds) afresh.
+func Debian(ctx context.Context, cacheDir, series string) (*Source, error) {
+	pkg := "linux-source-" + series
+	tarball := filepath.Join(usrSrc, pkg+".tar.xz")
+	st, err := os.Stat(tarball)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("kernel source %s: %s not found: apt-get install %s (or make deps)", series, tarball, pkg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Without dpkg (a hand-copied tarball) size and mtime still identify it.
+	ver, err := dpkgVersion(ctx, pkg)
+	if err != nil {
+		ver = "unknown"
+	}
+	id := fmt.Sprintf("debian:%s=%s:%d:%d", pkg, ver, st.Size(), st.ModTime().UnixNano())
+	name := pkg + "-" + shortHash(id)
+	parent := filepath.Join(cacheDir, "src")
+	dest := filepath.Join(parent, name)
+
+	if _, err := os.Stat(dest); err != nil {
+		if err := unpack(ctx, tarball, parent, name); err != nil {
+			return nil, fmt.Errorf("kernel source %s: unpacking %s: %w", series, tarball, err)
+		}
+	}
+	version, gotSeries, err := readVersion(dest)
+	if err != nil {
+		return nil, err
+	}
+	if gotSeries != series {
+		return nil, fmt.Errorf("kernel source %s: %s unpacks to linux %s", series, tarball, version)
+	}
+	return &Source{Dir: dest, Version: version, Series: series, ID: id}, nil
+}
+
+// unpack extracts tarball into parent/name atomically: into a temporary
+// directory beside it, then a rename, under a lock so that concurrent runs
+// unpack once. A directory at parent/name is therefore always complete.
+func unpack(ctx context.Context, tarball, parent, name string) error {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(parent, name+".lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dest := filepath.Join(parent, name)
+	if _, err := os.Stat(dest); err == nil {
+		return nil // another run unpacked it while we waited
+	}
+	// Holding the lock, any temporary directory of this name is a leftover
+	// of a crashed run.
+	stale, _ := filepath.Glob(filepath.Join(parent, ".tmp-"+name+"-*"))
+	for _, s := range stale {
+		os.RemoveAll(s)
+	}
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.CommandContext(ctx, "tar", "-xJf", tarball, "-C", tmp)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("tar: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	// The tarball holds one top directory (linux-source-6.12/).
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	if len(ents) != 1 || !ents[0].IsDir() {
+		return fmt.Errorf("expected one top-level directory in the tarball, found %d entries", len(ents))
+	}
+	return os.Rename(filepath.Join(tmp, ents[0].Name()), dest)
+}

@@ -1,0 +1,89 @@
+// Package ksrc finds kernel source trees and gives each an identity for
+// cache keys. The harness never writes into a source tree: kernels are
+// built with O= into directories of their own.
+package ksrc
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Source is a kernel source tree.
+type Source struct {
+	Dir     string // absolute
+	Version string // "6.12.117" (KERNELVERSION: VERSION.PATCHLEVEL.SUBLEVEL EXTRAVERSION)
+	Series  string // "6.12"
+	// ID identifies the tree's contents; it changes when the tree does.
+	ID string
+}
+
+// ShortID is a short, path-friendly digest of ID.
+func (s *Source) ShortID() string { return shortHash(s.ID) }
+
+func (s *Source) String() string { return fmt.Sprintf("linux %s (%s)", s.Version, s.Dir) }
+
+// ErrNotKernelTree is returned (wrapped) for a directory that is not a kernel
+// source tree.
+var ErrNotKernelTree = errors.New("not a kernel source tree")
+
+var makeVarRe = regexp.MustCompile(`^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=\s*(.*?)\s*$`)
+
+// readVersion reads the version variables at the top of the kernel Makefile.
+func readVersion(dir string) (version, series string, err error) {
+	mf := filepath.Join(dir, "Makefile")
+	f, err := os.Open(mf)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w: %v", dir, ErrNotKernelTree, err)
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 0; sc.Scan() && n < 50; n++ {
+		if m := makeVarRe.FindStringSubmatch(sc.Text()); m != nil {
+			if _, dup := vars[m[1]]; !dup {
+				vars[m[1]] = m[2]
+			}
+		}
+	}
+	if vars["VERSION"] == "" || vars["PATCHLEVEL"] == "" {
+		return "", "", fmt.Errorf("%s: %w: no VERSION/PATCHLEVEL in %s", dir, ErrNotKernelTree, mf)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Kconfig")); err != nil {
+		return "", "", fmt.Errorf("%s: %w: no top-level Kconfig", dir, ErrNotKernelTree)
+	}
+	// As the kernel's KERNELVERSION: SUBLEVEL is appended even when 0.
+	series = vars["VERSION"] + "." + vars["PATCHLEVEL"]
+	version = series
+	if s := vars["SUBLEVEL"]; s != "" {
+		version += "." + s
+	}
+	return version + vars["EXTRAVERSION"], series, nil
+}
+
+// checkClean fails when dir has been configured or built in place: kbuild
+// then refuses every O= build ("source tree is not clean").
+func checkClean(dir string) error {
+	var found []string
+	for _, p := range []string{".config", "include/config"} {
+		if _, err := os.Lstat(filepath.Join(dir, p)); err == nil {
+			found = append(found, p)
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("kernel source %s is not clean (has %s), so kbuild refuses out-of-tree (O=) builds from it: run make mrproper in %s",
+			dir, strings.Join(found, " and "), dir)
+	}
+	return nil
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:6])
+}

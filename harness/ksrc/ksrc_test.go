@@ -1,0 +1,247 @@
+package ksrc
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const kernelMakefile = `# SPDX-License-Identifier: GPL-2.0
+VERSION = 6
+PATCHLEVEL = 12
+SUBLEVEL = 117
+EXTRAVERSION =
+NAME = Baby Opossum Posse
+`
+
+// fakeTree writes the least Dir accepts as a kernel tree.
+func fakeTree(t *testing.T, dir, makefile string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "kernel"), 0o755))
+	for p, text := range map[string]string{
+		"Makefile":        makefile,
+		"Kconfig":         "mainmenu \"Linux\"\n",
+		"kernel/module.c": "int x;\n",
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(text), 0o644))
+	}
+}
+
+func TestReadVersion(t *testing.T) {
+	tests := []struct {
+		name          string
+		makefile      string
+		noKconfig     bool
+		version, ser  string
+		wantErrSubstr string
+	}{
+		{name: "stable", makefile: kernelMakefile, version: "6.12.117", ser: "6.12"},
+		{name: "rc", makefile: "VERSION = 6\nPATCHLEVEL = 13\nSUBLEVEL = 0\nEXTRAVERSION = -rc3\n", version: "6.13.0-rc3", ser: "6.13"},
+		{name: "no sublevel", makefile: "VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL =\n", version: "6.1", ser: "6.1"},
+		{name: "not a kernel Makefile", makefile: "all:\n\techo hi\n", wantErrSubstr: "not a kernel source tree: no VERSION/PATCHLEVEL"},
+		{name: "no Kconfig", makefile: kernelMakefile, noKconfig: true, wantErrSubstr: "no top-level Kconfig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fakeTree(t, dir, tt.makefile)
+			if tt.noKconfig {
+				require.NoError(t, os.Remove(filepath.Join(dir, "Kconfig")))
+			}
+			v, s, err := readVersion(dir)
+			if tt.wantErrSubstr != "" {
+				require.ErrorIs(t, err, ErrNotKernelTree)
+				assert.Contains(t, err.Error(), tt.wantErrSubstr)
+				assert.Contains(t, err.Error(), dir)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.version, v)
+			assert.Equal(t, tt.ser, s)
+		})
+	}
+}
+
+func TestDirPlainTree(t *testing.T) {
+	dir := t.TempDir()
+	fakeTree(t, dir, kernelMakefile)
+
+	s1, err := Dir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, dir, s1.Dir)
+	assert.Equal(t, "6.12.117", s1.Version)
+	assert.Equal(t, "6.12", s1.Series)
+	assert.Regexp(t, `^tree:[0-9a-f]{32}$`, s1.ID)
+
+	s2, err := Dir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, s1.ID, s2.ID, "unchanged tree, same ID")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kernel/module.c"), []byte("int y;\n"), 0o644))
+	require.NoError(t, os.Chtimes(filepath.Join(dir, "kernel/module.c"), time.Time{}, time.Now().Add(time.Second)))
+	s3, err := Dir(dir)
+	require.NoError(t, err)
+	assert.NotEqual(t, s1.ID, s3.ID, "edited file, new ID")
+}
+
+func TestDirErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string)
+		wantErr []string
+	}{
+		{
+			name:    "empty directory",
+			setup:   func(t *testing.T, dir string) {},
+			wantErr: []string{"not a kernel source tree"},
+		},
+		{
+			name: "configured in place",
+			setup: func(t *testing.T, dir string) {
+				fakeTree(t, dir, kernelMakefile)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, ".config"), nil, 0o644))
+			},
+			wantErr: []string{"is not clean (has .config)", "run make mrproper in"},
+		},
+		{
+			name: "built in place",
+			setup: func(t *testing.T, dir string) {
+				fakeTree(t, dir, kernelMakefile)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, ".config"), nil, 0o644))
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, "include/config"), 0o755))
+			},
+			wantErr: []string{"has .config and include/config", "run make mrproper in"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.setup(t, dir)
+			_, err := Dir(dir)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), dir)
+			for _, w := range tt.wantErr {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestDirGitTree(t *testing.T) {
+	dir := t.TempDir()
+	fakeTree(t, dir, kernelMakefile)
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-qm", "init")
+	head := git("rev-parse", "HEAD")
+
+	id := func() string {
+		s, err := Dir(dir)
+		require.NoError(t, err)
+		return s.ID
+	}
+	clean := id()
+	assert.Equal(t, "git:"+head[:len(head)-1], clean)
+
+	mod := filepath.Join(dir, "kernel/module.c")
+	require.NoError(t, os.WriteFile(mod, []byte("int y;\n"), 0o644))
+	edit1 := id()
+	assert.Regexp(t, `^git:[0-9a-f]{40}\+dirty:[0-9a-f]{16}$`, edit1)
+
+	require.NoError(t, os.WriteFile(mod, []byte("int z;\n"), 0o644))
+	edit2 := id()
+	assert.NotEqual(t, edit1, edit2, "a second edit of the same file changes the ID")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kernel/new.c"), []byte("int n;\n"), 0o644))
+	untracked := id()
+	assert.NotEqual(t, edit2, untracked, "an untracked file changes the ID")
+
+	git("checkout", "-q", "--", ".")
+	require.NoError(t, os.Remove(filepath.Join(dir, "kernel/new.c")))
+	assert.Equal(t, clean, id(), "reverting the edits restores the ID")
+}
+
+func TestDebian(t *testing.T) {
+	usr := t.TempDir()
+	old, oldDpkg := usrSrc, dpkgVersion
+	usrSrc = usr
+	dpkgVersion = func(context.Context, string) (string, error) { return "6.12.117-1~deb12u1", nil }
+	t.Cleanup(func() { usrSrc, dpkgVersion = old, oldDpkg })
+
+	staging := t.TempDir()
+	fakeTree(t, filepath.Join(staging, "linux-source-6.12"), kernelMakefile)
+	out, err := exec.Command("tar", "-cJf", filepath.Join(usr, "linux-source-6.12.tar.xz"), "-C", staging, "linux-source-6.12").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	cache := t.TempDir()
+
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	srcs := make([]*Source, 4)
+	errs := make([]error, 4)
+	for i := range srcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srcs[i], errs[i] = Debian(ctx, cache, "6.12")
+		}()
+	}
+	wg.Wait()
+	for i := range srcs {
+		require.NoError(t, errs[i])
+		assert.Equal(t, srcs[0], srcs[i])
+	}
+	s := srcs[0]
+	assert.Equal(t, "6.12.117", s.Version)
+	assert.Equal(t, "6.12", s.Series)
+	assert.Contains(t, s.ID, "debian:linux-source-6.12=6.12.117-1~deb12u1:")
+	assert.Equal(t, filepath.Join(cache, "src", "linux-source-6.12-"+s.ShortID()), s.Dir)
+	assert.FileExists(t, filepath.Join(s.Dir, "kernel/module.c"))
+
+	ents, err := os.ReadDir(filepath.Join(cache, "src"))
+	require.NoError(t, err)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{filepath.Base(s.Dir), filepath.Base(s.Dir) + ".lock"}, names, "no temporary directories left")
+
+	// A new package version is a new source.
+	dpkgVersion = func(context.Context, string) (string, error) { return "6.12.118-1", nil }
+	s2, err := Debian(ctx, cache, "6.12")
+	require.NoError(t, err)
+	assert.NotEqual(t, s.ID, s2.ID)
+	assert.NotEqual(t, s.Dir, s2.Dir)
+
+	_, err = Debian(ctx, cache, "9.9")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "apt-get install linux-source-9.9")
+}
+
+func TestDebianStaleTemp(t *testing.T) {
+	parent := t.TempDir()
+	staging := t.TempDir()
+	fakeTree(t, filepath.Join(staging, "linux-source-6.12"), kernelMakefile)
+	tarball := filepath.Join(staging, "src.tar.xz")
+	out, err := exec.Command("tar", "-cJf", tarball, "-C", staging, "linux-source-6.12").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	stale := filepath.Join(parent, ".tmp-linux-source-6.12-abc-123")
+	require.NoError(t, os.MkdirAll(filepath.Join(stale, "linux-source-6.12"), 0o755))
+	require.NoError(t, unpack(context.Background(), tarball, parent, "linux-source-6.12-abc"))
+	assert.NoDirExists(t, stale)
+	assert.FileExists(t, filepath.Join(parent, "linux-source-6.12-abc", "Makefile"))
+}
