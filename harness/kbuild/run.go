@@ -1,0 +1,91 @@
+package kbuild
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// tailLines is how much of a failed command's output an error carries.
+const tailLines = 40
+
+// run runs a command in dir, copying its output to log, and on failure
+// returns an error carrying the command line and the tail of its output.
+func run(ctx context.Context, dir string, log io.Writer, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	tail := &tailWriter{max: tailLines}
+	var out io.Writer = tail
+	if log != nil {
+		out = io.MultiWriter(tail, log)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	// make forks compilers; cancelling must kill the whole process group,
+	// not only make.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("%s %s (in %s): %w\n%s", name, strings.Join(args, " "), dir, err, tail)
+	}
+	return nil
+}
+
+// cleanEnv drops variables that would make kbuild read or write another
+// config or output directory than the one on the command line.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "KCONFIG_CONFIG", "KCONFIG_ALLCONFIG", "KBUILD_OUTPUT", "LC_ALL":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LC_ALL=C")
+}
+
+// tailWriter keeps the last max lines written to it.
+type tailWriter struct {
+	max     int
+	lines   []string
+	partial []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.partial = append(t.partial, p...)
+	for {
+		i := bytes.IndexByte(t.partial, '\n')
+		if i < 0 {
+			break
+		}
+		t.lines = append(t.lines, string(t.partial[:i]))
+		t.partial = t.partial[i+1:]
+		if len(t.lines) > t.max {
+			t.lines = t.lines[len(t.lines)-t.max:]
+		}
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string {
+	lines := t.lines
+	if len(t.partial) > 0 {
+		lines = append(lines[:len(lines):len(lines)], string(t.partial))
+	}
+	if len(lines) == 0 {
+		return "(no output)"
+	}
+	return fmt.Sprintf("--- last %d lines of output ---\n%s", len(lines), strings.Join(lines, "\n"))
+}
