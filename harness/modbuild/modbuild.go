@@ -1,0 +1,270 @@
+// Package modbuild builds out-of-tree test modules against a cached kernel
+// tree. The user's module folder is never written to: it is copied into the
+// cache, keyed by the kernel and the folder's contents, and built there.
+package modbuild
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+)
+
+// ErrModulesDisabled is returned for a kernel built without CONFIG_MODULES:
+// there is nothing to build against, and every load in it fails with ENOSYS.
+var ErrModulesDisabled = errors.New("kernel has CONFIG_MODULES disabled")
+
+// Result is a built module folder.
+type Result struct {
+	Dir string // the build directory in the cache
+	// Modules maps the kernel's name for each module (the .ko file name
+	// without .ko, "-" turned into "_" as in /proc/modules) to its path.
+	Modules  map[string]string
+	Vermagic string // from the first module's .modinfo, e.g. "6.12.117 mod_unload "
+	Cached   bool
+}
+
+// Option configures Build.
+type Option func(*options)
+
+type options struct {
+	log      io.Writer
+	cacheDir string
+}
+
+// WithLog sends make's output to w.
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithCache sets the cache root; by default modules live in the cache the
+// kernel came from, so that removing a kernel's cache removes its modules.
+func WithCache(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// notBuildInput are files of a module folder that kbuild does not read
+// (scenarios, notes): they are neither copied nor hashed, so editing a
+// scenario does not rebuild the module.
+var notBuildInput = []string{".yaml", ".yml", ".json", ".md", ".txt"}
+
+// buildArtifacts are what an in-place build leaves in a module folder.
+var buildArtifacts = []string{".o", ".ko", ".mod", ".mod.c", ".mod.o", ".order", ".symvers"}
+
+// Build builds the module folder moduleDir against kernel k, whose source
+// is srcDir, into <cache>/modules/<kernelkey>/<name>-<hash>/.
+func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts ...Option) (*Result, error) {
+	o := options{log: io.Discard, cacheDir: filepath.Dir(filepath.Dir(k.Dir))}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	name := filepath.Base(filepath.Clean(moduleDir))
+	if !k.Modules() {
+		return nil, fmt.Errorf("module %s for %s: %w", name, k, ErrModulesDisabled)
+	}
+	srcDir, err := filepath.Abs(srcDir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := inputs(moduleDir)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", name, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("module %s: no source files in %s", name, moduleDir)
+	}
+	hash, err := hashFiles(moduleDir, files)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", name, err)
+	}
+	parent := filepath.Join(o.cacheDir, "modules", k.Key)
+	dest := filepath.Join(parent, name+"-"+hash)
+	if r, err := result(dest); err == nil {
+		r.Cached = true
+		return r, nil
+	}
+
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	// Leftovers older than any real build are from crashed runs; younger
+	// ones may belong to a concurrent run.
+	stale, _ := filepath.Glob(filepath.Join(parent, ".tmp-*"))
+	for _, s := range stale {
+		if fi, err := os.Stat(s); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.RemoveAll(s)
+		}
+	}
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-"+hash+"-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, f := range files {
+		if err := copyFile(filepath.Join(moduleDir, f), filepath.Join(tmp, f)); err != nil {
+			return nil, fmt.Errorf("module %s: %w", name, err)
+		}
+	}
+	if err := makeModules(ctx, srcDir, k.Dir, tmp, moduleDir, o.log); err != nil {
+		return nil, fmt.Errorf("module %s for linux %s (cell %s, release %s, kernel %.12s): %w",
+			name, k.Version, k.Cell, k.Release, k.Key, err)
+	}
+	if _, err := result(tmp); err != nil {
+		return nil, fmt.Errorf("module %s for %s: %w", name, k, err)
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		// A concurrent run published the same build first: use it.
+		if _, err2 := result(dest); err2 != nil {
+			return nil, err
+		}
+	}
+	return result(dest)
+}
+
+// makeModules runs kbuild's external module build in dir, a copy of
+// moduleDir. As dir is a temporary name, -fmacro-prefix-map makes __FILE__
+// (which WARN() prints) the bare file name, and compiler output names files
+// as the user knows them.
+func makeModules(ctx context.Context, srcDir, objDir, dir, moduleDir string, log io.Writer) error {
+	cmd := exec.CommandContext(ctx, "make", "-C", srcDir, "O="+objDir, "M="+dir,
+		"KCFLAGS=-fmacro-prefix-map="+dir+"/=", "modules")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	var out bytes.Buffer
+	cmd.Stdout = io.MultiWriter(&out, log)
+	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		text := out.String()
+		const maxOut = 32 << 10 // compiler errors cascade; the first ones matter
+		if len(text) > maxOut {
+			text = text[:maxOut] + "\n[... output truncated]"
+		}
+		text = strings.NewReplacer(dir+"/", "", dir, moduleDir).Replace(text)
+		return fmt.Errorf("make modules: %w\n--- compiler output ---\n%s", err, text)
+	}
+	return nil
+}
+
+// result lists the .ko files of a finished build directory.
+func result(dir string) (*Result, error) {
+	kos, err := filepath.Glob(filepath.Join(dir, "*.ko"))
+	if err != nil || len(kos) == 0 {
+		return nil, fmt.Errorf("no .ko in %s (does Kbuild set obj-m?)", dir)
+	}
+	sort.Strings(kos)
+	r := &Result{Dir: dir, Modules: map[string]string{}}
+	for _, ko := range kos {
+		r.Modules[ModuleName(ko)] = ko
+	}
+	r.Vermagic, err = Vermagic(kos[0])
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ModuleName is the kernel's name for a .ko file: its base name without
+// .ko, with "-" turned into "_".
+func ModuleName(ko string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(filepath.Base(ko), ".ko"), "-", "_")
+}
+
+// Vermagic reads the vermagic= field of a .ko's .modinfo section; the
+// kernel refuses a module whose vermagic differs from its own.
+func Vermagic(ko string) (string, error) {
+	f, err := elf.Open(ko)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sec := f.Section(".modinfo")
+	if sec == nil {
+		return "", fmt.Errorf("%s: no .modinfo section", ko)
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", ko, err)
+	}
+	for _, field := range bytes.Split(data, []byte{0}) {
+		if v, ok := bytes.CutPrefix(field, []byte("vermagic=")); ok {
+			return string(v), nil
+		}
+	}
+	return "", fmt.Errorf("%s: no vermagic in .modinfo", ko)
+}
+
+// inputs lists the module folder's build inputs, relative and sorted:
+// everything but dotfiles, build artifacts and notBuildInput files.
+func inputs(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !d.Type().IsRegular() || hasSuffix(d.Name(), notBuildInput) ||
+			hasSuffix(d.Name(), buildArtifacts) || d.Name() == "Module.symvers" {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files = append(files, rel)
+		return nil
+	})
+	sort.Strings(files)
+	return files, err
+}
+
+func hasSuffix(name string, suffixes []string) bool {
+	for _, s := range suffixes {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// hashFiles digests the files' names and contents.
+func hashFiles(dir string, files []string) (string, error) {
+	h := sha256.New()
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o644)
+}

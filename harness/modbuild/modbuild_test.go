@@ -1,0 +1,217 @@
+package modbuild
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/kconfig"
+)
+
+// fakeKbuild is a "kernel source" whose Makefile stands in for kbuild's
+// external module build: it compiles an object carrying a .modinfo section
+// into $(M)/hello.ko, or fails like a compiler when the module says so.
+const fakeKbuild = `modules:
+	@test -f $(O)/.config || { echo "no O= tree"; exit 2; }
+	@if grep -q BROKEN $(M)/hello.c; then echo "$(M)/hello.c:3:9: error: expected ';' before '}' token"; exit 2; fi
+	@printf 'const char m[] __attribute__((section(".modinfo"), used)) = "license=GPL\\0vermagic=6.12.117 mod_unload ";\n' > $(M)/fake.c
+	@gcc -c -o $(M)/hello.ko $(M)/fake.c
+	@echo built >> $(O)/../../builds
+`
+
+type fixture struct {
+	src, mod, cache string
+	k               *kbuild.Kernel
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("needs gcc")
+	}
+	f := &fixture{src: t.TempDir(), mod: filepath.Join(t.TempDir(), "hello"), cache: t.TempDir()}
+	require.NoError(t, os.WriteFile(filepath.Join(f.src, "Makefile"), []byte(fakeKbuild), 0o644))
+	kdir := filepath.Join(f.cache, "kernels", "key1")
+	require.NoError(t, os.MkdirAll(kdir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(kdir, ".config"), []byte("CONFIG_MODULES=y\n"), 0o644))
+	f.k = &kbuild.Kernel{Key: "key1", Dir: kdir, Version: "6.12.117", Release: "6.12.117", Cell: "unload",
+		Config: kconfig.Config{"MODULES": "y", "MODULE_UNLOAD": "y"}}
+	f.write(t, "hello.c", "int x;\n")
+	f.write(t, "Kbuild", "obj-m := hello.o\n")
+	f.write(t, "scenario.yaml", "steps: []\n")
+	return f
+}
+
+func (f *fixture) write(t *testing.T, name, text string) {
+	t.Helper()
+	p := filepath.Join(f.mod, name)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+}
+
+func (f *fixture) builds(t *testing.T) int {
+	data, err := os.ReadFile(filepath.Join(f.cache, "builds"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	require.NoError(t, err)
+	return strings.Count(string(data), "built")
+}
+
+func listDir(t *testing.T, dir string) []string {
+	var names []string
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		rel, _ := filepath.Rel(dir, p)
+		names = append(names, rel)
+		return err
+	}))
+	return names
+}
+
+func TestBuild(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	before := listDir(t, f.mod)
+
+	r, err := Build(ctx, f.k, f.src, f.mod)
+	require.NoError(t, err)
+	assert.False(t, r.Cached)
+	assert.Equal(t, filepath.Join(f.cache, "modules", "key1"), filepath.Dir(r.Dir), "next to the kernel's cache")
+	assert.Regexp(t, `^hello-[0-9a-f]{16}$`, filepath.Base(r.Dir))
+	assert.Equal(t, map[string]string{"hello": filepath.Join(r.Dir, "hello.ko")}, r.Modules)
+	assert.Equal(t, "6.12.117 mod_unload ", r.Vermagic)
+	assert.Equal(t, before, listDir(t, f.mod), "the user's module folder is not written to")
+	assert.NoFileExists(t, filepath.Join(r.Dir, "scenario.yaml"), "scenarios are not build inputs")
+	ents, err := os.ReadDir(filepath.Dir(r.Dir))
+	require.NoError(t, err)
+	assert.Len(t, ents, 1, "no temporary directory left")
+
+	r2, err := Build(ctx, f.k, f.src, f.mod)
+	require.NoError(t, err)
+	assert.True(t, r2.Cached)
+	assert.Equal(t, r.Dir, r2.Dir)
+
+	f.write(t, "scenario.yaml", "steps: [changed]\n")
+	r3, err := Build(ctx, f.k, f.src, f.mod)
+	require.NoError(t, err)
+	assert.True(t, r3.Cached, "a scenario edit does not rebuild")
+	assert.Equal(t, 1, f.builds(t))
+
+	f.write(t, "hello.c", "int y;\n")
+	r4, err := Build(ctx, f.k, f.src, f.mod)
+	require.NoError(t, err)
+	assert.False(t, r4.Cached)
+	assert.NotEqual(t, r.Dir, r4.Dir)
+
+	other := *f.k
+	other.Key = "key2"
+	r5, err := Build(ctx, &other, f.src, f.mod, WithCache(t.TempDir()))
+	require.NoError(t, err)
+	assert.Contains(t, r5.Dir, filepath.Join("modules", "key2"))
+	assert.Equal(t, 3, f.builds(t))
+}
+
+func TestBuildConcurrent(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	rs := make([]*Result, 4)
+	errs := make([]error, 4)
+	for i := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs[i], errs[i] = Build(context.Background(), f.k, f.src, f.mod)
+		}()
+	}
+	wg.Wait()
+	for i := range rs {
+		require.NoError(t, errs[i])
+		assert.Equal(t, rs[0].Dir, rs[i].Dir)
+		assert.FileExists(t, rs[i].Modules["hello"])
+	}
+	ents, err := os.ReadDir(filepath.Dir(rs[0].Dir))
+	require.NoError(t, err)
+	assert.Len(t, ents, 1, "losers' temporary directories are removed")
+}
+
+func TestBuildErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, f *fixture)
+		is      error
+		wantErr []string
+	}{
+		{
+			name:    "compile error names module and kernel, shows compiler output",
+			setup:   func(t *testing.T, f *fixture) { f.write(t, "hello.c", "int x\nBROKEN\n") },
+			wantErr: []string{"module hello for linux 6.12.117 (cell unload, release 6.12.117, kernel key1)", "hello.c:3:9: error: expected ';'", "--- compiler output ---"},
+		},
+		{
+			name: "MODULES=n",
+			setup: func(t *testing.T, f *fixture) {
+				f.k.Config = kconfig.Config{"MODULES": "n"}
+				f.k.Cell = "modules-off"
+			},
+			is:      ErrModulesDisabled,
+			wantErr: []string{"module hello for linux 6.12.117 (cell modules-off): kernel has CONFIG_MODULES disabled"},
+		},
+		{
+			name: "empty folder",
+			setup: func(t *testing.T, f *fixture) {
+				for _, n := range []string{"hello.c", "Kbuild", "scenario.yaml"} {
+					require.NoError(t, os.Remove(filepath.Join(f.mod, n)))
+				}
+			},
+			wantErr: []string{"module hello: no source files in"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tt.setup(t, f)
+			_, err := Build(context.Background(), f.k, f.src, f.mod)
+			require.Error(t, err)
+			if tt.is != nil {
+				assert.ErrorIs(t, err, tt.is)
+			}
+			for _, w := range tt.wantErr {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), ".tmp-", "paths of the temporary copy are stripped")
+		})
+	}
+}
+
+func TestInputs(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{
+		"hello.c", "hello.h", "Kbuild", "Makefile", "sub/part.c", "sub/Kbuild",
+		"scenario.yaml", "README.md", "notes.txt",
+		"hello.o", "hello.ko", "hello.mod", "hello.mod.c", "hello.mod.o", "modules.order", "Module.symvers",
+		".hello.o.cmd", ".git/config",
+	} {
+		p = filepath.Join(dir, p)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(p), 0o644))
+	}
+	got, err := inputs(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Kbuild", "Makefile", "hello.c", "hello.h", "sub/Kbuild", "sub/part.c"}, got)
+}
+
+func TestModuleName(t *testing.T) {
+	for ko, want := range map[string]string{
+		"/x/hello.ko": "hello", "dep-a.ko": "dep_a", "a_b.ko": "a_b",
+	} {
+		assert.Equal(t, want, ModuleName(ko), ko)
+	}
+}

@@ -1,0 +1,69 @@
+package modbuild_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/harness/modbuild"
+)
+
+// TestRealKernels builds every cell of kconfigs/ on 6.12 in the user's
+// cache (about 10 minutes on a cold cache with 2 cores, seconds warm) and
+// hello.ko against each. Opt in with MODMATRIX_KERNEL_TESTS=1.
+func TestRealKernels(t *testing.T) {
+	if os.Getenv("MODMATRIX_KERNEL_TESTS") != "1" {
+		t.Skip("set MODMATRIX_KERNEL_TESTS=1 to build real kernels")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	dir := kbuild.DefaultCacheDir()
+	cache := kbuild.NewCache(dir)
+	src, err := ksrc.Debian(ctx, dir, "6.12")
+	require.NoError(t, err)
+	base, cells, err := kconfig.LoadCells("../../kconfigs")
+	require.NoError(t, err)
+
+	// The module options in vermagic; MODULE_FORCE_UNLOAD is not one of them.
+	vermagic := map[string]string{"unload": "mod_unload ", "force-unload": "mod_unload ", "unload-off": ""}
+	for _, c := range cells {
+		var stages []string
+		start := time.Now()
+		k, err := cache.Kernel(ctx, src, c.Name, c.Frags(base), kbuild.WithJobs(2),
+			kbuild.WithProgress(func(s string) { stages = append(stages, s); t.Logf("%s: %s", c.Name, s) }))
+		require.NoError(t, err)
+		t.Logf("%s: %s key %s cached=%v in %v (entry build time %v)", c.Name, k.Release, k.Key[:12], k.Cached, time.Since(start), k.BuildTime)
+		assert.FileExists(t, k.Vmlinux)
+		assert.FileExists(t, k.BzImage)
+		assert.NoError(t, kconfig.Validate(k.Config, c.Frags(base)...))
+
+		r, err := modbuild.Build(ctx, k, src.Dir, "../../modules/hello")
+		if !k.Modules() {
+			assert.ErrorIs(t, err, modbuild.ErrModulesDisabled)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, k.Release+" "+vermagic[c.Name], r.Vermagic)
+		assert.FileExists(t, r.Modules["hello"])
+		assert.FileExists(t, filepath.Join(k.Dir, "Module.symvers"))
+
+		broken := filepath.Join(t.TempDir(), "broken")
+		require.NoError(t, os.MkdirAll(broken, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(broken, "Kbuild"), []byte("obj-m := broken.o\n"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(broken, "broken.c"), []byte("#include <linux/module.h>\nint f(void) { return 0 }\nMODULE_LICENSE(\"GPL\");\n"), 0o644))
+		_, err = modbuild.Build(ctx, k, src.Dir, broken)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "module broken for linux 6.12.117 (cell "+c.Name+", release 6.12.117")
+		assert.Contains(t, err.Error(), "broken.c:2:")
+		assert.NotContains(t, err.Error(), ".tmp-")
+		t.Logf("compile error as reported:\n%v", err)
+	}
+}
