@@ -1,0 +1,223 @@
+package matrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/modbuild"
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/scenario"
+	"modmatrix.dev/modmatrix/harness/verdict"
+	"modmatrix.dev/modmatrix/harness/vm"
+	"modmatrix.dev/modmatrix/initramfs"
+)
+
+// cellRun is one kernel source × cell going through build and boots.
+type cellRun struct {
+	m    *Matrix
+	u    unit
+	out  string
+	base *initramfs.Base
+
+	kernel *kbuild.Kernel
+	// kos maps scenario name → module name → .ko on the host.
+	kos   map[string]map[string]string
+	boots int
+}
+
+func (r *cellRun) stage(s string) { r.m.cfg.Progress.Stage(r.u.src.Version, r.u.cell.Name, s) }
+
+// prepare builds (or finds) the kernel and builds every scenario's modules.
+func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
+	cache := kbuild.NewCache(r.m.cfg.CacheDir)
+	k, err := cache.Kernel(ctx, r.u.src, r.u.cell.Name, r.u.cell.Frags(r.m.base),
+		kbuild.WithProgress(r.stage))
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s, cell %s: %w", r.u.src.Version, r.u.cell.Name, err)
+	}
+	r.kernel = k
+	r.kos = map[string]map[string]string{}
+	r.stage("modules")
+	for _, sc := range r.m.scenarios {
+		built, err := modbuild.Build(ctx, k, r.u.src.Dir, sc.Dir, modbuild.WithCache(r.m.cfg.CacheDir))
+		switch {
+		case errors.Is(err, modbuild.ErrModulesDisabled):
+			// No module can be built for a MODULES=n kernel; the kernel
+			// refuses finit_module before reading the file, so an empty
+			// placeholder stands in for each module the scenario names.
+			r.kos[sc.Name] = placeholders(sc, filepath.Join(r.out, "placeholder"))
+		case err != nil:
+			return nil, err
+		default:
+			r.kos[sc.Name] = built.Modules
+		}
+	}
+	return k, nil
+}
+
+func placeholders(sc *scenario.Scenario, dir string) map[string]string {
+	_ = os.MkdirAll(dir, 0o755)
+	out := map[string]string{}
+	for _, st := range sc.Steps {
+		if st.Action == protocol.ActionLoad {
+			name := strings.TrimSuffix(st.File, ".ko")
+			if name == "" {
+				name = st.Module
+			}
+			p := filepath.Join(dir, name+".ko")
+			_ = os.WriteFile(p, nil, 0o644)
+			out[name] = p
+		}
+	}
+	return out
+}
+
+// boot runs the cell's scenarios in as few boots as their state allows: a
+// boot ends early when a scenario leaves the kernel dirty, and the rest go
+// on in a fresh one.
+func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []report.ScenarioResult) {
+	var results []report.ScenarioResult
+	pending := slices.Clone(r.m.scenarios)
+	for len(pending) > 0 && ctx.Err() == nil {
+		batch := nextBatch(pending)
+		r.boots++
+		done, rs := r.runBoot(ctx, k, batch)
+		results = append(results, rs...)
+		if done == 0 {
+			// The boot ran nothing: retrying would loop. Everything left
+			// inherits the reason.
+			for _, sc := range pending[len(rs):] {
+				results = append(results, r.notRun(sc, rs))
+			}
+			pending = nil
+			break
+		}
+		pending = pending[done:]
+	}
+	for _, sc := range pending {
+		results = append(results, report.ScenarioResult{
+			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name,
+			Verdict: verdict.Error, Reason: "run interrupted before this scenario ran",
+		})
+	}
+	return r.cellReport(""), results
+}
+
+// nextBatch is the scenarios the next boot runs: one that wants a boot of
+// its own alone, else every scenario up to the next such one.
+func nextBatch(pending []*scenario.Scenario) []*scenario.Scenario {
+	if pending[0].OwnBoot {
+		return pending[:1]
+	}
+	for i, sc := range pending {
+		if sc.OwnBoot {
+			return pending[:i]
+		}
+	}
+	return pending
+}
+
+func (r *cellRun) notRun(sc *scenario.Scenario, prior []report.ScenarioResult) report.ScenarioResult {
+	reason := "not run: the boot failed before reaching it"
+	if len(prior) > 0 {
+		reason = fmt.Sprintf("not run: boot %d ended without reaching it (%s)", r.boots, prior[len(prior)-1].Reason)
+	}
+	return report.ScenarioResult{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Verdict: verdict.Error, Reason: reason, Boot: r.boots}
+}
+
+func (r *cellRun) cellReport(errText string) report.Cell {
+	c := report.Cell{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Boots: r.boots, Error: errText}
+	if r.kernel != nil {
+		c.KernelKey, c.KernelCached, c.KernelBuildMS = r.kernel.Key, r.kernel.Cached, r.kernel.BuildTime.Milliseconds()
+	}
+	return c
+}
+
+// failed reports a unit that could not run: every scenario gets ERROR.
+func (r *cellRun) failed(err error) (report.Cell, []report.ScenarioResult) {
+	var rs []report.ScenarioResult
+	for _, sc := range r.m.scenarios {
+		rs = append(rs, report.ScenarioResult{
+			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name,
+			Verdict: verdict.Error, Reason: err.Error(),
+		})
+	}
+	return r.cellReport(err.Error()), rs
+}
+
+// runBoot boots once with batch and returns how many scenarios of batch
+// reached a verdict, and those verdicts (in batch order).
+func (r *cellRun) runBoot(ctx context.Context, k *kbuild.Kernel, batch []*scenario.Scenario) (int, []report.ScenarioResult) {
+	r.stage(fmt.Sprintf("boot %d (%d scenarios)", r.boots, len(batch)))
+	prefix := filepath.Join(r.out, fmt.Sprintf("boot-%d", r.boots))
+	if err := os.MkdirAll(r.out, 0o755); err != nil {
+		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}
+	}
+	plan, kos, steps := r.plan(batch)
+	image := prefix + ".initramfs.cpio"
+	if err := r.base.Boot(plan, kos, image); err != nil {
+		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}
+	}
+	defer os.Remove(image)
+
+	kernel, pvh := k.BzImage, false
+	if k.Config.Value("PVH") == "y" {
+		kernel, pvh = k.Vmlinux, true
+	}
+	timeout := r.m.cfg.BootTimeout + time.Duration(steps)*2*time.Second
+	res, err := vm.Boot(ctx,
+		vm.WithKernel(kernel, pvh),
+		vm.WithInitramfs(image),
+		vm.WithConsoleLog(prefix+".console.log"),
+		vm.WithEventLog(prefix+".events.jsonl"),
+		vm.WithTimeout(timeout),
+		vm.WithAccel(r.m.cfg.Accel),
+	)
+	if err != nil {
+		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}
+	}
+	return r.judge(batch, res, prefix)
+}
+
+// plan is the agent's plan for batch, with the .ko files it needs (archive
+// path → host path) and its number of steps.
+func (r *cellRun) plan(batch []*scenario.Scenario) (protocol.Plan, map[string]string, int) {
+	plan := protocol.Plan{Cell: r.u.cell.Name, Boot: r.boots}
+	kos := map[string]string{}
+	steps := 0
+	for _, sc := range batch {
+		p := sc.Plan()
+		for i, st := range p.Steps {
+			if st.Action == protocol.ActionLoad {
+				file := st.File
+				if file == "" {
+					file = st.Module + ".ko"
+				}
+				// Each scenario's modules live in a folder of their own.
+				p.Steps[i].File = sc.Name + "/" + file
+			}
+		}
+		steps += len(p.Steps)
+		plan.Scenarios = append(plan.Scenarios, p)
+		for mod, ko := range r.kos[sc.Name] {
+			kos[sc.Name+"/"+mod] = ko
+		}
+	}
+	return plan, kos, steps
+}
+
+func (r *cellRun) bootError(sc *scenario.Scenario, reason, prefix string) report.ScenarioResult {
+	return report.ScenarioResult{
+		Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
+		Verdict: verdict.Error, Reason: reason,
+		ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
+	}
+}

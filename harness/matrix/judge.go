@@ -1,0 +1,187 @@
+package matrix
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/scenario"
+	"modmatrix.dev/modmatrix/harness/verdict"
+	"modmatrix.dev/modmatrix/harness/vm"
+)
+
+// scenarioEvents is what one boot said about one scenario.
+type scenarioEvents struct {
+	started, ended bool
+	steps          []protocol.StepResult
+	startMS, endMS int64
+}
+
+func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
+	by := map[string]*scenarioEvents{}
+	get := func(name string) *scenarioEvents {
+		if by[name] == nil {
+			by[name] = &scenarioEvents{}
+		}
+		return by[name]
+	}
+	var agentErr string
+	for _, e := range events {
+		switch e.Kind {
+		case protocol.EventStepStart:
+			s := get(e.Scenario)
+			if !s.started {
+				s.started, s.startMS = true, e.UptimeMS
+			}
+		case protocol.EventStep:
+			if e.Step != nil {
+				get(e.Scenario).steps = append(get(e.Scenario).steps, *e.Step)
+			}
+		case protocol.EventScenarioEnd:
+			s := get(e.Scenario)
+			s.ended, s.endMS = true, e.UptimeMS
+		case protocol.EventAgentFailure:
+			agentErr = e.Error
+		}
+	}
+	return by, agentErr
+}
+
+// judge turns one boot's events into verdicts. It returns how many
+// scenarios of batch got a verdict; the rest go to the next boot.
+func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix string) (int, []report.ScenarioResult) {
+	by, agentErr := groupEvents(res.Events)
+	console := consoleTail(prefix+".console.log", 15)
+	var out []report.ScenarioResult
+	for _, sc := range batch {
+		ev := by[sc.Name]
+		if ev == nil || !ev.started {
+			break
+		}
+		sr := report.ScenarioResult{
+			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
+			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
+		}
+		result := verdict.Evaluate(sc, r.kernel.Config.Value, ev.steps)
+		sr.Steps = stepRecords(ev.steps, result)
+		if ev.ended {
+			sr.Verdict, sr.Reason = result.Verdict, result.Reason
+			sr.DurationMS = ev.endMS - ev.startMS
+		} else {
+			sr.Verdict, sr.Reason = unfinished(sc, ev, res, agentErr, console)
+			sr.DurationMS = res.Duration.Milliseconds()
+		}
+		out = append(out, sr)
+		if !ev.ended {
+			break
+		}
+	}
+	if len(out) == 0 {
+		v, reason := verdict.Error, "boot produced no scenario events"
+		switch {
+		case agentErr != "":
+			reason = "agent failed: " + agentErr
+		case res.TimedOut:
+			v, reason = verdict.Hang, fmt.Sprintf("VM timed out after %s before the agent ran a step", res.Duration.Round(1e8))
+		case res.Err != nil:
+			reason = fmt.Sprintf("boot produced no scenario events (%v)", res.Err)
+		}
+		if strings.Contains(console, "Kernel panic") {
+			v = verdict.Crash
+		}
+		sr := r.bootError(batch[0], reason+"\nlast console lines:\n"+console, prefix)
+		sr.Verdict = v
+		return 0, []report.ScenarioResult{sr}
+	}
+	return len(out), out
+}
+
+// unfinished explains a scenario the guest started but never finished. It
+// is never PASS.
+func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agentErr, console string) (verdict.Verdict, string) {
+	idx := len(ev.steps)
+	where := "before its first step"
+	if idx > 0 && ev.steps[idx-1].Error != "" {
+		idx--
+	}
+	if idx >= len(sc.Steps) {
+		where = "after its last step (while the agent cleaned up)"
+	} else {
+		st := sc.Steps[idx]
+		where = fmt.Sprintf("during step %d (%s %s%s, %s:%d)", idx+1, st.Action, st.Module, st.Path, sc.File, st.Line)
+	}
+	tail := "\nlast console lines:\n" + console
+	switch {
+	case idx < len(ev.steps) && ev.steps[idx].Hung:
+		return verdict.Hang, fmt.Sprintf("%s: %s%s", where, ev.steps[idx].Error, tail)
+	case res.TimedOut:
+		return verdict.Hang, fmt.Sprintf("VM timed out after %s %s%s", res.Duration.Round(1e8), where, tail)
+	case strings.Contains(console, "Kernel panic"):
+		return verdict.Crash, fmt.Sprintf("kernel panic %s%s", where, tail)
+	case agentErr != "":
+		return verdict.Error, fmt.Sprintf("agent failed %s: %s%s", where, agentErr, tail)
+	}
+	reason := fmt.Sprintf("guest stopped reporting %s", where)
+	if res.Err != nil {
+		reason += fmt.Sprintf(" (%v)", res.Err)
+	}
+	return verdict.Error, reason + tail
+}
+
+func stepRecords(steps []protocol.StepResult, result verdict.Result) []report.StepRecord {
+	var out []report.StepRecord
+	for i, s := range steps {
+		rec := report.StepRecord{
+			Action: string(s.Step.Action), Module: s.Step.Module, Params: s.Step.Params,
+			Flags: s.Step.Flags, Path: s.Step.Path, Errno: s.Errno, Error: s.Error,
+			TaintBefore: s.TaintBefore, TaintAfter: s.TaintAfter, ProcModules: s.ProcModules,
+			Sysfs: s.Sysfs, Kallsyms: s.Kallsyms, Files: s.Files, DurationUS: s.DurationUS,
+			Kmsg: []string{},
+		}
+		for _, k := range s.Kmsg {
+			rec.Kmsg = append(rec.Kmsg, k.Text)
+		}
+		if i < len(result.Steps) {
+			rec.Expected, rec.Mismatches = result.Steps[i].Expected, result.Steps[i].Mismatches
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+func consoleTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(b), "\r", ""), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sortResults orders results and cells as the matrix was declared, whatever
+// order the parallel boots finished in.
+func sortResults(res *report.Results, units []unit, scenarios []*scenario.Scenario) {
+	unitIdx := map[[2]string]int{}
+	for i, u := range units {
+		unitIdx[[2]string{u.src.Version, u.cell.Name}] = i
+	}
+	scIdx := map[string]int{}
+	for i, s := range scenarios {
+		scIdx[s.Name] = i
+	}
+	slices.SortStableFunc(res.Cells, func(a, b report.Cell) int {
+		return unitIdx[[2]string{a.Kernel, a.Cell}] - unitIdx[[2]string{b.Kernel, b.Cell}]
+	})
+	slices.SortStableFunc(res.Results, func(a, b report.ScenarioResult) int {
+		if d := scIdx[a.Scenario] - scIdx[b.Scenario]; d != 0 {
+			return d
+		}
+		return unitIdx[[2]string{a.Kernel, a.Cell}] - unitIdx[[2]string{b.Kernel, b.Cell}]
+	})
+}

@@ -1,0 +1,299 @@
+// Package matrix runs a matrix: for every kernel source × Kconfig cell it
+// builds (or finds) the kernel, builds the scenarios' modules against it,
+// boots the cell as often as the scenarios need, and turns what the agent
+// observed into verdicts.
+package matrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/scenario"
+	"modmatrix.dev/modmatrix/harness/vm"
+	"modmatrix.dev/modmatrix/initramfs"
+)
+
+// Config is a run's settings; build it with Options.
+type Config struct {
+	RepoDir    string
+	KconfigDir string
+	ModulesDir string
+	CacheDir   string
+	OutDir     string
+	// Kernels are Debian linux-source series ("6.12"); KernelSrc, when set,
+	// replaces them with one kernel tree.
+	Kernels   []string
+	KernelSrc string
+	Cells     []string
+	Scenarios []string
+	Accel     vm.Accel
+	Jobs      int
+	// BootTimeout bounds one boot; it grows with the steps it runs.
+	BootTimeout time.Duration
+	Progress    Progress
+}
+
+// Option configures a run.
+type Option func(*Config)
+
+// WithRepo sets the modmatrix checkout (agent source, kconfigs/, modules/).
+func WithRepo(dir string) Option {
+	return func(c *Config) {
+		c.RepoDir, c.KconfigDir, c.ModulesDir = dir, filepath.Join(dir, "kconfigs"), filepath.Join(dir, "modules")
+	}
+}
+
+// WithModulesDir reads scenarios from dir instead of REPO/modules.
+func WithModulesDir(dir string) Option { return func(c *Config) { c.ModulesDir = dir } }
+
+// WithKconfigDir reads cells from dir instead of REPO/kconfigs.
+func WithKconfigDir(dir string) Option { return func(c *Config) { c.KconfigDir = dir } }
+
+// WithCache sets the cache folder.
+func WithCache(dir string) Option { return func(c *Config) { c.CacheDir = dir } }
+
+// WithOut sets the output folder.
+func WithOut(dir string) Option { return func(c *Config) { c.OutDir = dir } }
+
+// WithKernels selects Debian linux-source series.
+func WithKernels(series ...string) Option { return func(c *Config) { c.Kernels = series } }
+
+// WithKernelSrc uses one kernel tree instead of Debian's sources.
+func WithKernelSrc(dir string) Option { return func(c *Config) { c.KernelSrc = dir } }
+
+// WithCells selects cells by name (all when empty).
+func WithCells(names ...string) Option { return func(c *Config) { c.Cells = names } }
+
+// WithScenarios selects scenarios by name (all when empty).
+func WithScenarios(names ...string) Option { return func(c *Config) { c.Scenarios = names } }
+
+// WithAccel picks QEMU's accelerator.
+func WithAccel(a vm.Accel) Option { return func(c *Config) { c.Accel = a } }
+
+// WithJobs sets how many VMs run at once.
+func WithJobs(n int) Option { return func(c *Config) { c.Jobs = n } }
+
+// WithBootTimeout sets the base timeout of one boot.
+func WithBootTimeout(d time.Duration) Option { return func(c *Config) { c.BootTimeout = d } }
+
+// WithProgress receives progress as the run goes.
+func WithProgress(p Progress) Option { return func(c *Config) { c.Progress = p } }
+
+// Progress hears what the run is doing.
+type Progress interface {
+	// Stage says a unit (kernel × cell) entered a stage.
+	Stage(kernel, cell, stage string)
+	// CellDone reports a finished unit.
+	CellDone(cell report.Cell, results []report.ScenarioResult)
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Stage(string, string, string)                  {}
+func (nopProgress) CellDone(report.Cell, []report.ScenarioResult) {}
+
+// Matrix is a prepared run: inputs loaded and validated, nothing built yet.
+type Matrix struct {
+	cfg       Config
+	sources   []*ksrc.Source
+	base      *kconfig.Fragment
+	cells     []kconfig.Cell
+	scenarios []*scenario.Scenario
+}
+
+// New loads and validates every input (cells, scenario files, kernel
+// sources) so that mistakes surface before any kernel is built.
+func New(ctx context.Context, opts ...Option) (*Matrix, error) {
+	cfg := Config{
+		Kernels:     []string{"6.12"},
+		Accel:       vm.AccelAuto,
+		Jobs:        runtime.NumCPU(),
+		BootTimeout: 60 * time.Second,
+		CacheDir:    kbuild.DefaultCacheDir(),
+		OutDir:      "modmatrix-out",
+		Progress:    nopProgress{},
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.Jobs < 1 {
+		cfg.Jobs = 1
+	}
+	m := &Matrix{cfg: cfg}
+	var err error
+	if m.base, m.cells, err = kconfig.Cells(cfg.KconfigDir, cfg.Cells); err != nil {
+		return nil, err
+	}
+	if cfg.KernelSrc != "" {
+		src, err := ksrc.Dir(cfg.KernelSrc)
+		if err != nil {
+			return nil, err
+		}
+		m.sources = []*ksrc.Source{src}
+	} else {
+		for _, series := range cfg.Kernels {
+			src, err := ksrc.Debian(ctx, cfg.CacheDir, series)
+			if err != nil {
+				return nil, err
+			}
+			m.sources = append(m.sources, src)
+		}
+	}
+	symbols, err := kconfigSymbols(m.sources)
+	if err != nil {
+		return nil, err
+	}
+	all, err := scenario.LoadAll(cfg.ModulesDir, scenario.WithSymbolChecker(func(s string) bool { return symbols[s] }))
+	if err != nil {
+		return nil, err
+	}
+	if m.scenarios, err = selectScenarios(all, cfg.Scenarios); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// kconfigSymbols is the union of the sources' Kconfig symbols: a predicate
+// may name a symbol only one of the kernel versions has.
+func kconfigSymbols(sources []*ksrc.Source) (map[string]bool, error) {
+	all := map[string]bool{}
+	for _, src := range sources {
+		syms, err := scenario.KconfigSymbols(src.Dir)
+		if err != nil {
+			return nil, err
+		}
+		for s := range syms {
+			all[s] = true
+		}
+	}
+	return all, nil
+}
+
+func selectScenarios(all []*scenario.Scenario, names []string) ([]*scenario.Scenario, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	byName := map[string]*scenario.Scenario{}
+	var known []string
+	for _, s := range all {
+		byName[s.Name] = s
+		known = append(known, s.Name)
+	}
+	var out []*scenario.Scenario
+	for _, n := range names {
+		s, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown scenario %q (known: %v)", n, known)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Cells lists the selected cells; Scenarios the selected scenarios.
+func (m *Matrix) Cells() []kconfig.Cell           { return m.cells }
+func (m *Matrix) Scenarios() []*scenario.Scenario { return m.scenarios }
+func (m *Matrix) Sources() []*ksrc.Source         { return m.sources }
+func (m *Matrix) BaseFragment() *kconfig.Fragment { return m.base }
+
+// unit is one kernel source × cell.
+type unit struct {
+	src  *ksrc.Source
+	cell kconfig.Cell
+}
+
+// Run builds and boots every unit. It always returns the results gathered so
+// far, also when ctx is cancelled; results.json is written before it returns.
+func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
+	res := &report.Results{
+		SchemaVersion: report.SchemaVersion,
+		Started:       time.Now(),
+		Accel:         string(m.cfg.Accel.Resolve()),
+	}
+	out, err := filepath.Abs(m.cfg.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	base, err := initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
+	if err != nil {
+		return nil, err
+	}
+
+	var units []unit
+	for _, src := range m.sources {
+		for _, c := range m.cells {
+			units = append(units, unit{src, c})
+		}
+	}
+
+	// Kernels build one at a time, in order, each using every core (and the
+	// nearest tree already built); boots of built kernels run alongside, up
+	// to Jobs at once.
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		vmSlot = make(chan struct{}, m.cfg.Jobs)
+	)
+	record := func(c report.Cell, rs []report.ScenarioResult) {
+		mu.Lock()
+		res.Cells = append(res.Cells, c)
+		res.Results = append(res.Results, rs...)
+		_ = res.Write(out)
+		mu.Unlock()
+		m.cfg.Progress.CellDone(c, rs)
+	}
+	for _, u := range units {
+		if ctx.Err() != nil {
+			break
+		}
+		r := &cellRun{m: m, u: u, out: filepath.Join(out, u.src.Version, u.cell.Name), base: base}
+		k, err := r.prepare(ctx)
+		if err != nil {
+			c, rs := r.failed(err)
+			record(c, rs)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case vmSlot <- struct{}{}:
+			case <-ctx.Done():
+				c, rs := r.failed(ctx.Err())
+				record(c, rs)
+				return
+			}
+			defer func() { <-vmSlot }()
+			c, rs := r.boot(ctx, k)
+			record(c, rs)
+		}()
+	}
+	wg.Wait()
+
+	res.DurationMS = time.Since(res.Started).Milliseconds()
+	res.Interrupted = ctx.Err() != nil
+	sortResults(res, units, m.scenarios)
+	if err := res.Write(out); err != nil {
+		return res, err
+	}
+	if res.Interrupted {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// ErrInterrupted marks a run stopped by a signal.
+var ErrInterrupted = errors.New("interrupted")

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// column is one kernel version × cell of the table.
+type column struct{ kernel, cell string }
+
+// WriteTable prints scenarios as rows and kernel version × cell as columns,
+// grouped by kernel version, then one line per scenario that did not pass.
+func (r *Results) WriteTable(w io.Writer) error {
+	var cols []column
+	for _, c := range r.Cells {
+		cols = append(cols, column{c.Kernel, c.Cell})
+	}
+	slices.SortStableFunc(cols, func(a, b column) int { return strings.Compare(a.kernel, b.kernel) })
+	var rows []string
+	verdicts := map[string]map[column]string{}
+	for _, s := range r.Results {
+		if verdicts[s.Scenario] == nil {
+			verdicts[s.Scenario] = map[column]string{}
+			rows = append(rows, s.Scenario)
+		}
+		verdicts[s.Scenario][column{s.Kernel, s.Cell}] = string(s.Verdict)
+	}
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header, kernels := []string{"SCENARIO"}, []string{""}
+	for _, c := range cols {
+		header = append(header, c.cell)
+		kernels = append(kernels, c.kernel)
+	}
+	if len(slices.Compact(slices.Clone(kernels[1:]))) > 1 {
+		fmt.Fprintln(tw, strings.Join(kernels, "\t"))
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range rows {
+		line := []string{row}
+		for _, c := range cols {
+			v := verdicts[row][c]
+			if v == "" {
+				v = "-"
+			}
+			line = append(line, v)
+		}
+		fmt.Fprintln(tw, strings.Join(line, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	for _, c := range r.Cells {
+		if c.Error != "" {
+			fmt.Fprintf(w, "\n%s %s: %s\n", c.Kernel, c.Cell, firstLines(c.Error, 20))
+		}
+	}
+	for _, s := range r.Results {
+		if s.Reason != "" && s.Verdict != "PASS" {
+			fmt.Fprintf(w, "\n%s %s %s: %s %s\n", s.Scenario, s.Kernel, s.Cell, s.Verdict, firstLines(s.Reason, 20))
+		}
+	}
+	return nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], fmt.Sprintf("… (%d more lines)", len(lines)-n))
+	}
+	return strings.Join(lines, "\n")
+}
