@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/vm"
+)
+
+func benchCmd() *cobra.Command {
+	var (
+		mf    matrixFlags
+		accel string
+		runs  int
+		out   string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure kernel build, cache hit, initramfs and boot time per cell against a bare floor",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := vm.ParseAccel(accel)
+			if err != nil {
+				return err
+			}
+			opts, err := mf.options()
+			if err != nil {
+				return err
+			}
+			m, err := matrix.New(cmd.Context(), append(opts, matrix.WithAccel(a), matrix.WithOut(out))...)
+			if err != nil {
+				return err
+			}
+			return m.Bench(cmd.Context(), os.Stdout, runs)
+		},
+	}
+	mf.register(cmd)
+	cmd.Flags().StringVar(&accel, "accel", "auto", "QEMU accelerator: auto, tcg or kvm")
+	cmd.Flags().IntVar(&runs, "runs", 5, "boots per median")
+	cmd.Flags().StringVar(&out, "out", "modmatrix-out", "output folder (bench/ inside it)")
+	return cmd
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/progress"
+	"modmatrix.dev/modmatrix/harness/vm"
+)
+
+// matrixFlags are the flags every command that builds a matrix shares.
+type matrixFlags struct {
+	repo, modules, kconfigs, cache, kernelSrc string
+	kernels, cells, scen                      []string
+}
+
+func (f *matrixFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", "", "modmatrix checkout with kconfigs/ and modules/ (default: found from the working directory)")
+	fl.StringVar(&f.modules, "modules", "", "folder of scenarios, one subfolder each (default: REPO/modules)")
+	fl.StringVar(&f.kconfigs, "kconfigs", "", "folder of Kconfig fragments, base.config plus one per cell (default: REPO/kconfigs)")
+	fl.StringVar(&f.cache, "cache", kbuild.DefaultCacheDir(), "cache folder for kernel sources, builds and modules")
+	fl.StringVar(&f.kernelSrc, "kernel-src", "", "kernel tree to use instead of Debian's linux-source packages")
+	fl.StringSliceVar(&f.kernels, "kernels", []string{"6.12"}, "Debian linux-source series to test (e.g. 6.12,6.1)")
+	fl.StringSliceVar(&f.cells, "cells", nil, "cells to run (default: every fragment in kconfigs/)")
+	fl.StringSliceVar(&f.scen, "scenarios", nil, "scenarios to run (default: every folder in modules/)")
+}
+
+func (f *matrixFlags) options() ([]matrix.Option, error) {
+	repo := f.repo
+	if repo == "" {
+		var err error
+		if repo, err = findRepo(); err != nil {
+			return nil, err
+		}
+	}
+	opts := []matrix.Option{
+		matrix.WithRepo(repo),
+		matrix.WithCache(f.cache),
+		matrix.WithKernels(f.kernels...),
+		matrix.WithKernelSrc(f.kernelSrc),
+		matrix.WithCells(f.cells...),
+		matrix.WithScenarios(f.scen...),
+	}
+	if f.modules != "" {
+		opts = append(opts, matrix.WithModulesDir(f.modules))
+	}
+	if f.kconfigs != "" {
+		opts = append(opts, matrix.WithKconfigDir(f.kconfigs))
+	}
+	return opts, nil
+}
+
+func runCmd() *cobra.Command {
+	var (
+		mf      matrixFlags
+		out     string
+		accel   string
+		jobs    int
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Build, boot and judge every scenario on every cell",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := vm.ParseAccel(accel)
+			if err != nil {
+				return err
+			}
+			opts, err := mf.options()
+			if err != nil {
+				return err
+			}
+			p := progress.New(os.Stderr)
+			defer p.Close()
+			opts = append(opts, matrix.WithOut(out), matrix.WithAccel(a), matrix.WithJobs(jobs),
+				matrix.WithBootTimeout(timeout), matrix.WithProgress(p))
+			m, err := matrix.New(cmd.Context(), opts...)
+			if err != nil {
+				return err
+			}
+			res, runErr := m.Run(cmd.Context())
+			if res == nil {
+				return runErr
+			}
+			fmt.Println()
+			if err := res.WriteTable(os.Stdout); err != nil {
+				return err
+			}
+			abs, _ := filepath.Abs(out)
+			fmt.Printf("\nresults: %s\n", filepath.Join(abs, "results.json"))
+			if runErr != nil {
+				return runErr
+			}
+			if !res.AllPassed() {
+				return errFailed
+			}
+			return nil
+		},
+	}
+	mf.register(cmd)
+	cmd.Flags().StringVar(&out, "out", "modmatrix-out", "output folder for results.json and logs")
+	cmd.Flags().StringVar(&accel, "accel", "auto", "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
+	cmd.Flags().IntVarP(&jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
+	cmd.Flags().DurationVar(&timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
+	return cmd
+}
+
+func listCmd() *cobra.Command {
+	var mf matrixFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List cells and scenarios (validates every scenario file)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := mf.options()
+			if err != nil {
+				return err
+			}
+			m, err := matrix.New(cmd.Context(), opts...)
+			if err != nil {
+				return err
+			}
+			fmt.Println("kernels:")
+			for _, s := range m.Sources() {
+				fmt.Printf("  %-10s %s\n", s.Version, s.Dir)
+			}
+			fmt.Println("cells:")
+			for _, c := range m.Cells() {
+				fmt.Printf("  %-14s %s\n", c.Name, c.Description)
+			}
+			fmt.Println("scenarios:")
+			for _, s := range m.Scenarios() {
+				fmt.Printf("  %-14s %s\n", s.Name, s.Description)
+			}
+			return nil
+		},
+	}
+	mf.register(cmd)
+	return cmd
+}
+
+// findRepo walks up from the working directory to the modmatrix checkout.
+func findRepo() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil &&
+			strings.Contains(string(b), "module modmatrix.dev/modmatrix\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no modmatrix checkout above %s: run from the repository or pass --repo", dir)
+		}
+	}
+}
