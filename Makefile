@@ -1,0 +1,38 @@
+# modmatrix: `make run` runs the default matrix, `make test` the test suite.
+# Both install what is missing through apt first (scripts/deps.sh).
+
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+ARGS ?=
+# The end-to-end tests build kernels on a cold cache (minutes on 2 cores).
+TEST_TIMEOUT ?= 85m
+
+.PHONY: run test unit lint bench deps build clean
+
+run: deps build
+	./bin/modmatrix run $(ARGS)
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Unit tests only: no kernel builds, no QEMU.
+unit:
+	$(GO) test -short ./...
+
+bench: deps build
+	./bin/modmatrix bench $(ARGS)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+build:
+	$(GO) build -o bin/modmatrix ./cmd/modmatrix
+
+deps:
+	@scripts/deps.sh
+
+clean:
+	rm -rf bin modmatrix-out

@@ -1,0 +1,76 @@
+// Package e2e boots real kernels: it builds the cells' kernels (through the
+// shared cache, so a warm machine rebuilds nothing), boots them in QEMU with
+// the agent and checks what the kernels did. Under CI=true a missing QEMU,
+// compiler or kernel source fails these tests instead of skipping them.
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+)
+
+// requireTools skips (or, in CI, fails) when the machine cannot build and
+// boot kernels.
+func requireTools(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
+	}
+	var missing []string
+	for _, tool := range []string{"qemu-system-x86_64", "gcc", "make", "flex", "bison", "bc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if _, err := os.Stat("/usr/src/linux-source-6.12.tar.xz"); err != nil {
+		missing = append(missing, "linux-source-6.12")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("end-to-end tests need %v (run make deps); CI must boot real kernels", missing)
+	}
+	t.Skipf("end-to-end: missing %v (run make deps)", missing)
+}
+
+// repoRoot is the checkout this test runs in.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// cacheDir is shared with `make run` so CI on a warm machine builds nothing.
+func cacheDir() string {
+	if d := os.Getenv("MODMATRIX_CACHE"); d != "" {
+		return d
+	}
+	return kbuild.DefaultCacheDir()
+}
+
+// modmatrixBin builds the CLI once per test binary.
+func modmatrixBin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "modmatrix")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/modmatrix")
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return bin
+}
