@@ -99,9 +99,12 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 			loaded = append(loaded, st.Module)
 		}
 	}
-	dirty = a.cleanUp(loaded)
-	if gained := (a.Sys.Taint() &^ taintStart) &^ harmlessTaint; gained != 0 && dirty == "" {
+	if gained := (a.Sys.Taint() &^ taintStart) &^ harmlessTaint; gained != 0 {
+		// A tainted kernel (a forced unload, an oops) ends the boot anyway;
+		// closing fds into a force-unloaded module's code would oops again.
 		dirty = fmt.Sprintf("taint gained: %d", gained)
+	} else {
+		dirty = a.cleanUp(loaded)
 	}
 	return dirty, a.emit(protocol.Event{Kind: protocol.EventScenarioEnd, Scenario: sc.Name, Dirty: dirty, Kmsg: a.Kmsg.ReadAvailable()})
 }
@@ -200,7 +203,9 @@ func (a *Agent) act(st protocol.Step) error {
 	case protocol.ActionClose:
 		f, ok := a.open[st.Path]
 		if !ok {
-			return fmt.Errorf("close %s: not opened by an earlier step", st.Path)
+			// Nothing open under that path (the open step failed): what
+			// close(2) says of an fd that is not open.
+			return syscall.EBADF
 		}
 		delete(a.open, st.Path)
 		return unwrapErrno(f.Close())
