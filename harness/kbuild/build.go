@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"modmatrix.dev/modmatrix/harness/internal/kmake"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +33,7 @@ func makeKernel(ctx context.Context, j *job) error {
 		// --reflink makes this free on btrfs/xfs; ext4 copies (~1 s for
 		// a 150 MB tinyconfig tree). Timestamps must survive (-a), or
 		// make would rebuild everything.
-		if err := run(ctx, filepath.Dir(j.dir), j.log, "cp", "-a", "--reflink=auto", j.base, j.dir); err != nil {
+		if err := kmake.Run(ctx, filepath.Dir(j.dir), j.log, "cp", "-a", "--reflink=auto", j.base, j.dir); err != nil {
 			return fmt.Errorf("copy of %s: %w", j.base, err)
 		}
 		// The copy is not a published entry until it gets its own.
@@ -47,7 +48,7 @@ func makeKernel(ctx context.Context, j *job) error {
 	}
 	mk := func(stage string, targets ...string) error {
 		args := append([]string{"-C", j.src.Dir, "O=" + j.dir, "ARCH=" + Arch}, targets...)
-		if err := run(ctx, j.dir, j.log, "make", args...); err != nil {
+		if err := kmake.Run(ctx, j.dir, j.log, "make", args...); err != nil {
 			return fmt.Errorf("%s: %w", stage, err)
 		}
 		return nil

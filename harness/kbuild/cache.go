@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -147,7 +148,7 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 		return k, nil
 	}
 
-	unlock, err := lockFile(ctx, entry+".lock")
+	unlock, err := flock.Lock(ctx, entry+".lock")
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +170,7 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 	if data, err := os.ReadFile(filepath.Join(dir, "config")); err == nil {
 		return data, nil
 	}
-	unlock, err := lockFile(ctx, dir+".lock")
+	unlock, err := flock.Lock(ctx, dir+".lock")
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +230,7 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key string, config []byte, o *options) (*Kernel, error) {
 	kernels := filepath.Join(c.Dir, "kernels")
 	stage := stagePath(c.Dir, src, cc)
-	unlock, err := lockFile(ctx, stage+".lock")
+	unlock, err := flock.Lock(ctx, stage+".lock")
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package kbuild
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -399,17 +398,6 @@ func TestKernelValidationError(t *testing.T) {
 	}
 }
 
-func TestRunErrorShowsTail(t *testing.T) {
-	var log bytes.Buffer
-	err := run(context.Background(), t.TempDir(), &log, "sh", "-c", "for i in $(seq 1 100); do echo line $i; done; echo oops >&2; exit 2")
-	require.Error(t, err)
-	msg := err.Error()
-	assert.Contains(t, msg, "exit status 2")
-	assert.Contains(t, msg, "line 62\n")
-	assert.Contains(t, msg, "line 100\noops")
-	assert.NotContains(t, msg, "line 61\n", "only the last 40 lines")
-	assert.Contains(t, log.String(), "line 1\n", "the log gets everything")
-}
 
 func TestDefaultCacheDir(t *testing.T) {
 	t.Setenv("MODMATRIX_CACHE", "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"modmatrix.dev/modmatrix/harness/internal/kmake"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func Resolve(ctx context.Context, srcDir, objDir string, frags []*Fragment, opts
 		return nil, err
 	}
 	mk := func(target string) error {
-		return run(ctx, objDir, o.log, "make", "-C", srcDir, "O="+objDir, "ARCH="+o.arch, target)
+		return kmake.Run(ctx, objDir, o.log, "make", "-C", srcDir, "O="+objDir, "ARCH="+o.arch, target)
 	}
 	if err := mk("tinyconfig"); err != nil {
 		return nil, fmt.Errorf("kconfig: tinyconfig: %w", err)
@@ -67,7 +68,7 @@ func Resolve(ctx context.Context, srcDir, objDir string, frags []*Fragment, opts
 		args = append(args, p)
 	}
 	// merge_config.sh creates its temporary files in the current directory.
-	if err := run(ctx, objDir, o.log, "sh", args...); err != nil {
+	if err := kmake.Run(ctx, objDir, o.log, "sh", args...); err != nil {
 		return nil, fmt.Errorf("kconfig: merge_config.sh: %w", err)
 	}
 	if err := mk("olddefconfig"); err != nil {

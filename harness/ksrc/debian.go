@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +68,7 @@ func unpack(ctx context.Context, tarball, parent, name string) error {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(parent, name+".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(parent, name+".lock"))
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,7 @@
-package kbuild
+// Package kmake runs make (and its helpers) for the kernel stages: output
+// teed to a log, the tail carried by errors, the whole process group killed
+// on cancel.
+package kmake
 
 import (
 	"bytes"
@@ -15,9 +18,9 @@ import (
 // tailLines is how much of a failed command's output an error carries.
 const tailLines = 40
 
-// run runs a command in dir, copying its output to log, and on failure
+// Run runs a command in dir, copying its output to log, and on failure
 // returns an error carrying the command line and the tail of its output.
-func run(ctx context.Context, dir string, log io.Writer, name string, args ...string) error {
+func Run(ctx context.Context, dir string, log io.Writer, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = cleanEnv()

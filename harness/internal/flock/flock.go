@@ -1,4 +1,5 @@
-package ksrc
+// Package flock guards cache entries across processes with flock(2).
+package flock
 
 import (
 	"context"
@@ -8,10 +9,10 @@ import (
 	"time"
 )
 
-// lockFile takes an exclusive flock on path, waiting until ctx is done. The
+// Lock takes an exclusive flock on path, waiting until ctx is done. The
 // kernel drops the lock when the process dies, so a crashed run never leaves
 // it held.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
