@@ -20,7 +20,7 @@ func TestObserve(t *testing.T) {
 		{
 			name: "unload", root: "testdata/unload",
 			line:      "hello 12288 0 - Live 0xffffffffa0000000 (O)",
-			sysfs:     map[string]string{"initstate": "live", "refcnt": "0", "initsize": "0", "coresize": "12288", "holders": ""},
+			sysfs:     map[string]string{"initstate": "live", "refcnt": "0", "initsize": "0", "coresize": "12288", "holders": "dep_b"},
 			kallsyms:  map[string]bool{"hi": false, "bye": true, "helper": true},
 			modsExist: true,
 		},
