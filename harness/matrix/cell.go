@@ -2,7 +2,6 @@ package matrix
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,20 +46,61 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	r.kos = map[string]map[string]string{}
 	r.stage("modules")
 	for _, sc := range r.m.scenarios {
-		built, err := modbuild.Build(ctx, k, r.u.src.Dir, sc.Dir, modbuild.WithCache(r.m.cfg.CacheDir))
-		switch {
-		case errors.Is(err, modbuild.ErrModulesDisabled):
+		if !k.Modules() {
 			// No module can be built for a MODULES=n kernel; the kernel
 			// refuses finit_module before reading the file, so an empty
-			// placeholder stands in for each module the scenario names.
-			r.kos[sc.Name] = placeholders(sc, filepath.Join(r.out, "placeholder"))
-		case err != nil:
+			// placeholder stands in for each module the scenario loads.
+			r.kos[sc.Name] = placeholders(sc, filepath.Join(r.out, "placeholder", sc.Name))
+			continue
+		}
+		built, err := modbuild.Build(ctx, k, r.u.src.Dir, sc.Dir, modbuild.WithCache(r.m.cfg.CacheDir))
+		if err != nil {
 			return nil, err
-		default:
-			r.kos[sc.Name] = built.Modules
+		}
+		r.kos[sc.Name] = built.Modules
+		if err := r.buildForeign(ctx, cache, k, sc); err != nil {
+			return nil, err
 		}
 	}
 	return k, nil
+}
+
+// buildForeign builds the modules a scenario loads `built_for` another
+// kernel: another cell of the same source, or this kernel's tree with
+// another LOCALVERSION.
+func (r *cellRun) buildForeign(ctx context.Context, cache *kbuild.Cache, k *kbuild.Kernel, sc *scenario.Scenario) error {
+	for _, st := range sc.Steps {
+		b := st.BuiltFor
+		if b == nil {
+			continue
+		}
+		foreign := k
+		var err error
+		if b.Cell != "" {
+			cell := r.m.allCells[b.Cell]
+			r.stage("modules built for cell " + b.Cell)
+			foreign, err = cache.Kernel(ctx, r.u.src, cell.Name, cell.Frags(r.m.base), kbuild.WithProgress(r.stage))
+		} else {
+			foreign, err = cache.WithLocalVersion(ctx, k, b.LocalVersion)
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: built_for: %w", sc.File, b.Line, err)
+		}
+		if !foreign.Modules() {
+			return fmt.Errorf("%s:%d: built_for cell %s, which has no module support", sc.File, b.Line, b.Cell)
+		}
+		built, err := modbuild.Build(ctx, foreign, r.u.src.Dir, sc.Dir, modbuild.WithCache(r.m.cfg.CacheDir))
+		if err != nil {
+			return err
+		}
+		file := st.Plan().File
+		ko, ok := built.Modules[st.Module]
+		if !ok {
+			return fmt.Errorf("%s:%d: the build has no module %s", sc.File, st.Line, st.Module)
+		}
+		r.kos[sc.Name][strings.TrimSuffix(file, ".ko")] = ko
+	}
+	return nil
 }
 
 func placeholders(sc *scenario.Scenario, dir string) map[string]string {
@@ -68,13 +108,10 @@ func placeholders(sc *scenario.Scenario, dir string) map[string]string {
 	out := map[string]string{}
 	for _, st := range sc.Steps {
 		if st.Action == protocol.ActionLoad {
-			name := strings.TrimSuffix(st.File, ".ko")
-			if name == "" {
-				name = st.Module
-			}
-			p := filepath.Join(dir, name+".ko")
+			file := st.Plan().File
+			p := filepath.Join(dir, file)
 			_ = os.WriteFile(p, nil, 0o644)
-			out[name] = p
+			out[strings.TrimSuffix(file, ".ko")] = p
 		}
 	}
 	return out

@@ -104,10 +104,12 @@ func (nopProgress) CellDone(report.Cell, []report.ScenarioResult) {}
 
 // Matrix is a prepared run: inputs loaded and validated, nothing built yet.
 type Matrix struct {
-	cfg       Config
-	sources   []*ksrc.Source
-	base      *kconfig.Fragment
-	cells     []kconfig.Cell
+	cfg     Config
+	sources []*ksrc.Source
+	base    *kconfig.Fragment
+	cells   []kconfig.Cell
+	// allCells includes the unselected ones a load may be built_for.
+	allCells  map[string]kconfig.Cell
 	scenarios []*scenario.Scenario
 }
 
@@ -134,6 +136,14 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if m.base, m.cells, err = kconfig.Cells(cfg.KconfigDir, cfg.Cells); err != nil {
 		return nil, err
 	}
+	_, all, err := kconfig.LoadCells(cfg.KconfigDir)
+	if err != nil {
+		return nil, err
+	}
+	m.allCells = map[string]kconfig.Cell{}
+	for _, c := range all {
+		m.allCells[c.Name] = c
+	}
 	if cfg.KernelSrc != "" {
 		src, err := ksrc.Dir(cfg.KernelSrc)
 		if err != nil {
@@ -153,14 +163,33 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := scenario.LoadAll(cfg.ModulesDir, scenario.WithSymbolChecker(func(s string) bool { return symbols[s] }))
+	scenarios, err := scenario.LoadAll(cfg.ModulesDir, scenario.WithSymbolChecker(func(s string) bool { return symbols[s] }))
 	if err != nil {
 		return nil, err
 	}
-	if m.scenarios, err = selectScenarios(all, cfg.Scenarios); err != nil {
+	if m.scenarios, err = selectScenarios(scenarios, cfg.Scenarios); err != nil {
+		return nil, err
+	}
+	if err := m.checkBuiltFor(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// checkBuiltFor rejects a load built_for a cell kconfigs/ does not have,
+// naming the scenario file and line, before anything is built.
+func (m *Matrix) checkBuiltFor() error {
+	var errs []error
+	for _, sc := range m.scenarios {
+		for _, st := range sc.Steps {
+			if b := st.BuiltFor; b != nil && b.Cell != "" {
+				if _, ok := m.allCells[b.Cell]; !ok {
+					errs = append(errs, fmt.Errorf("%s:%d: built_for names cell %q, which %s does not define", sc.File, b.Line, b.Cell, m.cfg.KconfigDir))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // kconfigSymbols is the union of the sources' Kconfig symbols: a predicate

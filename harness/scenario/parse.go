@@ -244,16 +244,17 @@ var actions = []protocol.Action{
 // stepOptions maps each non-action key of a step to the actions taking it
 // (nil: all of them).
 var stepOptions = map[string][]protocol.Action{
-	"file":    {protocol.ActionLoad},
-	"params":  {protocol.ActionLoad},
-	"flags":   {protocol.ActionUnload},
-	"timeout": nil,
-	"expect":  nil,
+	"file":      {protocol.ActionLoad},
+	"params":    {protocol.ActionLoad},
+	"built_for": {protocol.ActionLoad},
+	"flags":     {protocol.ActionUnload},
+	"timeout":   nil,
+	"expect":    nil,
 }
 
 func (p *parser) step(n *yaml.Node) Step {
 	st := Step{Line: n.Line}
-	known := []string{"file", "params", "flags", "timeout", "expect"}
+	known := []string{"file", "params", "built_for", "flags", "timeout", "expect"}
 	for _, a := range actions {
 		known = append(known, string(a))
 	}
@@ -307,6 +308,8 @@ func (p *parser) step(n *yaml.Node) Step {
 			}
 		case "params":
 			st.Params, _ = p.str(f.val, "params")
+		case "built_for":
+			st.BuiltFor = p.builtFor(f.val)
 		case "flags":
 			st.Flags = p.flags(f.val)
 		case "timeout":
@@ -318,6 +321,27 @@ func (p *parser) step(n *yaml.Node) Step {
 		}
 	}
 	return st
+}
+
+// builtFor reads `built_for: {cell: NAME}` or `{localversion: -STR}`.
+func (p *parser) builtFor(n *yaml.Node) *BuiltFor {
+	b := &BuiltFor{Line: n.Line}
+	for _, f := range p.fields(n, "built_for", "cell", "localversion") {
+		v, _ := p.str(f.val, f.key)
+		switch f.key {
+		case "cell":
+			b.Cell = v
+		case "localversion":
+			b.LocalVersion = v
+			if strings.ContainsAny(v, " \t'\"/") {
+				p.errorf(f.val, "localversion must be one word without quotes or slashes, not %q", v)
+			}
+		}
+	}
+	if (b.Cell == "") == (b.LocalVersion == "") {
+		p.errorf(n, "built_for needs exactly one of cell or localversion")
+	}
+	return b
 }
 
 // flagWords maps the spellings an unload flag may take to the one kept.

@@ -39,12 +39,32 @@ type Step struct {
 	Module string
 	File   string // load: the .ko, "" for MODULE.ko
 	Params string // load: module parameters
+	// BuiltFor, on a load, asks for the module built against another kernel
+	// than the one under test (nil: its own).
+	BuiltFor *BuiltFor
 	// Flags are unload flags as the file spells them: "force", "nonblock".
 	Flags   []string
 	Path    string        // open, close
 	Pause   time.Duration // pause
 	Timeout time.Duration // 0: the agent's default
 	Expect  []Expectation
+}
+
+// BuiltFor names the foreign kernel a load's module is built against:
+// another cell of the same source, or the kernel under test's own tree
+// with another LOCALVERSION (only the vermagic string differs).
+type BuiltFor struct {
+	Line         int
+	Cell         string
+	LocalVersion string
+}
+
+// Suffix tells the foreign build's .ko apart from the module's own.
+func (b *BuiltFor) Suffix() string {
+	if b.Cell != "" {
+		return "@" + b.Cell
+	}
+	return "@lv" + b.LocalVersion
 }
 
 // Expectation is one `expect` block: conditions that must all hold after
@@ -242,6 +262,9 @@ func (st Step) Plan() protocol.Step {
 	}
 	if st.Action == protocol.ActionLoad && ps.File == "" {
 		ps.File = st.Module + ".ko"
+	}
+	if st.BuiltFor != nil {
+		ps.File = strings.TrimSuffix(ps.File, ".ko") + st.BuiltFor.Suffix() + ".ko"
 	}
 	for _, f := range st.Flags {
 		ps.Flags = append(ps.Flags, protocolFlags[f])
