@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/verdict"
+)
+
+// observed picks what a test asserts of one step.
+type observed struct {
+	errno      string
+	taintAfter uint64
+}
+
+// stepOf finds the n-th (0-based) step of a scenario result with action and
+// flags, so the assertions survive reordering elsewhere in the file.
+func stepOf(t *testing.T, r report.ScenarioResult, action string, force bool, n int) report.StepRecord {
+	t.Helper()
+	for _, s := range r.Steps {
+		isForce := len(s.Flags) > 0 && s.Flags[0] == "O_TRUNC"
+		if s.Action == action && isForce == force {
+			if n == 0 {
+				return s
+			}
+			n--
+		}
+	}
+	t.Fatalf("%s %s: no %s step (force=%v)", r.Scenario, r.Cell, action, force)
+	return report.StepRecord{}
+}
+
+// TestSeedScenarios runs every scenario under modules/ on the four default
+// cells of 6.12 and 6.1: all must pass, and a few observations that define
+// the cells are asserted directly.
+func TestSeedScenarios(t *testing.T) {
+	requireTools(t)
+	kernels := []string{"6.12", "6.1"}
+	if _, err := os.Stat("/usr/src/linux-source-6.1.tar.xz"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("linux-source-6.1 is missing (make deps)")
+		}
+		kernels = kernels[:1]
+	}
+	ctx := testContext(t, 80*time.Minute)
+	m, err := matrix.New(ctx,
+		matrix.WithRepo(repoRoot(t)),
+		matrix.WithCache(cacheDir()),
+		matrix.WithOut(t.TempDir()),
+		matrix.WithKernels(kernels...),
+	)
+	require.NoError(t, err)
+	res, err := m.Run(ctx)
+	require.NoError(t, err)
+
+	for _, r := range res.Results {
+		assert.Equal(t, verdict.Pass, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
+	}
+
+	const taintR, taintO = 1 << 3, 1 << 12
+	noexit := map[string]struct{ unload, force observed }{
+		"modules-off":  {observed{errno: "ENOSYS"}, observed{errno: "ENOSYS"}},
+		"unload-off":   {observed{"ENOSYS", taintO}, observed{"ENOSYS", taintO}},
+		"unload":       {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"force-unload": {observed{"EBUSY", taintO}, observed{"", taintO | taintR}},
+	}
+	for _, r := range res.Results {
+		switch r.Scenario {
+		case "noexit":
+			want := noexit[r.Cell]
+			unload, force := stepOf(t, r, "unload", false, 0), stepOf(t, r, "unload", true, 0)
+			assert.Equal(t, want.unload, observed{unload.Errno, unload.TaintAfter}, "noexit unload on %s %s", r.Kernel, r.Cell)
+			assert.Equal(t, want.force, observed{force.Errno, force.TaintAfter}, "noexit forced unload on %s %s", r.Kernel, r.Cell)
+		case "init-eperm", "init-eio":
+			want := map[string]string{"init-eperm": "EPERM", "init-eio": "EIO"}[r.Scenario]
+			if r.Cell == "modules-off" {
+				want = "ENOSYS"
+			}
+			assert.Equal(t, want, stepOf(t, r, "load", false, 0).Errno, "%s on %s %s", r.Scenario, r.Kernel, r.Cell)
+		case "double-load":
+			if r.Cell != "modules-off" {
+				assert.Equal(t, "EEXIST", stepOf(t, r, "load", false, 1).Errno, "second load on %s %s", r.Kernel, r.Cell)
+			}
+		}
+	}
+
+	// A cell's boots: without MODULE_UNLOAD nothing can be cleaned up, so
+	// every scenario that loads ends its boot.
+	for _, c := range res.Cells {
+		assert.GreaterOrEqual(t, c.Boots, 1, "%s %s", c.Kernel, c.Cell)
+		if c.Cell == "unload" {
+			assert.Equal(t, 1, c.Boots, "%s unload: every scenario cleans up after itself", c.Kernel)
+		}
+	}
+}
+
+// TestBootSharingIsolation: a scenario passes the same alone and after one
+// that leaves the kernel dirty (noexit's forced unload taints R), because the
+// dirty boot ends and the next scenario gets a fresh one.
+func TestBootSharingIsolation(t *testing.T) {
+	requireTools(t)
+	ctx := testContext(t, 60*time.Minute)
+	run := func(scenarios ...string) *report.Results {
+		m, err := matrix.New(ctx,
+			matrix.WithRepo(repoRoot(t)),
+			matrix.WithCache(cacheDir()),
+			matrix.WithOut(t.TempDir()),
+			matrix.WithCells("force-unload"),
+			matrix.WithScenarios(scenarios...),
+		)
+		require.NoError(t, err)
+		res, err := m.Run(ctx)
+		require.NoError(t, err)
+		return res
+	}
+	alone := run("hello")
+	after := run("noexit", "hello")
+
+	require.Len(t, alone.Results, 1)
+	assert.Equal(t, verdict.Pass, alone.Results[0].Verdict, alone.Results[0].Reason)
+	assert.Equal(t, 1, alone.Cells[0].Boots)
+
+	helloAfter := find(t, after, "hello", "force-unload")
+	assert.Equal(t, verdict.Pass, helloAfter.Verdict, helloAfter.Reason)
+	assert.Equal(t, 2, helloAfter.Boot, "hello runs in a fresh boot after noexit tainted the kernel")
+	assert.Equal(t, 2, after.Cells[0].Boots)
+	assert.Equal(t, alone.Results[0].Steps[0].TaintBefore, helloAfter.Steps[0].TaintBefore, "hello starts from the same taint either way")
+}
