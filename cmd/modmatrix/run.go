@@ -138,13 +138,21 @@ func listCmd() *cobra.Command {
 			}
 			fmt.Println("scenarios:")
 			for _, s := range m.Scenarios() {
-				fmt.Printf("  %-14s %s\n", s.Name, s.Description)
+				fmt.Printf("  %-14s %s\n", s.Name, firstSentence(s.Description))
 			}
 			return nil
 		},
 	}
 	mf.register(cmd)
 	return cmd
+}
+
+// firstSentence keeps list output to one line per scenario.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
 }
 
 // findRepo walks up from the working directory to the modmatrix checkout.

@@ -1,0 +1,51 @@
+package report
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/verdict"
+)
+
+func TestWriteTable(t *testing.T) {
+	r := &Results{
+		SchemaVersion: SchemaVersion,
+		Cells: []Cell{
+			{Kernel: "6.12.117", Cell: "unload", Boots: 1},
+			{Kernel: "6.1.192", Cell: "unload", Boots: 1},
+		},
+		Results: []ScenarioResult{
+			{Kernel: "6.12.117", Cell: "unload", Scenario: "hello", Verdict: verdict.Pass},
+			{Kernel: "6.1.192", Cell: "unload", Scenario: "hello", Verdict: verdict.Fail,
+				Reason: `step 2 (unload hello, modules/hello/scenario.yaml:14): errno: expected ENOSYS, observed "" (success)`},
+		},
+	}
+	var b bytes.Buffer
+	require.NoError(t, r.WriteTable(&b))
+	want := "" +
+		"          6.1.192  6.12.117\n" +
+		"SCENARIO  unload   unload\n" +
+		"hello     FAIL     PASS\n" +
+		"\n" +
+		"hello 6.1.192 unload: FAIL step 2 (unload hello, modules/hello/scenario.yaml:14): errno: expected ENOSYS, observed \"\" (success)\n"
+	assert.Equal(t, want, b.String())
+	assert.False(t, r.AllPassed())
+}
+
+func TestWriteRead(t *testing.T) {
+	dir := t.TempDir()
+	r := &Results{SchemaVersion: SchemaVersion, Results: []ScenarioResult{{Scenario: "hello", Verdict: verdict.Pass}}}
+	require.NoError(t, r.Write(dir))
+	got, err := Read(dir)
+	require.NoError(t, err)
+	assert.Equal(t, r.Results, got.Results)
+	assert.True(t, got.AllPassed())
+
+	old := &Results{SchemaVersion: SchemaVersion + 1}
+	require.NoError(t, old.Write(dir))
+	_, err = Read(dir)
+	assert.ErrorContains(t, err, "schema version")
+}
