@@ -398,7 +398,6 @@ func TestKernelValidationError(t *testing.T) {
 	}
 }
 
-
 func TestDefaultCacheDir(t *testing.T) {
 	t.Setenv("MODMATRIX_CACHE", "")
 	t.Setenv("XDG_CACHE_HOME", "/x/cache")
