@@ -84,28 +84,59 @@ func TestHelloOnEveryCell(t *testing.T) {
 	assert.Len(t, written.Results, 4)
 }
 
-// TestWrongExpectationFails runs the CLI with hello's unload expectation
-// broken on purpose: the run must exit 1 and name the step, the expected
-// and the observed value.
+// TestWrongExpectationFails runs the CLI with hello's ENOSYS expectations
+// changed to EBUSY: the run must exit 1, fail exactly the cells where ENOSYS
+// applies (modules-off, unload-off), and name the step, the expected and the
+// observed value.
 func TestWrongExpectationFails(t *testing.T) {
 	requireTools(t)
 	modules := helloCopy(t, func(scenarioYAML string) string {
-		// Expect EBUSY where the kernel says ENOSYS.
 		return strings.ReplaceAll(scenarioYAML, "errno: ENOSYS", "errno: EBUSY")
 	})
 	out := t.TempDir()
-	cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(),
-		"--out", out, "--cells", "unload-off")
+	cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(), "--out", out)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "run should fail: %v\n%s\n%s", err, stdout.String(), stderr.String())
 	assert.Equal(t, 1, exit.ExitCode(), stderr.String())
-	assert.Contains(t, stdout.String(), "FAIL")
-	assert.Regexp(t, `step \d \((load|unload) hello`, stdout.String())
-	assert.Contains(t, stdout.String(), "EBUSY")
-	assert.Contains(t, stdout.String(), "ENOSYS")
+	assert.Regexp(t, `hello 6\.12\.\d+ unload-off: FAIL step 2 \(unload hello, \S+scenario.yaml:\d+\): errno: expected EBUSY, observed ENOSYS`, stdout.String())
+
+	res, err := report.Read(out)
+	require.NoError(t, err)
+	for _, r := range res.Results {
+		want := verdict.Pass
+		if r.Cell == "modules-off" || r.Cell == "unload-off" {
+			want = verdict.Fail
+		}
+		assert.Equal(t, want, r.Verdict, "%s: %s", r.Cell, r.Reason)
+	}
+}
+
+// TestBrokenScenarioRejectedBeforeBuild: a scenario file with an unknown key
+// and a bad predicate stops the run with file:line before any kernel is
+// configured or built (the cache stays empty).
+func TestBrokenScenarioRejectedBeforeBuild(t *testing.T) {
+	requireTools(t)
+	modules := helloCopy(t, func(scenarioYAML string) string {
+		s := strings.Replace(scenarioYAML, "when: MODULES\n", "when: MODULES &&\n", 1)
+		return strings.Replace(s, "  - unload: hello\n", "  - unload: hello\n    expct: []\n", 1)
+	})
+	cache := t.TempDir()
+	cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cache, "--out", t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "%v", err)
+	assert.Equal(t, 2, exit.ExitCode())
+	assert.Less(t, time.Since(start), time.Minute)
+	assert.Regexp(t, `hello/scenario.yaml:\d+: .*predicate`, stderr.String())
+	assert.Regexp(t, `hello/scenario.yaml:\d+: unknown key "expct"`, stderr.String())
+	entries, _ := os.ReadDir(filepath.Join(cache, "kernels"))
+	assert.Empty(t, entries, "nothing may be built for a broken scenario")
 }
 
 // TestInterruptLeavesNoQEMU sends SIGINT while a VM runs: the run exits

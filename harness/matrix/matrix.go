@@ -144,6 +144,11 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	for _, c := range all {
 		m.allCells[c.Name] = c
 	}
+	// Syntax first, so a broken file costs no source unpacking; the
+	// CONFIG symbols are checked once the sources are at hand.
+	if _, err := scenario.LoadAll(cfg.ModulesDir); err != nil {
+		return nil, err
+	}
 	if cfg.KernelSrc != "" {
 		src, err := ksrc.Dir(cfg.KernelSrc)
 		if err != nil {
