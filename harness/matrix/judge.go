@@ -65,7 +65,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
 			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
 		}
-		result := verdict.Evaluate(sc, r.kernel.Config.Value, ev.steps)
+		result := verdict.Evaluate(sc, scenario.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps)
 		sr.Steps = stepRecords(ev.steps, result)
 		if ev.ended {
 			sr.Verdict, sr.Reason = result.Verdict, result.Reason

@@ -441,7 +441,7 @@ func (p *parser) when(n *yaml.Node) (string, Predicate) {
 	}
 	if p.opts.knownSymbol != nil {
 		for _, sym := range pred.Symbols() {
-			if !p.opts.knownSymbol(sym) {
+			if sym != KernelVersion && !p.opts.knownSymbol(sym) {
 				p.errorf(n, "unknown Kconfig symbol CONFIG_%s in %q", sym, src)
 			}
 		}

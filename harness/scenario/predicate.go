@@ -109,10 +109,11 @@ func (n negation) write(b *strings.Builder, _ int) {
 	n.x.write(b, precNot)
 }
 
-// compare is SYM, SYM=value or SYM!=value.
+// compare is SYM, SYM=value, SYM!=value, or a version order such as
+// KERNELVERSION>=6.5.
 type compare struct {
 	sym    string
-	op     string // "", "=" or "!="
+	op     string // "", "=", "!=", "<", "<=", ">", ">="
 	value  string
 	quoted bool // value was a "string"
 }
@@ -124,9 +125,41 @@ func (n compare) eval(lookup func(string) string) bool {
 		return got == "y" || got == "m"
 	case "=":
 		return n.matches(got)
-	default:
+	case "!=":
 		return !n.matches(got)
 	}
+	c := compareVersions(got, n.value)
+	switch n.op {
+	case "<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case ">":
+		return c > 0
+	}
+	return c >= 0
+}
+
+// compareVersions orders dotted versions numerically ("6.12" > "6.5"); a
+// missing part counts as 0 and a non-numeric one as -1.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(as), len(bs)) {
+		part := func(ps []string) int {
+			if i >= len(ps) {
+				return 0
+			}
+			v, err := strconv.Atoi(ps[i])
+			if err != nil {
+				return -1
+			}
+			return v
+		}
+		if d := part(as) - part(bs); d != 0 {
+			return d
+		}
+	}
+	return 0
 }
 
 func (n compare) matches(got string) bool {
@@ -186,6 +219,8 @@ func unquoteKconfig(s string) string {
 var (
 	symbolRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 	numberRE = regexp.MustCompile(`^-?(0[xX][0-9a-fA-F]+|[0-9]+)$`)
+	// versionRE is what KERNELVERSION compares against: 6, 6.5, 6.12.117.
+	versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 )
 
 // ParsePredicate parses a `when` expression: SYM, !SYM, SYM=y|m|n|NUMBER|"str",
@@ -223,12 +258,13 @@ const (
 	tokRParen
 	tokEq
 	tokNe
+	tokOrder // <, <=, >, >=
 )
 
 // operators are tried two bytes first, so "!=" is not "!" then "=".
 var operators = map[string]tokKind{
-	"&&": tokAnd, "||": tokOr, "!=": tokNe,
-	"!": tokNot, "(": tokLParen, ")": tokRParen, "=": tokEq,
+	"&&": tokAnd, "||": tokOr, "!=": tokNe, "<=": tokOrder, ">=": tokOrder,
+	"!": tokNot, "(": tokLParen, ")": tokRParen, "=": tokEq, "<": tokOrder, ">": tokOrder,
 }
 
 type token struct {
@@ -295,7 +331,7 @@ func lex(src string) ([]token, error) {
 
 // Words cover symbols and values such as -1 or 0x1f.
 func isWordByte(c byte) bool {
-	return c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	return c == '_' || c == '.' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 type predParser struct {
@@ -373,6 +409,15 @@ func (p *predParser) compare(symTok token) (node, error) {
 		n.op = "="
 	case tokNe:
 		n.op = "!="
+	case tokOrder:
+		n.op = p.peek().text
+		p.next()
+		v := p.next()
+		if v.kind != tokWord || !versionRE.MatchString(v.text) {
+			return nil, p.fail(v, fmt.Sprintf("expected a version such as 6.5 after %q, found %s", n.op, v))
+		}
+		n.value = v.text
+		return n, nil
 	default:
 		return n, nil
 	}

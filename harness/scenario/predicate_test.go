@@ -115,3 +115,28 @@ func TestZeroPredicateHolds(t *testing.T) {
 	assert.Empty(t, p.String())
 	assert.Empty(t, p.Symbols())
 }
+
+func TestKernelVersionPredicate(t *testing.T) {
+	config := func(sym string) string { return map[string]string{"MODULES": "y"}[sym] }
+	tests := []struct {
+		src     string
+		version string
+		want    bool
+	}{
+		{"KERNELVERSION >= 6.5", "6.12.117", true},
+		{"KERNELVERSION >= 6.5", "6.1.192", false},
+		{"KERNELVERSION < 6.5 && MODULES", "6.1.192", true},
+		{"KERNELVERSION > 6.12.117", "6.12.117", false},
+		{"KERNELVERSION <= 6.12", "6.12.0", true},
+		{`KERNELVERSION = "6.1.192"`, "6.1.192", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.src+"@"+tc.version, func(t *testing.T) {
+			p, err := ParsePredicate(tc.src)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, p.Eval(Lookup(config, tc.version)))
+		})
+	}
+	_, err := ParsePredicate("KERNELVERSION >= y")
+	assert.ErrorContains(t, err, "expected a version")
+}

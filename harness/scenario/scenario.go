@@ -157,6 +157,23 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
+// KernelVersion is the one predicate symbol that is not a CONFIG symbol:
+// the kernel's version ("6.12.117", as `make kernelversion` prints it), for
+// behaviour that changed between releases rather than with configuration.
+// Compare it with <, <=, >, >= (KERNELVERSION >= 6.5).
+const KernelVersion = "KERNELVERSION"
+
+// Lookup answers predicate symbols for a kernel: CONFIG symbols from its
+// resolved .config, KERNELVERSION from its version.
+func Lookup(config func(sym string) string, version string) func(string) string {
+	return func(sym string) string {
+		if sym == KernelVersion {
+			return version
+		}
+		return config(sym)
+	}
+}
+
 // Option configures Load and LoadAll.
 type Option func(*options)
 
