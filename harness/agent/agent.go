@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -141,27 +142,67 @@ func (a *Agent) runStep(st protocol.Step) (res protocol.StepResult, hung bool) {
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- a.act(st) }()
-	select {
-	case err := <-done:
-		res.DurationUS = time.Since(start).Microseconds()
-		var errno syscall.Errno
-		switch {
-		case err == nil:
-		case errors.As(err, &errno):
-			res.Errno, res.ErrnoNum = errnoName(errno), int(errno)
-		default:
-			res.Error = err.Error()
-		}
-	case <-time.After(timeout):
-		res.DurationUS = time.Since(start).Microseconds()
-		res.Error = fmt.Sprintf("step did not return within %s", timeout)
-		res.Hung, hung = true, true
-		if a.OnHang != nil {
-			a.OnHang()
+	// Poll kmsg while the step runs: an oops in the step's own thread kills
+	// that thread, so the syscall never returns; waiting out the whole
+	// timeout would only delay the report.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	var early []protocol.Kmsg
+	var oopsAt time.Time
+wait:
+	for {
+		select {
+		case err := <-done:
+			res.DurationUS = time.Since(start).Microseconds()
+			var errno syscall.Errno
+			switch {
+			case err == nil:
+			case errors.As(err, &errno):
+				res.Errno, res.ErrnoNum = errnoName(errno), int(errno)
+			default:
+				res.Error = err.Error()
+			}
+			break wait
+		case <-tick.C:
+			recs := a.Kmsg.ReadAvailable()
+			early = append(early, recs...)
+			if oopsAt.IsZero() && hasOops(recs) {
+				oopsAt = time.Now()
+			}
+			if !oopsAt.IsZero() && time.Since(oopsAt) > 2*time.Second {
+				res.DurationUS = time.Since(start).Microseconds()
+				res.Error = "the step never returned: the kernel oopsed in its thread"
+				res.Died, hung = true, true
+				break wait
+			}
+		case <-deadline:
+			res.DurationUS = time.Since(start).Microseconds()
+			res.Error = fmt.Sprintf("step did not return within %s", timeout)
+			res.Hung, hung = true, true
+			if a.OnHang != nil {
+				a.OnHang()
+			}
+			break wait
 		}
 	}
 	a.observe(&res)
+	res.Kmsg = append(early, res.Kmsg...)
 	return res, hung
+}
+
+// oopsMarkers start the kmsg records of reports that kill the calling task.
+var oopsMarkers = []string{"BUG: ", "Oops: ", "general protection fault", "Kernel panic"}
+
+func hasOops(recs []protocol.Kmsg) bool {
+	for _, r := range recs {
+		for _, m := range oopsMarkers {
+			if strings.HasPrefix(r.Text, m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (a *Agent) act(st protocol.Step) error {

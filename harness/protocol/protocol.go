@@ -111,8 +111,10 @@ type StepResult struct {
 	ErrnoNum int    `json:"errno_num"`
 	// Error is set when the agent itself failed at the step (not the syscall).
 	Error string `json:"error,omitempty"`
-	// Hung is set when the step overran its timeout in the agent's watchdog.
+	// Hung is set when the step overran its timeout in the agent's watchdog;
+	// Died when it never returned because the kernel oopsed in its thread.
 	Hung        bool   `json:"hung,omitempty"`
+	Died        bool   `json:"died,omitempty"`
 	TaintBefore uint64 `json:"taint_before"`
 	TaintAfter  uint64 `json:"taint_after"`
 	// ProcModules is the module's /proc/modules line, "" when absent;
