@@ -217,6 +217,7 @@ func (r *cellRun) runBoot(ctx context.Context, k *kbuild.Kernel, batch []*scenar
 		vm.WithEventLog(prefix+".events.jsonl"),
 		vm.WithTimeout(timeout),
 		vm.WithAccel(r.m.cfg.Accel),
+		vm.WithStallAfterOops(15*time.Second),
 	)
 	if err != nil {
 		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kreport"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
@@ -55,6 +56,7 @@ func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
 func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix string) (int, []report.ScenarioResult) {
 	by, agentErr := groupEvents(res.Events)
 	console := consoleTail(prefix+".console.log", 15)
+	consoleLog, _ := os.ReadFile(prefix + ".console.log")
 	var out []report.ScenarioResult
 	for _, sc := range batch {
 		ev := by[sc.Name]
@@ -65,12 +67,20 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
 			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
 		}
-		result := verdict.Evaluate(sc, scenario.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps)
-		sr.Steps = stepRecords(ev.steps, result)
-		if ev.ended {
+		reports := stepReports(ev, consoleLog)
+		result := verdict.Judge(sc, scenario.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
+			func(i int) []verdict.Report { return reports[i] })
+		sr.Steps = stepRecords(ev.steps, result, reports)
+		switch {
+		case ev.ended:
 			sr.Verdict, sr.Reason = result.Verdict, result.Reason
 			sr.DurationMS = ev.endMS - ev.startMS
-		} else {
+		case result.Verdict == verdict.Pass || result.Verdict == verdict.Crash:
+			// The scenario ended the boot as it expected to (a pinned hang
+			// or oops), or the crash that ended it is named.
+			sr.Verdict, sr.Reason = result.Verdict, result.Reason
+			sr.DurationMS = res.Duration.Milliseconds()
+		default:
 			sr.Verdict, sr.Reason = unfinished(sc, ev, res, agentErr, console)
 			sr.DurationMS = res.Duration.Milliseconds()
 		}
@@ -117,6 +127,8 @@ func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agent
 	switch {
 	case idx < len(ev.steps) && ev.steps[idx].Hung:
 		return verdict.Hang, fmt.Sprintf("%s: %s%s", where, ev.steps[idx].Error, tail)
+	case res.Stalled:
+		return verdict.Crash, fmt.Sprintf("kernel oops %s, then the guest went silent (killed)%s", where, tail)
 	case res.TimedOut:
 		return verdict.Hang, fmt.Sprintf("VM timed out after %s %s%s", res.Duration.Round(1e8), where, tail)
 	case strings.Contains(console, "Kernel panic"):
@@ -131,7 +143,43 @@ func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agent
 	return verdict.Error, reason + tail
 }
 
-func stepRecords(steps []protocol.StepResult, result verdict.Result) []report.StepRecord {
+// stepReports classifies each step's kmsg records. When the guest died
+// before the scenario ended, reports found only on the console (the kernel
+// printed them after the agent's last event) go to the step that was running.
+func stepReports(ev *scenarioEvents, console []byte) map[int][]verdict.Report {
+	out := map[int][]verdict.Report{}
+	seen := map[string]bool{}
+	for i, st := range ev.steps {
+		var texts []string
+		for _, k := range st.Kmsg {
+			texts = append(texts, k.Text)
+		}
+		for _, rep := range kreport.ParseLines(texts) {
+			out[i] = append(out[i], toVerdict(rep))
+			seen[rep.Title] = true
+		}
+	}
+	if ev.ended {
+		return out
+	}
+	running := len(ev.steps)
+	if running > 0 && (ev.steps[running-1].Hung || ev.steps[running-1].Died) {
+		running--
+	}
+	for _, rep := range kreport.ParseConsole(console) {
+		if !seen[rep.Title] && ev.started {
+			out[running] = append(out[running], toVerdict(rep))
+			seen[rep.Title] = true
+		}
+	}
+	return out
+}
+
+func toVerdict(r kreport.Report) verdict.Report {
+	return verdict.Report{Kind: string(r.Kind), Title: r.Title, Modules: r.Modules}
+}
+
+func stepRecords(steps []protocol.StepResult, result verdict.Result, reports map[int][]verdict.Report) []report.StepRecord {
 	var out []report.StepRecord
 	for i, s := range steps {
 		rec := report.StepRecord{
@@ -139,7 +187,7 @@ func stepRecords(steps []protocol.StepResult, result verdict.Result) []report.St
 			Flags: s.Step.Flags, Path: s.Step.Path, Errno: s.Errno, Error: s.Error,
 			TaintBefore: s.TaintBefore, TaintAfter: s.TaintAfter, ProcModules: s.ProcModules,
 			Sysfs: s.Sysfs, Kallsyms: s.Kallsyms, Files: s.Files, DurationUS: s.DurationUS,
-			Kmsg: []string{},
+			Kmsg: []string{}, Hung: s.Hung, Died: s.Died,
 		}
 		for _, k := range s.Kmsg {
 			rec.Kmsg = append(rec.Kmsg, k.Text)
@@ -147,6 +195,7 @@ func stepRecords(steps []protocol.StepResult, result verdict.Result) []report.St
 		if i < len(result.Steps) {
 			rec.Expected, rec.Mismatches = result.Steps[i].Expected, result.Steps[i].Mismatches
 		}
+		rec.Reports = reports[i]
 		out = append(out, rec)
 	}
 	return out

@@ -75,6 +75,10 @@ type StepRecord struct {
 	DurationUS  int64              `json:"duration_us"`
 	Expected    []string           `json:"expected,omitempty"`
 	Mismatches  []verdict.Mismatch `json:"mismatches,omitempty"`
+	// Reports are the kernel reports (oops, WARNING, …) printed during the step.
+	Reports []verdict.Report `json:"reports,omitempty"`
+	Hung    bool             `json:"hung,omitempty"`
+	Died    bool             `json:"died,omitempty"`
 }
 
 // Write saves results.json atomically in dir.

@@ -323,6 +323,41 @@ func (p *parser) step(n *yaml.Node) Step {
 	return st
 }
 
+// reports reads `report: {kind: OOPS, module: NAME}` or a list of them.
+func (p *parser) reports(n *yaml.Node) []ReportExpect {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = p.seq(n, "report")
+	}
+	var out []ReportExpect
+	for _, item := range items {
+		r := ReportExpect{Line: item.Line}
+		for _, f := range p.fields(item, "report", "kind", "module", "title") {
+			v, _ := p.str(f.val, f.key)
+			switch f.key {
+			case "kind":
+				r.Kind = v
+				if !slices.Contains(ReportKinds, v) {
+					p.errorf(f.val, "unknown report kind %q (want one of %s)", v, strings.Join(ReportKinds, ", "))
+				}
+			case "module":
+				r.Module = v
+			case "title":
+				pat, err := ParsePattern(v)
+				if err != nil {
+					p.errorf(f.val, "%v", err)
+				}
+				r.Title = &pat
+			}
+		}
+		if r.Kind == "" {
+			p.errorf(item, "report needs a kind")
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // builtFor reads `built_for: {cell: NAME}` or `{localversion: -STR}`.
 func (p *parser) builtFor(n *yaml.Node) *BuiltFor {
 	b := &BuiltFor{Line: n.Line}
@@ -371,7 +406,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	e := Expectation{Line: n.Line}
 	nerrs := len(p.errs)
 	fields := p.fields(n, "expect block", "when", "errno", "loaded", "proc_modules", "sysfs",
-		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained")
+		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained", "report", "hung")
 	conditions := 0
 	for _, f := range fields {
 		if f.key != "when" {
@@ -416,6 +451,12 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 			e.TaintGained = p.taint(f.val, "taint_gained")
 		case "taint_not_gained":
 			e.TaintNotGained = p.taint(f.val, "taint_not_gained")
+		case "report":
+			e.Reports = p.reports(f.val)
+		case "hung":
+			if b, ok := p.boolean(f.val, "hung"); ok {
+				e.Hung = &b
+			}
 		}
 	}
 	if conditions == 0 && len(p.errs) == nerrs {

@@ -87,6 +87,24 @@ type Expectation struct {
 	// TaintGained bits must be newly set by the step; TaintNotGained must not.
 	TaintGained    uint64
 	TaintNotGained uint64
+	// Reports the step must produce (a reproduced bug pinned down); a step
+	// whose applicable blocks expect none must produce no kernel report.
+	Reports []ReportExpect
+	// Hung: the step is expected to overrun its timeout.
+	Hung *bool
+}
+
+// ReportKinds are the kernel report kinds an expectation may name (those
+// of package kreport).
+var ReportKinds = []string{"WARNING", "BUG", "OOPS", "NULL_DEREF", "GPF", "KASAN", "LEAK", "PANIC", "HANG", "INIT_RETURN"}
+
+// ReportExpect is one expected kernel report: its kind, the module it must
+// name, and optionally a pattern on its title.
+type ReportExpect struct {
+	Line   int
+	Kind   string
+	Module string
+	Title  *Pattern
 }
 
 // SysfsExpect is one /sys/module/NAME/<Attr> condition.

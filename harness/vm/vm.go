@@ -91,6 +91,10 @@ type Config struct {
 	// OnEvent sees each agent event as it arrives; OnConsole each console line.
 	OnEvent   func(protocol.Event)
 	OnConsole func(string)
+	// StallAfterOops kills the VM when the console showed a kernel oops and
+	// the agent then stayed silent this long (0: wait for Timeout). An oops
+	// with interrupts off can wedge the guest for good.
+	StallAfterOops time.Duration
 }
 
 // Option configures a boot.
@@ -131,13 +135,18 @@ func WithEventHandler(f func(protocol.Event)) Option { return func(c *Config) { 
 // WithConsoleHandler sees each console line as it arrives.
 func WithConsoleHandler(f func(string)) Option { return func(c *Config) { c.OnConsole = f } }
 
+// WithStallAfterOops kills a VM that went silent for d after an oops.
+func WithStallAfterOops(d time.Duration) Option { return func(c *Config) { c.StallAfterOops = d } }
+
 // Result is what one boot produced.
 type Result struct {
 	Events []protocol.Event
 	// Done is true when the agent closed its event channel properly.
 	Done bool
-	// TimedOut is true when the host killed the VM at its timeout.
+	// TimedOut is true when the host killed the VM at its timeout; Stalled
+	// when it killed it for silence after an oops.
 	TimedOut bool
+	Stalled  bool
 	// Err is QEMU's or the event channel's failure, if any.
 	Err      error
 	Duration time.Duration
@@ -176,8 +185,14 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 		}
 		fns = append(fns, qemu.WithSerialOutput(console))
 	}
-	if c.OnConsole != nil {
-		fns = append(fns, qemu.LogSerialByLine(c.OnConsole))
+	stall := newStallWatch(c.StallAfterOops)
+	if c.OnConsole != nil || stall != nil {
+		fns = append(fns, qemu.LogSerialByLine(func(line string) {
+			stall.console(line)
+			if c.OnConsole != nil {
+				c.OnConsole(line)
+			}
+		}))
 	}
 
 	start := time.Now()
@@ -205,6 +220,7 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 			}
 		}
 		for e := range events {
+			stall.event()
 			res.Events = append(res.Events, e)
 			if log != nil {
 				b, _ := json.Marshal(e)
@@ -215,7 +231,9 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 			}
 		}
 	}()
+	stopWatch := stall.watch(machine.Kill)
 	err = machine.Wait()
+	res.Stalled = stopWatch()
 	wg.Wait()
 	res.Duration = time.Since(start)
 	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)

@@ -1,0 +1,177 @@
+package verdict
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/scenario"
+)
+
+// Report is a kernel report (oops, WARNING, leak, …) attributed to a step,
+// as the runner's classifier found it in the step's kmsg or the console.
+type Report struct {
+	Kind    string   `json:"kind"`
+	Title   string   `json:"title"`
+	Modules []string `json:"modules,omitempty"`
+}
+
+// crashKinds kill the task that hit them (and may take the kernel with it).
+var crashKinds = []string{"OOPS", "NULL_DEREF", "BUG", "GPF", "PANIC"}
+
+// benignKinds are reports a scenario may cause without saying so: the
+// loader's warning about a positive init return is documented behaviour.
+var benignKinds = []string{"INIT_RETURN"}
+
+// Judge is Evaluate plus the kernel reports of each step (reports(i) for
+// step i): a report the step's expectations do not ask for is never a PASS
+// (CRASH for the kinds that kill a task, FAIL for the others), an expected
+// one must be there with its kind and module, and a step expected to hang
+// or to die in an oops may end the scenario early.
+func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol.StepResult, reports func(i int) []Report) Result {
+	// The guest went silent during step n (no result at all) and the crash
+	// that step expects is on the console: the kernel did what was pinned.
+	if n := len(results); n < len(sc.Steps) && (n == 0 || !results[n-1].Hung && !results[n-1].Died) &&
+		expectedEnd(sc.Steps[n], lookup, protocol.StepResult{Died: true}, reports(n)) {
+		trimmed := *sc
+		trimmed.Steps = sc.Steps[:n]
+		res := withReports(&trimmed, lookup, Evaluate(&trimmed, lookup, results), reports)
+		st := sc.Steps[n]
+		out := StepOutcome{Index: n, Line: st.Line, Action: string(st.Action), Module: st.Module, Flags: st.Flags,
+			Error: "no result: the guest died in the expected crash"}
+		for _, e := range st.Applicable(lookup) {
+			for _, want := range e.Reports {
+				out.Expected = append(out.Expected, "kernel report "+want.Kind+" naming "+want.Module)
+			}
+		}
+		res.Steps = append(res.Steps, out)
+		return res
+	}
+	// Steps that ended the boot as expected: judge only up to them.
+	for i, r := range results {
+		if !r.Hung && !r.Died {
+			continue
+		}
+		if expectedEnd(sc.Steps[i], lookup, r, reports(i)) {
+			trimmed := *sc
+			trimmed.Steps = sc.Steps[:i+1]
+			res := Evaluate(&trimmed, lookup, relabel(results[:i+1], i))
+			return withReports(&trimmed, lookup, res, reports)
+		}
+		break
+	}
+	return withReports(sc, lookup, Evaluate(sc, lookup, results), reports)
+}
+
+// expectedEnd: the step hung and a hang was expected, or it died and the
+// report that killed it was expected.
+func expectedEnd(st scenario.Step, lookup func(string) string, r protocol.StepResult, reps []Report) bool {
+	for _, e := range st.Applicable(lookup) {
+		if r.Hung && e.Hung != nil && *e.Hung {
+			return true
+		}
+		if r.Died {
+			for _, want := range e.Reports {
+				if slices.Contains(crashKinds, want.Kind) && findReport(want, reps) != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// relabel clears the hang or death of the last step so Evaluate judges its
+// observations (errno, kmsg, taint) like any other step's.
+func relabel(results []protocol.StepResult, last int) []protocol.StepResult {
+	out := slices.Clone(results)
+	out[last].Hung, out[last].Died, out[last].Error = false, false, ""
+	return out
+}
+
+func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, reports func(i int) []Report) Result {
+	var crashReason, failReason string
+	for i, st := range sc.Steps {
+		if i >= len(res.Steps) {
+			break
+		}
+		got := reports(i)
+		var expected []scenario.ReportExpect
+		for _, e := range st.Applicable(lookup) {
+			expected = append(expected, e.Reports...)
+		}
+		out := &res.Steps[i]
+		where := fmt.Sprintf("step %d (%s, %s:%d)", i+1, st.Describe(), sc.File, st.Line)
+		matched := map[int]bool{}
+		for _, want := range expected {
+			desc := "kernel report " + want.Kind
+			if want.Module != "" {
+				desc += " naming " + want.Module
+			}
+			out.Expected = append(out.Expected, desc)
+			if j := findReport(want, got); j != nil {
+				matched[*j] = true
+				continue
+			}
+			m := Mismatch{What: "kernel report", Expected: desc, Observed: titles(got), Line: want.Line}
+			out.Mismatches = append(out.Mismatches, m)
+			if failReason == "" {
+				failReason = fmt.Sprintf("%s: %s: expected %s, observed %s", where, m.What, m.Expected, m.Observed)
+			}
+		}
+		for j, r := range got {
+			if matched[j] || slices.Contains(benignKinds, r.Kind) {
+				continue
+			}
+			m := Mismatch{What: "kernel report", Expected: "none", Observed: r.Title}
+			out.Mismatches = append(out.Mismatches, m)
+			reason := fmt.Sprintf("%s: unexpected kernel report: %s", where, r.Title)
+			if slices.Contains(crashKinds, r.Kind) {
+				if crashReason == "" {
+					crashReason = reason
+				}
+			} else if failReason == "" {
+				failReason = reason
+			}
+		}
+	}
+	switch {
+	case crashReason != "" && res.Verdict != Hang:
+		res.Verdict, res.Reason = Crash, crashReason
+	case failReason != "" && (res.Verdict == Pass || res.Verdict == Fail):
+		if res.Verdict == Pass {
+			res.Reason = failReason
+		}
+		res.Verdict = Fail
+	}
+	return res
+}
+
+// findReport returns the index of the first report that matches want.
+func findReport(want scenario.ReportExpect, got []Report) *int {
+	for j, r := range got {
+		if r.Kind != want.Kind {
+			continue
+		}
+		if want.Module != "" && !slices.Contains(r.Modules, want.Module) {
+			continue
+		}
+		if want.Title != nil && !want.Title.FoundIn(r.Title) {
+			continue
+		}
+		return &j
+	}
+	return nil
+}
+
+func titles(rs []Report) string {
+	if len(rs) == 0 {
+		return "no report"
+	}
+	var ts []string
+	for _, r := range rs {
+		ts = append(ts, fmt.Sprintf("%q (%s)", r.Title, strings.Join(r.Modules, ",")))
+	}
+	return strings.Join(ts, ", ")
+}
