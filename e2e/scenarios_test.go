@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,27 @@ func TestSeedScenarios(t *testing.T) {
 				want = "ENOSYS"
 			}
 			assert.Equal(t, want, stepOf(t, r, "load", false, 0).Errno, "%s on %s %s", r.Scenario, r.Kernel, r.Cell)
+		case "exit-oops":
+			if r.Cell == "unload" || r.Cell == "force-unload" {
+				st := stepOf(t, r, "unload", false, 0)
+				assert.True(t, st.Died, "exit-oops on %s %s: the unloading task dies", r.Kernel, r.Cell)
+				assertReport(t, st, "NULL_DEREF", "BUG: kernel NULL pointer dereference in exit_oops_exit", "exit_oops")
+			}
+		case "warn-init":
+			if r.Cell != "modules-off" {
+				st := stepOf(t, r, "load", false, 0)
+				assertReport(t, st, "WARNING", "WARNING in warn_init_init", "warn_init")
+				assert.NotZero(t, st.TaintAfter&(1<<9), "taint W")
+			}
+		case "hang-init":
+			if r.Cell != "modules-off" {
+				assert.True(t, stepOf(t, r, "load", false, 0).Hung, "hang-init on %s %s", r.Kernel, r.Cell)
+				assert.Less(t, r.DurationMS, int64(15000), "a hang costs its step timeout plus a few seconds")
+			}
+		case "refheld":
+			if r.Cell == "force-unload" {
+				assertReport(t, stepOf(t, r, "close", false, 0), "OOPS", "BUG: unable to handle page fault in ", "refheld")
+			}
 		case "double-load":
 			if r.Cell != "modules-off" {
 				assert.Equal(t, "EEXIST", stepOf(t, r, "load", false, 1).Errno, "second load on %s %s", r.Kernel, r.Cell)
@@ -99,6 +121,19 @@ func TestSeedScenarios(t *testing.T) {
 			assert.Equal(t, 2, c.Boots, "%s unload", c.Kernel)
 		}
 	}
+}
+
+// assertReport checks that a step caught a kernel report of kind whose
+// title starts with title and that names module.
+func assertReport(t *testing.T, st report.StepRecord, kind, title, module string) {
+	t.Helper()
+	for _, r := range st.Reports {
+		if r.Kind == kind && strings.HasPrefix(r.Title, title) {
+			assert.Contains(t, r.Modules, module, "%s", r.Title)
+			return
+		}
+	}
+	t.Errorf("no %s report titled %q on %s %s: %+v", kind, title, st.Action, st.Module, st.Reports)
 }
 
 // TestBootSharingIsolation: a scenario passes the same alone and after one
