@@ -61,7 +61,16 @@ func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol
 		}
 		break
 	}
-	return withReports(sc, lookup, Evaluate(sc, lookup, results), reports)
+	res := withReports(sc, lookup, Evaluate(sc, lookup, results), reports)
+	// A step whose thread died in an oops is a crash even when no report
+	// could be classified.
+	for i, r := range results {
+		if r.Died && res.Verdict == Error && i < len(sc.Steps) {
+			res.Verdict = Crash
+			res.Reason = fmt.Sprintf("step %d (%s, %s:%d): %s", i+1, sc.Steps[i].Describe(), sc.File, sc.Steps[i].Line, r.Error)
+		}
+	}
+	return res
 }
 
 // expectedEnd: the step hung and a hang was expected, or it died and the
