@@ -31,6 +31,7 @@ func TestHelloOnEveryCell(t *testing.T) {
 		matrix.WithCache(cacheDir()),
 		matrix.WithOut(out),
 		matrix.WithKernels("6.12"),
+		matrix.WithCells("modules-off", "unload-off", "unload", "force-unload"),
 		matrix.WithScenarios("hello"),
 	)
 	require.NoError(t, err)
@@ -94,7 +95,8 @@ func TestWrongExpectationFails(t *testing.T) {
 		return strings.ReplaceAll(scenarioYAML, "errno: ENOSYS", "errno: EBUSY")
 	})
 	out := t.TempDir()
-	cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(), "--out", out)
+	cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(), "--out", out,
+		"--cells", "modules-off,unload-off,unload,force-unload")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

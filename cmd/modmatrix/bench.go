@@ -24,6 +24,10 @@ func benchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(mf.scen) == 0 {
+				// One boot of a clean scenario: what the floor compares with.
+				mf.scen = []string{"hello"}
+			}
 			opts, err := mf.options()
 			if err != nil {
 				return err

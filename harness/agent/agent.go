@@ -44,6 +44,11 @@ type Agent struct {
 	OnHang func()
 
 	open map[string]*os.File
+	// lastLoad is when a module last loaded: kmemleak only reports objects
+	// older than 5 s.
+	lastLoad time.Time
+	// stopped is set once a step hung or died: the boot ends there.
+	stopped bool
 }
 
 // Run executes the plan. It returns when the plan is done or the kernel is
@@ -68,7 +73,7 @@ func (a *Agent) Run() error {
 
 	for i, sc := range a.Plan.Scenarios {
 		dirty, err := a.runScenario(sc)
-		if err != nil {
+		if err != nil || a.stopped {
 			return err
 		}
 		if dirty != "" && i+1 < len(a.Plan.Scenarios) {
@@ -76,10 +81,39 @@ func (a *Agent) Run() error {
 			for _, r := range a.Plan.Scenarios[i+1:] {
 				rest = append(rest, r.Name)
 			}
+			a.scanLeaks()
 			return a.emit(protocol.Event{Kind: protocol.EventEndOfBoot, Dirty: dirty, Remaining: rest})
 		}
 	}
+	a.scanLeaks()
 	return a.emit(protocol.Event{Kind: protocol.EventEndOfBoot})
+}
+
+// kmemleakFile exists where the kernel has DEBUG_KMEMLEAK and debugfs.
+const kmemleakFile = "/sys/kernel/debug/kmemleak"
+
+// kmemleakMinAge is kmemleak's MSECS_MIN_AGE (5 s) plus a margin: younger
+// objects are never reported, so the one scan of a boot waits for it.
+const kmemleakMinAge = 5500 * time.Millisecond
+
+// scanLeaks runs one kmemleak scan per boot, late enough after the last
+// load for its objects to count, and reports what it found.
+func (a *Agent) scanLeaks() {
+	_ = unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
+	if _, err := os.Stat(kmemleakFile); err != nil || a.lastLoad.IsZero() {
+		return
+	}
+	time.Sleep(time.Until(a.lastLoad.Add(kmemleakMinAge)))
+	if err := os.WriteFile(kmemleakFile, []byte("scan"), 0); err != nil {
+		_ = a.emit(protocol.Event{Kind: protocol.EventKmemleak, Error: err.Error()})
+		return
+	}
+	b, err := os.ReadFile(kmemleakFile)
+	e := protocol.Event{Kind: protocol.EventKmemleak, Kmemleak: string(b), Kmsg: a.Kmsg.ReadAvailable()}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	_ = a.emit(e)
 }
 
 func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
@@ -94,10 +128,15 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 			return "", err
 		}
 		if hung {
-			return "", a.emit(protocol.Event{Kind: protocol.EventEndOfBoot, Scenario: sc.Name, Dirty: res.Error})
+			// A stuck or dead step leaves the kernel in no state to go on:
+			// nothing else runs in this boot.
+			a.stopped = true
+			a.scanLeaks()
+			return res.Error, a.emit(protocol.Event{Kind: protocol.EventEndOfBoot, Scenario: sc.Name, Dirty: res.Error})
 		}
 		if st.Action == protocol.ActionLoad && res.Errno == "" && res.Error == "" {
 			loaded = append(loaded, st.Module)
+			a.lastLoad = time.Now()
 		}
 	}
 	if gained := (a.Sys.Taint() &^ taintStart) &^ harmlessTaint; gained != 0 {

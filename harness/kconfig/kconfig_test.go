@@ -197,7 +197,9 @@ func TestLoadCells(t *testing.T) {
 		names = append(names, c.Name)
 		assert.NotEmpty(t, c.Description, c.Name)
 	}
-	assert.Equal(t, []string{"force-unload", "modules-off", "unload", "unload-off"}, names)
+	// The default matrix: the four cells every issue names (more may follow).
+	assert.Subset(t, names, []string{"force-unload", "modules-off", "unload", "unload-off"})
+	assert.IsNonDecreasing(t, names)
 
 	_, sel, err := Cells("../../kconfigs", []string{"unload", "modules-off"})
 	require.NoError(t, err)

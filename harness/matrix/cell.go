@@ -30,6 +30,9 @@ type cellRun struct {
 	// kos maps scenario name → module name → .ko on the host.
 	kos   map[string]map[string]string
 	boots int
+	// looseReports are kernel reports no step accounts for (a leak in no
+	// module's memory).
+	looseReports []verdict.Report
 }
 
 func (r *cellRun) stage(s string) { r.m.cfg.Progress.Stage(r.u.src.Version, r.u.cell.Name, s) }
@@ -171,7 +174,7 @@ func (r *cellRun) notRun(sc *scenario.Scenario, prior []report.ScenarioResult) r
 }
 
 func (r *cellRun) cellReport(errText string) report.Cell {
-	c := report.Cell{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Boots: r.boots, Error: errText}
+	c := report.Cell{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Boots: r.boots, Error: errText, Reports: r.looseReports}
 	if r.kernel != nil {
 		c.KernelKey, c.KernelCached, c.KernelBuildMS = r.kernel.Key, r.kernel.Cached, r.kernel.BuildTime.Milliseconds()
 	}
@@ -241,6 +244,9 @@ func (r *cellRun) plan(batch []*scenario.Scenario) (protocol.Plan, map[string]st
 				}
 				// Each scenario's modules live in a folder of their own.
 				p.Steps[i].File = sc.Name + "/" + file
+				// Where the module's code is, to name it in a kmemleak
+				// backtrace after it is gone.
+				p.Steps[i].Sysfs = append(p.Steps[i].Sysfs, "sections/.init.text")
 			}
 		}
 		steps += len(p.Steps)

@@ -57,6 +57,12 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 	by, agentErr := groupEvents(res.Events)
 	console := consoleTail(prefix+".console.log", 15)
 	consoleLog, _ := os.ReadFile(prefix + ".console.log")
+	var order []string
+	for _, sc := range batch {
+		order = append(order, sc.Name)
+	}
+	leaks, loose := leakReports(res.Events, moduleSpans(order, by))
+	r.looseReports = append(r.looseReports, loose...)
 	var out []report.ScenarioResult
 	for _, sc := range batch {
 		ev := by[sc.Name]
@@ -68,6 +74,11 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
 		}
 		reports := stepReports(ev, consoleLog)
+		for at, reps := range leaks {
+			if at.scenario == sc.Name {
+				reports[at.index] = append(reports[at.index], reps...)
+			}
+		}
 		result := verdict.Judge(sc, scenario.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
 			func(i int) []verdict.Report { return reports[i] })
 		sr.Steps = stepRecords(ev.steps, result, reports)

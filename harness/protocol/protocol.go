@@ -74,6 +74,7 @@ const (
 	EventEndOfBoot     EventKind = "end_of_boot"    // the agent stops this boot
 	EventAgentFailure  EventKind = "agent_failure"  // the agent could not do its job
 	EventKmsgRemainder EventKind = "kmsg_remainder" // kmsg records after the last step
+	EventKmemleak      EventKind = "kmemleak"       // a kmemleak scan's report, once per boot
 )
 
 // Event is one JSON line on the event channel.
@@ -90,6 +91,8 @@ type Event struct {
 	Remaining []string `json:"remaining,omitempty"`
 	Error     string   `json:"error,omitempty"`
 	Kmsg      []Kmsg   `json:"kmsg,omitempty"`
+	// Kmemleak is the content of /sys/kernel/debug/kmemleak after a scan.
+	Kmemleak string `json:"kmemleak,omitempty"`
 	// UptimeMS is the guest's CLOCK_BOOTTIME when the event was made.
 	UptimeMS int64 `json:"uptime_ms"`
 }

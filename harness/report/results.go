@@ -39,6 +39,9 @@ type Cell struct {
 	Boots         int    `json:"boots"`
 	// Error is set when the cell could not run at all (build failure, …).
 	Error string `json:"error,omitempty"`
+	// Reports are kernel reports no scenario step accounts for, such as a
+	// leak in no test module's memory.
+	Reports []verdict.Report `json:"reports,omitempty"`
 }
 
 // ScenarioResult is one scenario on one cell.

@@ -1,0 +1,124 @@
+package matrix
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"modmatrix.dev/modmatrix/harness/kreport"
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/verdict"
+)
+
+// moduleSpan is where a loaded module lived, from its /proc/modules line
+// recorded while it was live: once unloaded, kmemleak prints its frames as
+// bare addresses.
+type moduleSpan struct {
+	name       string
+	base, size uint64
+	// at is the step the leak is attributed to: the unload that made the
+	// module's objects unreferenced, else the load.
+	at stepRef
+}
+
+type stepRef struct {
+	scenario string
+	index    int
+}
+
+// parseProcModules reads name, size and base address from a line such as
+// "hello 12288 0 - Live 0xffffffffa0000000 (O)".
+func parseProcModules(line string) (name string, size, base uint64, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 6 {
+		return "", 0, 0, false
+	}
+	size, err1 := strconv.ParseUint(f[1], 10, 64)
+	base, err2 := strconv.ParseUint(strings.TrimPrefix(f[5], "0x"), 16, 64)
+	return f[0], size, base, err1 == nil && err2 == nil && base != 0
+}
+
+// moduleSpans lists the modules a boot loaded, in the order it ran them.
+func moduleSpans(order []string, by map[string]*scenarioEvents) []moduleSpan {
+	var spans []moduleSpan
+	for _, sc := range order {
+		ev := by[sc]
+		if ev == nil {
+			continue
+		}
+		for i, st := range ev.steps {
+			switch {
+			case st.Step.Action == protocol.ActionLoad && st.Errno == "" && st.Error == "":
+				name, size, base, ok := parseProcModules(st.ProcModules)
+				if !ok {
+					continue
+				}
+				spans = append(spans, moduleSpan{name: name, base: base, size: size, at: stepRef{sc, i}})
+				// init's frames (the allocation in init) sit in .init.text,
+				// apart from the core and freed after init: its size is
+				// gone by then, so a few pages stand for it.
+				if init, err := strconv.ParseUint(strings.TrimPrefix(st.Sysfs["sections/.init.text"], "0x"), 16, 64); err == nil && init != 0 {
+					spans = append(spans, moduleSpan{name: name, base: init, size: initTextSpan, at: stepRef{sc, i}})
+				}
+			case st.Step.Action == protocol.ActionUnload && st.Errno == "" && st.Error == "":
+				for j := range spans {
+					if spans[j].name == st.Step.Module {
+						spans[j].at = stepRef{sc, i}
+					}
+				}
+			}
+		}
+	}
+	return spans
+}
+
+// initTextSpan is how far past .init.text's start a frame is taken as the
+// module's init code (test modules' init code is far smaller).
+const initTextSpan = 4 * 4096
+
+var frameAddr = regexp.MustCompile(`(?:\[<|0x)([0-9a-f]{16})`)
+
+// leakReports attributes the kmemleak reports of a boot to the step that
+// made each object unreferenced, naming the module whose span holds a
+// frame of its backtrace. Leaks no module accounts for are returned apart.
+func leakReports(events []protocol.Event, spans []moduleSpan) (map[stepRef][]verdict.Report, []verdict.Report) {
+	attributed := map[stepRef][]verdict.Report{}
+	var loose []verdict.Report
+	for _, e := range events {
+		if e.Kind != protocol.EventKmemleak || e.Kmemleak == "" {
+			continue
+		}
+		for _, rep := range kreport.ParseConsole([]byte(e.Kmemleak)) {
+			if rep.Kind != kreport.KindLeak {
+				continue
+			}
+			v := toVerdict(rep)
+			span := spanOf(rep.Text, spans)
+			if span == nil {
+				loose = append(loose, v)
+				continue
+			}
+			if !slices.Contains(v.Modules, span.name) {
+				v.Modules = append(v.Modules, span.name)
+			}
+			attributed[span.at] = append(attributed[span.at], v)
+		}
+	}
+	return attributed, loose
+}
+
+func spanOf(text string, spans []moduleSpan) *moduleSpan {
+	for _, m := range frameAddr.FindAllStringSubmatch(text, -1) {
+		addr, err := strconv.ParseUint(m[1], 16, 64)
+		if err != nil {
+			continue
+		}
+		for i := range spans {
+			if addr >= spans[i].base && addr < spans[i].base+spans[i].size {
+				return &spans[i]
+			}
+		}
+	}
+	return nil
+}
