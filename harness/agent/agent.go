@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -104,9 +105,13 @@ func (a *Agent) scanLeaks() {
 		return
 	}
 	time.Sleep(time.Until(a.lastLoad.Add(kmemleakMinAge)))
-	if err := os.WriteFile(kmemleakFile, []byte("scan"), 0); err != nil {
-		_ = a.emit(protocol.Event{Kind: protocol.EventKmemleak, Error: err.Error()})
-		return
+	// kmemleak skips objects whose content changed since its previous scan
+	// (their checksum), so the first scan only settles checksums.
+	for range 2 {
+		if err := os.WriteFile(kmemleakFile, []byte("scan"), 0); err != nil {
+			_ = a.emit(protocol.Event{Kind: protocol.EventKmemleak, Error: err.Error()})
+			return
+		}
 	}
 	b, err := os.ReadFile(kmemleakFile)
 	e := protocol.Event{Kind: protocol.EventKmemleak, Kmemleak: string(b), Kmsg: a.Kmsg.ReadAvailable()}
@@ -180,7 +185,16 @@ func (a *Agent) runStep(st protocol.Step) (res protocol.StepResult, hung bool) {
 	}
 	start := time.Now()
 	done := make(chan error, 1)
-	go func() { done <- a.act(st) }()
+	tid := make(chan int, 1)
+	go func() {
+		// The step gets an OS thread of its own, which exits with the
+		// goroutine: its TID names the step in kernel reports (kmemleak's
+		// "pid"), and no stale pointer outlives it on a kernel stack.
+		runtime.LockOSThread()
+		tid <- unix.Gettid()
+		done <- a.act(st)
+	}()
+	res.TID = <-tid
 	// Poll kmsg while the step runs: an oops in the step's own thread kills
 	// that thread, so the syscall never returns; waiting out the whole
 	// timeout would only delay the report.

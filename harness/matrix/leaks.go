@@ -20,6 +20,9 @@ type moduleSpan struct {
 	// at is the step the leak is attributed to: the unload that made the
 	// module's objects unreferenced, else the load.
 	at stepRef
+	// tid ran the load: module addresses are reused within a boot, and
+	// kmemleak names the allocating thread ("pid N").
+	tid int
 }
 
 type stepRef struct {
@@ -54,12 +57,12 @@ func moduleSpans(order []string, by map[string]*scenarioEvents) []moduleSpan {
 				if !ok {
 					continue
 				}
-				spans = append(spans, moduleSpan{name: name, base: base, size: size, at: stepRef{sc, i}})
+				spans = append(spans, moduleSpan{name: name, base: base, size: size, at: stepRef{sc, i}, tid: st.TID})
 				// init's frames (the allocation in init) sit in .init.text,
 				// apart from the core and freed after init: its size is
 				// gone by then, so a few pages stand for it.
 				if init, err := strconv.ParseUint(strings.TrimPrefix(st.Sysfs["sections/.init.text"], "0x"), 16, 64); err == nil && init != 0 {
-					spans = append(spans, moduleSpan{name: name, base: init, size: initTextSpan, at: stepRef{sc, i}})
+					spans = append(spans, moduleSpan{name: name, base: init, size: initTextSpan, at: stepRef{sc, i}, tid: st.TID})
 				}
 			case st.Step.Action == protocol.ActionUnload && st.Errno == "" && st.Error == "":
 				for j := range spans {
@@ -94,7 +97,7 @@ func leakReports(events []protocol.Event, spans []moduleSpan) (map[stepRef][]ver
 				continue
 			}
 			v := toVerdict(rep)
-			span := spanOf(rep.Text, spans)
+			span := spanOf(rep.Text, spans, allocatingTID(rep.Text))
 			if span == nil {
 				loose = append(loose, v)
 				continue
@@ -108,17 +111,41 @@ func leakReports(events []protocol.Event, spans []moduleSpan) (map[stepRef][]ver
 	return attributed, loose
 }
 
-func spanOf(text string, spans []moduleSpan) *moduleSpan {
+// spanOf finds the module whose recorded range holds a frame of the
+// backtrace. Several modules of a boot may have used that address (the
+// module area is reused): the one whose load ran in the allocating thread
+// (tid) wins, else the last one loaded there.
+func spanOf(text string, spans []moduleSpan, tid int) *moduleSpan {
 	for _, m := range frameAddr.FindAllStringSubmatch(text, -1) {
 		addr, err := strconv.ParseUint(m[1], 16, 64)
 		if err != nil {
 			continue
 		}
+		var last *moduleSpan
 		for i := range spans {
-			if addr >= spans[i].base && addr < spans[i].base+spans[i].size {
-				return &spans[i]
+			sp := &spans[i]
+			if addr >= sp.base && addr < sp.base+sp.size {
+				if tid != 0 && sp.tid == tid {
+					return sp
+				}
+				last = sp
 			}
+		}
+		if last != nil {
+			return last
 		}
 	}
 	return nil
+}
+
+var pidRE = regexp.MustCompile(`comm "[^"]*", pid (\d+)`)
+
+// allocatingTID reads the thread kmemleak names in "comm "uinit", pid 32".
+func allocatingTID(text string) int {
+	m := pidRE.FindStringSubmatch(text)
+	if m == nil {
+		return 0
+	}
+	tid, _ := strconv.Atoi(m[1])
+	return tid
 }

@@ -135,8 +135,11 @@ type StepResult struct {
 	// KmsgSeqStart and KmsgSeqEnd bound the kmsg records of this step: [start, end).
 	KmsgSeqStart uint64 `json:"kmsg_seq_start"`
 	KmsgSeqEnd   uint64 `json:"kmsg_seq_end"`
-	Kmsg         []Kmsg `json:"kmsg"`
-	DurationUS   int64  `json:"duration_us"`
+	// TID is the thread that ran the step (each step gets its own), as
+	// kernel reports name it ("comm", "pid").
+	TID        int    `json:"tid,omitempty"`
+	Kmsg       []Kmsg `json:"kmsg"`
+	DurationUS int64  `json:"duration_us"`
 }
 
 // Kmsg is one /dev/kmsg record.

@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * leaky: init allocates 4 KiB and keeps the pointer in module data; exit
- * forgets to free it. Once the module is unloaded nothing references the
- * buffer: kmemleak reports it (on kernels with DEBUG_KMEMLEAK), with the
- * module's init frame as a bare address.
+ * leaky: init allocates 512 bytes and loses the pointer, and exit has nothing
+ * to free. kmemleak (on kernels with DEBUG_KMEMLEAK) reports the buffer as
+ * unreferenced once it is older than 5 s; by the boot's scan the module is
+ * unloaded, so its init frame is a bare address the harness must map back
+ * to the module.
  */
 #include <linux/init.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 
-static void *buffer;
-
 static int __init leaky_init(void)
 {
-	buffer = kmalloc(4096, GFP_KERNEL);
+	char *buffer = kmalloc(512, GFP_KERNEL);
+
 	if (!buffer)
 		return -ENOMEM;
-	pr_info("leaky: allocated %p\n", buffer);
+	buffer[0] = 1;
+	pr_info("leaky: allocated 512 bytes and forgot where\n");
 	return 0;
 }
 
@@ -28,4 +29,4 @@ static void __exit leaky_exit(void)
 module_init(leaky_init);
 module_exit(leaky_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("forgets to free what init allocated");
+MODULE_DESCRIPTION("loses what init allocated");
