@@ -141,43 +141,87 @@ func TestBrokenScenarioRejectedBeforeBuild(t *testing.T) {
 	assert.Empty(t, entries, "nothing may be built for a broken scenario")
 }
 
-// TestInterruptLeavesNoQEMU sends SIGINT while a VM runs: the run exits
-// 130, no QEMU process it started survives, and results.json is readable.
+// TestInterruptLeavesNoQEMU sends SIGINT or SIGTERM while a VM runs: the
+// run exits 130, no QEMU process it started survives, and results.json is
+// readable.
 func TestInterruptLeavesNoQEMU(t *testing.T) {
 	requireTools(t)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			modules := helloCopy(t, func(scenarioYAML string) string {
+				// A long pause keeps the VM up long enough to interrupt it.
+				return strings.Replace(scenarioYAML, "steps:\n", "steps:\n  - pause: 20s\n", 1)
+			})
+			out := t.TempDir()
+			cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(),
+				"--out", out, "--cells", "unload")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Start())
+			qemuPIDs := waitForQEMU(t, cmd, &stderr, 1)
+			require.NoError(t, cmd.Process.Signal(sig))
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			require.True(t, errors.As(err, &exit), "%v: %s", err, stderr.String())
+			assert.Equal(t, 130, exit.ExitCode(), stderr.String())
+			for _, pid := range qemuPIDs {
+				_, err := os.Stat(filepath.Join("/proc", pid))
+				assert.True(t, os.IsNotExist(err), "qemu %s outlived the run", pid)
+			}
+			res, err := report.Read(out)
+			require.NoError(t, err)
+			assert.True(t, res.Interrupted)
+			for _, r := range res.Results {
+				assert.NotEqual(t, verdict.Pass, r.Verdict)
+			}
+		})
+	}
+}
+
+// TestQEMUKilledFromOutside kills one cell's QEMU: that cell is ERROR, the
+// other cell still passes, and the run exits 1.
+func TestQEMUKilledFromOutside(t *testing.T) {
+	requireTools(t)
 	modules := helloCopy(t, func(scenarioYAML string) string {
-		// A long pause keeps the VM up long enough to interrupt it.
-		return strings.Replace(scenarioYAML, "steps:\n", "steps:\n  - pause: 60s\n", 1)
+		return strings.Replace(scenarioYAML, "steps:\n", "steps:\n  - pause: 8s\n", 1)
 	})
 	out := t.TempDir()
 	cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(),
-		"--out", out, "--cells", "unload")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		"--out", out, "--cells", "unload,force-unload", "-j", "2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
-
-	var qemuPIDs []string
-	require.Eventually(t, func() bool {
-		qemuPIDs = childQEMU(cmd.Process.Pid)
-		return len(qemuPIDs) > 0
-	}, 20*time.Minute, 200*time.Millisecond, "no QEMU started: %s", &stderr)
-	time.Sleep(2 * time.Second)
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	err := cmd.Wait()
+	pids := waitForQEMU(t, cmd, &stderr, 2)
+	pid, err := strconv.Atoi(pids[0])
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	err = cmd.Wait()
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "%v: %s", err, stderr.String())
-	assert.Equal(t, 130, exit.ExitCode(), stderr.String())
-	for _, pid := range qemuPIDs {
-		_, err := os.Stat(filepath.Join("/proc", pid))
-		assert.True(t, os.IsNotExist(err), "qemu %s outlived the run", pid)
-	}
+	assert.Equal(t, 1, exit.ExitCode(), stderr.String())
+
 	res, err := report.Read(out)
 	require.NoError(t, err)
-	assert.True(t, res.Interrupted)
+	verdicts := map[verdict.Verdict]int{}
 	for _, r := range res.Results {
-		assert.NotEqual(t, verdict.Pass, r.Verdict)
+		verdicts[r.Verdict]++
+		if r.Verdict == verdict.Error {
+			assert.Contains(t, r.Reason, "signal: killed", "the reason says QEMU was killed")
+		}
 	}
+	assert.Equal(t, map[verdict.Verdict]int{verdict.Error: 1, verdict.Pass: 1}, verdicts)
+}
+
+// waitForQEMU waits until the run has n QEMU processes and returns their PIDs.
+func waitForQEMU(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer, n int) []string {
+	t.Helper()
+	var pids []string
+	require.Eventually(t, func() bool {
+		pids = childQEMU(cmd.Process.Pid)
+		return len(pids) >= n
+	}, 20*time.Minute, 100*time.Millisecond, "no QEMU started: %s", stderr)
+	time.Sleep(2 * time.Second)
+	return pids
 }
 
 func find(t *testing.T, res *report.Results, scenario, cell string) report.ScenarioResult {
