@@ -19,6 +19,8 @@ type scenarioEvents struct {
 	started, ended bool
 	steps          []protocol.StepResult
 	startMS, endMS int64
+	// cleanUp are the kmsg records of the agent's clean-up after the last step.
+	cleanUp []protocol.Kmsg
 }
 
 func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
@@ -43,7 +45,7 @@ func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
 			}
 		case protocol.EventScenarioEnd:
 			s := get(e.Scenario)
-			s.ended, s.endMS = true, e.UptimeMS
+			s.ended, s.endMS, s.cleanUp = true, e.UptimeMS, e.Kmsg
 		case protocol.EventAgentFailure:
 			agentErr = e.Error
 		}
@@ -63,6 +65,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 	}
 	leaks, loose := leakReports(res.Events, moduleSpans(order, by))
 	r.looseReports = append(r.looseReports, loose...)
+	r.looseReports = append(r.looseReports, bootReports(res.Events)...)
 	var out []report.ScenarioResult
 	for _, sc := range batch {
 		ev := by[sc.Name]
@@ -161,11 +164,13 @@ func stepReports(ev *scenarioEvents, console []byte) map[int][]verdict.Report {
 	out := map[int][]verdict.Report{}
 	seen := map[string]bool{}
 	for i, st := range ev.steps {
-		var texts []string
-		for _, k := range st.Kmsg {
-			texts = append(texts, k.Text)
+		kmsg := st.Kmsg
+		if i == len(ev.steps)-1 {
+			// What the clean-up after the last step printed (unloading
+			// what the scenario left) is the scenario's doing too.
+			kmsg = append(slices.Clone(kmsg), ev.cleanUp...)
 		}
-		for _, rep := range kreport.ParseLines(texts) {
+		for _, rep := range kreport.ParseLines(kmsgTexts(kmsg)) {
 			out[i] = append(out[i], toVerdict(rep))
 			seen[rep.Title] = true
 		}
@@ -181,6 +186,30 @@ func stepReports(ev *scenarioEvents, console []byte) map[int][]verdict.Report {
 		if !seen[rep.Title] && ev.started {
 			out[running] = append(out[running], toVerdict(rep))
 			seen[rep.Title] = true
+		}
+	}
+	return out
+}
+
+func kmsgTexts(recs []protocol.Kmsg) []string {
+	texts := make([]string, len(recs))
+	for i, k := range recs {
+		texts[i] = k.Text
+	}
+	return texts
+}
+
+// bootReports are the reports of a boot outside any scenario: while the
+// kernel booted, before the agent's first step.
+func bootReports(events []protocol.Event) []verdict.Report {
+	var out []verdict.Report
+	for _, e := range events {
+		if e.Kind == protocol.EventBoot {
+			for _, rep := range kreport.ParseLines(kmsgTexts(e.Kmsg)) {
+				v := toVerdict(rep)
+				v.Title = "boot: " + v.Title
+				out = append(out, v)
+			}
 		}
 	}
 	return out

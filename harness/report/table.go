@@ -58,6 +58,9 @@ func (r *Results) WriteTable(w io.Writer) error {
 		if c.Error != "" {
 			fmt.Fprintf(w, "\n%s %s: %s\n", c.Kernel, c.Cell, firstLines(c.Error, 20))
 		}
+		for _, rep := range c.Reports {
+			fmt.Fprintf(w, "\n%s %s: kernel report outside any step: %s\n", c.Kernel, c.Cell, rep.Title)
+		}
 	}
 	for _, s := range r.Results {
 		if s.Reason != "" && s.Verdict != "PASS" {
