@@ -105,6 +105,11 @@ func leakReports(events []protocol.Event, spans []moduleSpan) (map[stepRef][]ver
 			if !slices.Contains(v.Modules, span.name) {
 				v.Modules = append(v.Modules, span.name)
 			}
+			if !strings.Contains(v.Title, " in ") {
+				// No frame named a function (6.1 prints no allocator
+				// frames): the module is the best name there is.
+				v.Title += " in " + span.name
+			}
 			attributed[span.at] = append(attributed[span.at], v)
 		}
 	}
