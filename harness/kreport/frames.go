@@ -13,8 +13,9 @@ type frame struct {
 
 var (
 	// frameRe is a stack dump line: " ? func+0x1/0x2 [mod]", "    0xffffffffa000601a",
-	// 6.1 kmemleak's "    [<0000000012345678>] func+0x1/0x2".
-	frameRe = regexp.MustCompile(`^\s+(\? )?(?:\[<[0-9a-f]+>\] )?(\? )?([A-Za-z0-9_.$]+\+0x[0-9a-f]+/0x[0-9a-f]+|0x[0-9a-f]+)(?: \[[A-Za-z0-9_]+(?: [0-9a-f]+)?\])?\s*$`)
+	// 6.1 kmemleak's "    [<0000000012345678>] func+0x1/0x2" (or, with
+	// hashed pointers unavailable early, "[<(____ptrval____)>]").
+	frameRe = regexp.MustCompile(`^\s+(\? )?(?:\[<(?:[0-9a-f]+|\(____ptrval____\))>\] )?(\? )?([A-Za-z0-9_.$]+\+0x[0-9a-f]+/0x[0-9a-f]+|0x[0-9a-f]+)(?: \[[A-Za-z0-9_]+(?: [0-9a-f]+)?\])?\s*$`)
 	// traceHeaderRe opens a stack dump (kmemleak: "  backtrace (crc 1a2b):").
 	traceHeaderRe = regexp.MustCompile(`^\s*(Call Trace|Call trace|backtrace(?: \(crc [0-9a-f]+\))?):\s*$`)
 	traceOpenRe   = regexp.MustCompile(`^\s*<[A-Z#]+>\s*$`)
