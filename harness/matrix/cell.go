@@ -196,7 +196,7 @@ func (r *cellRun) failed(err error) (report.Cell, []report.ScenarioResult) {
 // runBoot boots once with batch and returns how many scenarios of batch
 // reached a verdict, and those verdicts (in batch order).
 func (r *cellRun) runBoot(ctx context.Context, k *kbuild.Kernel, batch []*scenario.Scenario) (int, []report.ScenarioResult) {
-	r.stage(fmt.Sprintf("boot %d (%d scenarios)", r.boots, len(batch)))
+	r.stage(fmt.Sprintf("boot %d (%d scenario(s))", r.boots, len(batch)))
 	prefix := filepath.Join(r.out, fmt.Sprintf("boot-%d", r.boots))
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}
