@@ -125,6 +125,7 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 	taintStart := a.Sys.Taint()
 	var loaded []string
 	for i, st := range sc.Steps {
+		markConsole(protocol.StepMarker(sc.Name, i))
 		if err := a.emit(protocol.Event{Kind: protocol.EventStepStart, Scenario: sc.Name, StepIndex: i, Kmsg: a.Kmsg.ReadAvailable()}); err != nil {
 			return "", err
 		}
@@ -144,6 +145,7 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 			a.lastLoad = time.Now()
 		}
 	}
+	markConsole(protocol.StepMarker(sc.Name, len(sc.Steps)))
 	if gained := (a.Sys.Taint() &^ taintStart) &^ harmlessTaint; gained != 0 {
 		// A tainted kernel (a forced unload, an oops) ends the boot anyway;
 		// closing fds into a force-unloaded module's code would oops again.
@@ -152,6 +154,13 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 		dirty = a.cleanUp(loaded)
 	}
 	return dirty, a.emit(protocol.Event{Kind: protocol.EventScenarioEnd, Scenario: sc.Name, Dirty: dirty, Kmsg: a.Kmsg.ReadAvailable()})
+}
+
+// markConsole prints a marker into the kernel log at warning level, so it
+// reaches the console too: when the kernel dies before the agent can
+// report, the host places console-only reports between these markers.
+func markConsole(text string) {
+	_ = os.WriteFile("/dev/kmsg", []byte("<4>"+text+"\n"), 0)
 }
 
 // cleanUp closes the scenario's fds and unloads what it left loaded, newest

@@ -76,7 +76,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
 			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
 		}
-		reports := stepReports(ev, consoleLog)
+		reports := stepReports(sc, ev, consoleLog)
 		for at, reps := range leaks {
 			if at.scenario == sc.Name {
 				reports[at.index] = append(reports[at.index], reps...)
@@ -157,10 +157,10 @@ func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agent
 	return verdict.Error, reason + tail
 }
 
-// stepReports classifies each step's kmsg records. When the guest died
-// before the scenario ended, reports found only on the console (the kernel
-// printed them after the agent's last event) go to the step that was running.
-func stepReports(ev *scenarioEvents, console []byte) map[int][]verdict.Report {
+// stepReports classifies each step's kmsg records; reports found only on
+// the console (the kernel printed them after the agent's last read) go to
+// the step whose marker precedes them there.
+func stepReports(sc *scenario.Scenario, ev *scenarioEvents, console []byte) map[int][]verdict.Report {
 	out := map[int][]verdict.Report{}
 	seen := map[string]bool{}
 	for i, st := range ev.steps {
@@ -175,20 +175,53 @@ func stepReports(ev *scenarioEvents, console []byte) map[int][]verdict.Report {
 			seen[rep.Title] = true
 		}
 	}
-	if ev.ended {
-		return out
-	}
-	running := len(ev.steps)
-	if running > 0 && (ev.steps[running-1].Hung || ev.steps[running-1].Died) {
-		running--
-	}
+	// Console-only reports (the kernel died before the agent read them)
+	// go to the step whose marker precedes them on the console.
+	markers := consoleMarkers(console)
 	for _, rep := range kreport.ParseConsole(console) {
-		if !seen[rep.Title] && ev.started {
-			out[running] = append(out[running], toVerdict(rep))
-			seen[rep.Title] = true
+		if seen[rep.Title] {
+			continue
 		}
+		m := markers.before(rep.Start)
+		if m == nil || m.scenario != sc.Name {
+			continue
+		}
+		// The clean-up's marker is numbered after the last step.
+		i := min(m.step, len(sc.Steps)-1)
+		out[i] = append(out[i], toVerdict(rep))
+		seen[rep.Title] = true
 	}
 	return out
+}
+
+type marker struct {
+	line     int
+	scenario string
+	step     int
+}
+
+type markerList []marker
+
+// consoleMarkers finds the agent's step markers in a console log, by line.
+func consoleMarkers(console []byte) markerList {
+	var ms markerList
+	for i, l := range strings.Split(string(console), "\n") {
+		if sc, step, ok := protocol.ParseStepMarker(l); ok {
+			ms = append(ms, marker{line: i, scenario: sc, step: step})
+		}
+	}
+	return ms
+}
+
+// before is the last marker above line, nil when there is none (boot).
+func (ms markerList) before(line int) *marker {
+	var last *marker
+	for i := range ms {
+		if ms[i].line < line {
+			last = &ms[i]
+		}
+	}
+	return last
 }
 
 func kmsgTexts(recs []protocol.Kmsg) []string {

@@ -118,3 +118,22 @@ func TestNextBatch(t *testing.T) {
 	assert.Equal(t, []*scenario.Scenario{own}, nextBatch([]*scenario.Scenario{own, c}))
 	assert.Equal(t, []*scenario.Scenario{c}, nextBatch([]*scenario.Scenario{c}))
 }
+
+func TestConsoleMarkers(t *testing.T) {
+	console := []byte("[    1.000000] modmatrix: hello step 0\n" +
+		"[    1.100000] hi module being loaded.\n" +
+		"[    1.200000] modmatrix: hello step 1\n" +
+		"[    1.300000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n")
+	ms := consoleMarkers(console)
+	require.Len(t, ms, 2)
+	assert.Nil(t, ms.before(0), "before the first marker: boot")
+	assert.Equal(t, marker{line: 0, scenario: "hello", step: 0}, *ms.before(1))
+	assert.Equal(t, marker{line: 2, scenario: "hello", step: 1}, *ms.before(3))
+
+	hello, err := scenario.Load("../../modules/hello")
+	require.NoError(t, err)
+	reports := stepReports(hello, &scenarioEvents{started: true}, console)
+	require.Len(t, reports[1], 1, "the oops printed after step 1's marker belongs to step 1")
+	assert.Equal(t, "NULL_DEREF", reports[1][0].Kind)
+	assert.Empty(t, reports[0])
+}

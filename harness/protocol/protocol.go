@@ -3,6 +3,12 @@
 // back over virtio-serial. It has no dependencies so the agent stays small.
 package protocol
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // PlanPath is where the agent finds its plan inside the guest.
 const PlanPath = "/modmatrix/plan.json"
 
@@ -23,6 +29,26 @@ type Plan struct {
 type Scenario struct {
 	Name  string `json:"name"`
 	Steps []Step `json:"steps"`
+}
+
+// StepMarker is the line the agent prints to the kernel log (and so the
+// console) before step i of a scenario; i = len(steps) marks its clean-up.
+func StepMarker(scenario string, i int) string {
+	return fmt.Sprintf("modmatrix: %s step %d", scenario, i)
+}
+
+// ParseStepMarker reads a console line (timestamp and all) back.
+func ParseStepMarker(line string) (scenario string, i int, ok bool) {
+	_, rest, found := strings.Cut(line, "modmatrix: ")
+	if !found {
+		return "", 0, false
+	}
+	name, num, found := strings.Cut(rest, " step ")
+	if !found {
+		return "", 0, false
+	}
+	i, err := strconv.Atoi(strings.TrimSpace(num))
+	return name, i, err == nil && name != ""
 }
 
 // Action names a step kind.
