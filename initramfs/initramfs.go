@@ -81,7 +81,8 @@ func goBuild(ctx context.Context, repoDir string, bins map[string]string) error 
 		return err
 	}
 	for pkg, out := range bins {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+		// Stripped: the kernel unpacks every byte of the initramfs under TCG.
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 		cmd.Dir = repoDir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 		if out, err := cmd.CombinedOutput(); err != nil {
