@@ -45,24 +45,6 @@ func (s System) ProcModules(name string) (line string, exists bool) {
 	return "", true
 }
 
-// LoadedModules lists the names in /proc/modules, in the kernel's order
-// (most recently loaded first).
-func (s System) LoadedModules() []string {
-	f, err := os.Open(s.path("/proc/modules"))
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var names []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if first, _, ok := strings.Cut(sc.Text(), " "); ok {
-			names = append(names, first)
-		}
-	}
-	return names
-}
-
 // SysModule reports whether /sys/module/NAME exists and reads the given
 // attributes; a missing attribute gets no key (refcnt has none without
 // MODULE_UNLOAD). An attribute may name a subpath such as holders/dep_b.

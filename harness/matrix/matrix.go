@@ -238,7 +238,6 @@ func selectScenarios(all []*scenario.Scenario, names []string) ([]*scenario.Scen
 func (m *Matrix) Cells() []kconfig.Cell           { return m.cells }
 func (m *Matrix) Scenarios() []*scenario.Scenario { return m.scenarios }
 func (m *Matrix) Sources() []*ksrc.Source         { return m.sources }
-func (m *Matrix) BaseFragment() *kconfig.Fragment { return m.base }
 
 // unit is one kernel source × cell.
 type unit struct {
@@ -328,6 +327,3 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	}
 	return res, nil
 }
-
-// ErrInterrupted marks a run stopped by a signal.
-var ErrInterrupted = errors.New("interrupted")

@@ -93,14 +93,13 @@ type EventKind string
 
 // Event kinds, in the order a boot emits them.
 const (
-	EventBoot          EventKind = "boot"           // agent started
-	EventStepStart     EventKind = "step_start"     // before a step runs
-	EventStep          EventKind = "step"           // a step's observations
-	EventScenarioEnd   EventKind = "scenario_end"   // a scenario finished, with clean-up state
-	EventEndOfBoot     EventKind = "end_of_boot"    // the agent stops this boot
-	EventAgentFailure  EventKind = "agent_failure"  // the agent could not do its job
-	EventKmsgRemainder EventKind = "kmsg_remainder" // kmsg records after the last step
-	EventKmemleak      EventKind = "kmemleak"       // a kmemleak scan's report, once per boot
+	EventBoot         EventKind = "boot"          // agent started
+	EventStepStart    EventKind = "step_start"    // before a step runs
+	EventStep         EventKind = "step"          // a step's observations
+	EventScenarioEnd  EventKind = "scenario_end"  // a scenario finished, with clean-up state
+	EventEndOfBoot    EventKind = "end_of_boot"   // the agent stops this boot
+	EventAgentFailure EventKind = "agent_failure" // the agent could not do its job
+	EventKmemleak     EventKind = "kmemleak"      // a kmemleak scan's report, once per boot
 )
 
 // Event is one JSON line on the event channel.
