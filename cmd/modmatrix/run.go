@@ -61,11 +61,13 @@ func (f *matrixFlags) options() ([]matrix.Option, error) {
 
 func runCmd() *cobra.Command {
 	var (
-		mf      matrixFlags
-		out     string
-		accel   string
-		jobs    int
-		timeout time.Duration
+		mf         matrixFlags
+		out        string
+		accel      string
+		jobs       int
+		timeout    time.Duration
+		shard      string
+		shardTotal int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -79,10 +81,17 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sh, err := shardOption(shard, shardTotal)
+			if err != nil {
+				return err
+			}
 			p := progress.New(os.Stderr)
 			defer p.Close()
 			opts = append(opts, matrix.WithOut(out), matrix.WithAccel(a), matrix.WithJobs(jobs),
 				matrix.WithBootTimeout(timeout), matrix.WithProgress(p))
+			if sh != nil {
+				opts = append(opts, matrix.WithShard(*sh))
+			}
 			m, err := matrix.New(cmd.Context(), opts...)
 			if err != nil {
 				return err
@@ -111,7 +120,22 @@ func runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&accel, "accel", "auto", "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
 	cmd.Flags().DurationVar(&timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
+	cmd.Flags().StringVar(&shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
+	cmd.Flags().IntVar(&shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
 	return cmd
+}
+
+// shardOption is --shard, else what the CI engine's environment says.
+func shardOption(flag string, total int) (*matrix.Shard, error) {
+	if flag != "" {
+		s, err := matrix.ParseShard(flag)
+		return &s, err
+	}
+	s, ok, err := matrix.ShardFromEnv(matrix.OSEnv, total)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 func listCmd() *cobra.Command {

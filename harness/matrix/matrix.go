@@ -41,6 +41,8 @@ type Config struct {
 	// BootTimeout bounds one boot; it grows with the steps it runs.
 	BootTimeout time.Duration
 	Progress    Progress
+	// Shard, when set, runs only its part of the kernel × cell units.
+	Shard *Shard
 }
 
 // Option configures a run.
@@ -85,6 +87,9 @@ func WithJobs(n int) Option { return func(c *Config) { c.Jobs = n } }
 
 // WithBootTimeout sets the base timeout of one boot.
 func WithBootTimeout(d time.Duration) Option { return func(c *Config) { c.BootTimeout = d } }
+
+// WithShard runs one deterministic part of the matrix.
+func WithShard(s Shard) Option { return func(c *Config) { c.Shard = &s } }
 
 // WithProgress receives progress as the run goes.
 func WithProgress(p Progress) Option { return func(c *Config) { c.Progress = p } }
@@ -250,8 +255,12 @@ type unit struct {
 func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	res := &report.Results{
 		SchemaVersion: report.SchemaVersion,
+		MatrixID:      m.ID(),
 		Started:       time.Now(),
 		Accel:         string(m.cfg.Accel.Resolve()),
+	}
+	if m.cfg.Shard != nil {
+		res.Shard = m.cfg.Shard.String()
 	}
 	out, err := filepath.Abs(m.cfg.OutDir)
 	if err != nil {
@@ -266,9 +275,9 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	}
 
 	var units []unit
-	for _, src := range m.sources {
-		for _, c := range m.cells {
-			units = append(units, unit{src, c})
+	for k, u := range m.units() {
+		if m.cfg.Shard == nil || m.cfg.Shard.Holds(k) {
+			units = append(units, u)
 		}
 	}
 

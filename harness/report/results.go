@@ -3,10 +3,13 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/verdict"
@@ -18,10 +21,14 @@ const SchemaVersion = 1
 
 // Results is results.json.
 type Results struct {
-	SchemaVersion int       `json:"schema_version"`
-	Started       time.Time `json:"started"`
-	DurationMS    int64     `json:"duration_ms"`
-	Accel         string    `json:"accel"`
+	SchemaVersion int `json:"schema_version"`
+	// MatrixID identifies the matrix definition (sources, cells, scenario
+	// files); Shard is "I/N" for one shard's part of it.
+	MatrixID   string    `json:"matrix_id"`
+	Shard      string    `json:"shard,omitempty"`
+	Started    time.Time `json:"started"`
+	DurationMS int64     `json:"duration_ms"`
+	Accel      string    `json:"accel"`
 	// Interrupted is true when the run was stopped before every cell finished.
 	Interrupted bool             `json:"interrupted,omitempty"`
 	Cells       []Cell           `json:"cells"`
@@ -118,6 +125,42 @@ func Read(path string) (*Results, error) {
 		return nil, fmt.Errorf("%s: schema version %d, this modmatrix reads %d", path, r.SchemaVersion, SchemaVersion)
 	}
 	return &r, nil
+}
+
+// Merge combines shard outputs of one matrix into one result, refusing
+// inputs from different matrix definitions or covering a cell twice.
+func Merge(parts []*Results) (*Results, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("nothing to merge")
+	}
+	out := &Results{SchemaVersion: SchemaVersion, MatrixID: parts[0].MatrixID, Started: parts[0].Started, Accel: parts[0].Accel}
+	seen := map[[2]string]string{}
+	for _, p := range parts {
+		if p.MatrixID != out.MatrixID {
+			return nil, fmt.Errorf("shard %q is of matrix %s, not %s: the inputs come from different matrix definitions", p.Shard, p.MatrixID, out.MatrixID)
+		}
+		for _, c := range p.Cells {
+			key := [2]string{c.Kernel, c.Cell}
+			if other, dup := seen[key]; dup {
+				return nil, fmt.Errorf("%s %s is in shard %q and shard %q", c.Kernel, c.Cell, other, p.Shard)
+			}
+			seen[key] = p.Shard
+		}
+		if p.Started.Before(out.Started) {
+			out.Started = p.Started
+		}
+		out.DurationMS = max(out.DurationMS, p.DurationMS)
+		out.Interrupted = out.Interrupted || p.Interrupted
+		out.Cells = append(out.Cells, p.Cells...)
+		out.Results = append(out.Results, p.Results...)
+	}
+	slices.SortStableFunc(out.Cells, func(a, b Cell) int {
+		return cmp.Or(strings.Compare(a.Kernel, b.Kernel), strings.Compare(a.Cell, b.Cell))
+	})
+	slices.SortStableFunc(out.Results, func(a, b ScenarioResult) int {
+		return cmp.Or(strings.Compare(a.Scenario, b.Scenario), strings.Compare(a.Kernel, b.Kernel), strings.Compare(a.Cell, b.Cell))
+	})
+	return out, nil
 }
 
 // AllPassed is true when every scenario on every cell passed (skips count

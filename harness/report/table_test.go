@@ -49,3 +49,26 @@ func TestWriteRead(t *testing.T) {
 	_, err = Read(dir)
 	assert.ErrorContains(t, err, "schema version")
 }
+
+func TestMerge(t *testing.T) {
+	part := func(shard string, cells ...string) *Results {
+		r := &Results{SchemaVersion: SchemaVersion, MatrixID: "m1", Shard: shard}
+		for _, c := range cells {
+			r.Cells = append(r.Cells, Cell{Kernel: "6.12.117", Cell: c})
+			r.Results = append(r.Results, ScenarioResult{Kernel: "6.12.117", Cell: c, Scenario: "hello", Verdict: verdict.Pass})
+		}
+		return r
+	}
+	merged, err := Merge([]*Results{part("2/2", "unload"), part("1/2", "debug", "unload-off")})
+	require.NoError(t, err)
+	assert.Len(t, merged.Cells, 3)
+	assert.Equal(t, "debug", merged.Cells[0].Cell)
+	assert.True(t, merged.AllPassed())
+
+	other := part("1/2", "modules-off")
+	other.MatrixID = "m2"
+	_, err = Merge([]*Results{part("2/2", "unload"), other})
+	assert.ErrorContains(t, err, "different matrix definitions")
+	_, err = Merge([]*Results{part("1/2", "unload"), part("2/2", "unload")})
+	assert.ErrorContains(t, err, "is in shard")
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/report"
+)
+
+func matrixCmd() *cobra.Command {
+	var (
+		mf     matrixFlags
+		format string
+		shards int
+	)
+	cmd := &cobra.Command{
+		Use:   "matrix",
+		Short: "Print the matrix for a CI engine (GitHub Actions strategy.matrix JSON)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "github" {
+				return fmt.Errorf("unknown format %q (want github)", format)
+			}
+			opts, err := mf.options()
+			if err != nil {
+				return err
+			}
+			m, err := matrix.New(cmd.Context(), opts...)
+			if err != nil {
+				return err
+			}
+			var include []map[string]string
+			if shards > 0 {
+				for i := 1; i <= shards; i++ {
+					include = append(include, map[string]string{"shard": matrix.Shard{Index: i, Total: shards}.String()})
+				}
+			} else {
+				for _, u := range m.Units() {
+					include = append(include, map[string]string{"kernel": u.Series, "cell": u.Cell})
+				}
+			}
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{"include": include})
+		},
+	}
+	mf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "github", "output format: github")
+	cmd.Flags().IntVar(&shards, "shards", 0, "one entry per shard of N (default: one entry per kernel × cell)")
+	return cmd
+}
+
+func mergeCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "merge DIR...",
+		Short: "Combine shard outputs (results.json) of one matrix into one",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			var parts []*report.Results
+			for _, d := range dirs {
+				r, err := report.Read(d)
+				if err != nil {
+					return err
+				}
+				parts = append(parts, r)
+			}
+			merged, err := report.Merge(parts)
+			if err != nil {
+				return err
+			}
+			if err := merged.Write(out); err != nil {
+				return err
+			}
+			if err := merged.WriteTable(os.Stdout); err != nil {
+				return err
+			}
+			if !merged.AllPassed() {
+				return errFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "modmatrix-merged", "output folder for the merged results.json")
+	return cmd
+}

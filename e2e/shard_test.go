@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/verdict"
+)
+
+// TestShardsMerge runs hello as shards 1/3, 2/3 and 3/3 (the third from
+// GitLab's environment variables), checks they cover every cell once, and
+// that merging them gives the verdicts of one unsharded run.
+func TestShardsMerge(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	run := func(out string, env []string, args ...string) {
+		cmd := exec.Command(bin, append([]string{"run", "--cache", cacheDir(), "--scenarios", "hello", "--out", out}, args...)...)
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(cmd.Environ(), env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Run(), stderr.String())
+	}
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole")
+	run(whole, nil)
+	var shards []string
+	for i, env := range [][]string{nil, nil, {"CI_NODE_INDEX=3", "CI_NODE_TOTAL=3"}} {
+		out := filepath.Join(dir, "shard", string(rune('1'+i)))
+		var args []string
+		if env == nil {
+			args = []string{"--shard", string(rune('1'+i)) + "/3"}
+		}
+		run(out, env, args...)
+		shards = append(shards, out)
+	}
+
+	seen := map[string]int{}
+	for _, s := range shards {
+		r, err := report.Read(s)
+		require.NoError(t, err)
+		for _, c := range r.Cells {
+			seen[c.Kernel+" "+c.Cell]++
+		}
+	}
+	want, err := report.Read(whole)
+	require.NoError(t, err)
+	require.Len(t, seen, len(want.Cells))
+	for cell, n := range seen {
+		assert.Equal(t, 1, n, cell)
+	}
+
+	merged := filepath.Join(dir, "merged")
+	cmd := exec.Command(bin, append([]string{"merge", "--out", merged}, shards...)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := report.Read(merged)
+	require.NoError(t, err)
+	verdicts := func(r *report.Results) map[string]verdict.Verdict {
+		m := map[string]verdict.Verdict{}
+		for _, s := range r.Results {
+			m[s.Kernel+" "+s.Cell+" "+s.Scenario] = s.Verdict
+		}
+		return m
+	}
+	assert.Equal(t, verdicts(want), verdicts(got))
+
+	// The GitHub matrix names every shard.
+	cmd = exec.Command(bin, "matrix", "--format", "github", "--shards", "3")
+	cmd.Dir = repoRoot(t)
+	js, err := cmd.Output()
+	require.NoError(t, err)
+	var gh struct {
+		Include []map[string]string `json:"include"`
+	}
+	require.NoError(t, json.Unmarshal(js, &gh))
+	assert.Equal(t, []map[string]string{{"shard": "1/3"}, {"shard": "2/3"}, {"shard": "3/3"}}, gh.Include)
+}
