@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/hugelgupf/vmtest v0.0.0-20240307030256-5d9f3d34a58d
+	github.com/jstemmer/go-junit-report/v2 v2.1.0
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.11.1
 	github.com/u-root/mkuimage v0.0.0-20250905073043-9a40452f5d3b

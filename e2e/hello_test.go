@@ -83,6 +83,9 @@ func TestHelloOnEveryCell(t *testing.T) {
 	written, err := report.Read(out)
 	require.NoError(t, err)
 	assert.Len(t, written.Results, 4)
+	junitXML, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	require.NoError(t, err)
+	assert.Equal(t, 4, strings.Count(string(junitXML), "<testcase "), "one testcase per scenario × cell")
 }
 
 // TestWrongExpectationFails runs the CLI with hello's ENOSYS expectations

@@ -85,3 +85,21 @@ func mergeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "modmatrix-merged", "output folder for the merged results.json")
 	return cmd
 }
+
+func reportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "report OUT",
+		Short: "Regenerate junit.xml (and the table) from OUT/results.json",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := report.Read(args[0])
+			if err != nil {
+				return err
+			}
+			if err := r.WriteJUnit(args[0]); err != nil {
+				return err
+			}
+			return r.WriteTable(os.Stdout)
+		},
+	}
+}

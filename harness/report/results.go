@@ -91,8 +91,15 @@ type StepRecord struct {
 	Died    bool             `json:"died,omitempty"`
 }
 
-// Write saves results.json atomically in dir.
+// Write saves results.json and junit.xml atomically in dir.
 func (r *Results) Write(dir string) error {
+	if err := r.writeJSON(dir); err != nil {
+		return err
+	}
+	return r.WriteJUnit(dir)
+}
+
+func (r *Results) writeJSON(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

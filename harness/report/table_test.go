@@ -2,6 +2,9 @@ package report
 
 import (
 	"bytes"
+	"encoding/xml"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -71,4 +74,48 @@ func TestMerge(t *testing.T) {
 	assert.ErrorContains(t, err, "different matrix definitions")
 	_, err = Merge([]*Results{part("1/2", "unload"), part("2/2", "unload")})
 	assert.ErrorContains(t, err, "is in shard")
+}
+
+func TestJUnit(t *testing.T) {
+	r := &Results{
+		SchemaVersion: SchemaVersion,
+		Cells:         []Cell{{Kernel: "6.12.117", Cell: "unload", Boots: 1}, {Kernel: "6.12.117", Cell: "unload-off", Boots: 2}},
+		Results: []ScenarioResult{
+			{Kernel: "6.12.117", Cell: "unload", Scenario: "hello", Verdict: verdict.Pass, DurationMS: 120},
+			{Kernel: "6.12.117", Cell: "unload-off", Scenario: "hello", Verdict: verdict.Fail, DurationMS: 90,
+				Reason: "step 2 (unload hello, modules/hello/scenario.yaml:13): errno: expected EBUSY, observed ENOSYS",
+				Steps: []StepRecord{{Action: "load", Module: "hello"}, {Action: "unload", Module: "hello", Errno: "ENOSYS",
+					Mismatches: []verdict.Mismatch{{What: "errno", Expected: "EBUSY", Observed: "ENOSYS"}}, Kmsg: []string{"x"}}}},
+			{Kernel: "6.12.117", Cell: "unload-off", Scenario: "exit-oops", Verdict: verdict.Crash, Reason: "unexpected kernel report"},
+		},
+	}
+	dir := t.TempDir()
+	require.NoError(t, r.Write(dir))
+	b, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	require.NoError(t, err)
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Errors   int `xml:"errors,attr"`
+		Suites   []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+					Data    string `xml:",cdata"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(b, &doc))
+	assert.Equal(t, 3, doc.Tests)
+	assert.Equal(t, 1, doc.Failures)
+	assert.Equal(t, 1, doc.Errors)
+	require.Len(t, doc.Suites, 2)
+	assert.Equal(t, "6.12.117/unload-off", doc.Suites[1].Name)
+	f := doc.Suites[1].Cases[0].Failure
+	require.NotNil(t, f)
+	assert.Contains(t, f.Message, "expected EBUSY, observed ENOSYS")
+	assert.Contains(t, f.Data, "kmsg: x")
 }
