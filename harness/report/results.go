@@ -91,12 +91,15 @@ type StepRecord struct {
 	Died    bool             `json:"died,omitempty"`
 }
 
-// Write saves results.json and junit.xml atomically in dir.
+// Write saves results.json, junit.xml and index.html atomically in dir.
 func (r *Results) Write(dir string) error {
 	if err := r.writeJSON(dir); err != nil {
 		return err
 	}
-	return r.WriteJUnit(dir)
+	if err := r.WriteJUnit(dir); err != nil {
+		return err
+	}
+	return r.WriteHTML(dir)
 }
 
 func (r *Results) writeJSON(dir string) error {
