@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -82,4 +85,40 @@ func TestShardsMerge(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(js, &gh))
 	assert.Equal(t, []map[string]string{{"shard": "1/3"}, {"shard": "2/3"}, {"shard": "3/3"}}, gh.Include)
+}
+
+// TestDiffNamesChangedCells: a run and the same run with one expectation
+// changed differ in exactly the cells it applies to, and diff exits 1.
+func TestDiffNamesChangedCells(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	cells := "modules-off,unload-off,unload,force-unload"
+	dir := t.TempDir()
+	run := func(out string, modules string) {
+		cmd := exec.Command(bin, "run", "--cache", cacheDir(), "--modules", modules, "--cells", cells, "--out", out)
+		cmd.Dir = repoRoot(t)
+		_ = cmd.Run() // the second run fails on purpose
+	}
+	run(filepath.Join(dir, "base"), helloCopy(t, func(s string) string { return s }))
+	run(filepath.Join(dir, "new"), helloCopy(t, func(s string) string {
+		return strings.ReplaceAll(s, "errno: ENOSYS", "errno: EBUSY")
+	}))
+	cmd := exec.Command(bin, "diff", filepath.Join(dir, "base"), filepath.Join(dir, "new"))
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "%v\n%s", err, out)
+	assert.Equal(t, 1, exit.ExitCode(), "%s", out)
+
+	b, err := os.ReadFile(filepath.Join(dir, "new", "diff.json"))
+	require.NoError(t, err)
+	var d struct {
+		Changes []report.Change `json:"changes"`
+	}
+	require.NoError(t, json.Unmarshal(b, &d))
+	var changed []string
+	for _, c := range d.Changes {
+		changed = append(changed, c.Cell)
+		assert.True(t, c.Regression)
+	}
+	assert.ElementsMatch(t, []string{"modules-off", "unload-off"}, changed)
 }

@@ -37,7 +37,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), listCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd())
+	root.AddCommand(runCmd(), listCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd(), diffCmd())
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil:

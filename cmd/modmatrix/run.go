@@ -13,6 +13,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/progress"
+	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/vm"
 )
 
@@ -68,6 +69,7 @@ func runCmd() *cobra.Command {
 		timeout    time.Duration
 		shard      string
 		shardTotal int
+		baseline   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -109,6 +111,16 @@ func runCmd() *cobra.Command {
 			if runErr != nil {
 				return runErr
 			}
+			if baseline != "" {
+				base, err := report.Read(baseline)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("\nchanges since %s:\n", baseline)
+				if err := printDiff(base, res, abs); err != nil {
+					return err
+				}
+			}
 			if !res.AllPassed() {
 				return errFailed
 			}
@@ -121,6 +133,7 @@ func runCmd() *cobra.Command {
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
 	cmd.Flags().DurationVar(&timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
 	cmd.Flags().StringVar(&shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
+	cmd.Flags().StringVar(&baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
 	cmd.Flags().IntVar(&shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
 	return cmd
 }

@@ -89,7 +89,7 @@ func mergeCmd() *cobra.Command {
 func reportCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "report OUT",
-		Short: "Regenerate junit.xml (and the table) from OUT/results.json",
+		Short: "Regenerate junit.xml and index.html (and the table) from OUT/results.json",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := report.Read(args[0])
@@ -99,7 +99,47 @@ func reportCmd() *cobra.Command {
 			if err := r.WriteJUnit(args[0]); err != nil {
 				return err
 			}
+			if err := r.WriteHTML(args[0]); err != nil {
+				return err
+			}
 			return r.WriteTable(os.Stdout)
 		},
 	}
+}
+
+func diffCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff BASE NEW",
+		Short: "List every scenario × cell whose verdict or observations changed; exit 1 on a regression",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			base, err := report.Read(args[0])
+			if err != nil {
+				return err
+			}
+			cand, err := report.Read(args[1])
+			if err != nil {
+				return err
+			}
+			return printDiff(base, cand, args[1])
+		},
+	}
+}
+
+// printDiff prints and saves the changes from base to cand; a regression
+// is errFailed (exit 1), fixes alone are not.
+func printDiff(base, cand *report.Results, candPath string) error {
+	changes := report.Diff(base, cand, report.SameKernels(base, cand))
+	if err := report.WriteDiff(os.Stdout, changes); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(candPath); err == nil && fi.IsDir() {
+		if err := report.WriteDiffJSON(candPath, changes); err != nil {
+			return err
+		}
+	}
+	if report.Regressed(changes) {
+		return errFailed
+	}
+	return nil
 }

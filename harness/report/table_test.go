@@ -119,3 +119,36 @@ func TestJUnit(t *testing.T) {
 	assert.Contains(t, f.Message, "expected EBUSY, observed ENOSYS")
 	assert.Contains(t, f.Data, "kmsg: x")
 }
+
+func TestDiff(t *testing.T) {
+	run := func(kernel string, unloadErrno string, v verdict.Verdict) *Results {
+		return &Results{SchemaVersion: SchemaVersion,
+			Cells: []Cell{{Kernel: kernel, Cell: "unload"}, {Kernel: kernel, Cell: "unload-off"}},
+			Results: []ScenarioResult{
+				{Kernel: kernel, Cell: "unload", Scenario: "hello", Verdict: verdict.Pass, Steps: []StepRecord{
+					{Action: "load", Module: "hello", ProcModules: "hello 12288 0 - Live 0xffffffffa0000000 (O)", TaintAfter: 4096,
+						Kmsg: []string{"hello: loading out-of-tree module taints kernel.", "hi"}},
+					{Action: "unload", Module: "hello", Errno: unloadErrno}}},
+				{Kernel: kernel, Cell: "unload-off", Scenario: "hello", Verdict: v},
+			}}
+	}
+	base := run("6.1.192", "", verdict.Pass)
+
+	assert.Empty(t, Diff(base, run("6.1.192", "", verdict.Pass), true), "identical runs")
+	same := run("6.12.117", "", verdict.Pass)
+	same.Results[0].Steps[0].ProcModules = "hello 16384 0 - Live 0xffffffffc0000000 (O)"
+	assert.False(t, SameKernels(base, same))
+	assert.Empty(t, Diff(base, same, false), "6.1 against 6.12: sizes and addresses do not count")
+
+	changed := Diff(base, run("6.1.192", "EBUSY", verdict.Fail), true)
+	require.Len(t, changed, 2)
+	assert.Equal(t, "unload", changed[0].Cell)
+	assert.Contains(t, changed[0].Details, `step 2 (unload hello) errno: "" → "EBUSY"`)
+	assert.True(t, changed[0].Regression, "an observation changed while both passed")
+	assert.True(t, changed[1].Regression, "PASS → FAIL")
+	assert.True(t, Regressed(changed))
+
+	fixed := Diff(run("6.1.192", "", verdict.Fail), base, true)
+	require.Len(t, fixed, 1)
+	assert.False(t, Regressed(fixed), "FAIL → PASS is a fix")
+}
