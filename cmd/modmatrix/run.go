@@ -70,6 +70,8 @@ func runCmd() *cobra.Command {
 		shard      string
 		shardTotal int
 		baseline   string
+		quiet      bool
+		verbose    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -87,8 +89,15 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p := progress.New(os.Stderr)
-			defer p.Close()
+			lines := progress.New(os.Stderr)
+			defer lines.Close()
+			var p matrix.Progress = lines
+			switch {
+			case quiet:
+				p = matrix.Quiet
+			case verbose:
+				p = progress.Verbose{Lines: lines}
+			}
 			opts = append(opts, matrix.WithOut(out), matrix.WithAccel(a), matrix.WithJobs(jobs),
 				matrix.WithBootTimeout(timeout), matrix.WithProgress(p))
 			if sh != nil {
@@ -133,6 +142,8 @@ func runCmd() *cobra.Command {
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
 	cmd.Flags().DurationVar(&timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
 	cmd.Flags().StringVar(&shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress lines, only the table")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also stream every guest console line")
 	cmd.Flags().StringVar(&baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
 	cmd.Flags().IntVar(&shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
 	return cmd

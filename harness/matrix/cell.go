@@ -213,7 +213,12 @@ func (r *cellRun) runBoot(ctx context.Context, k *kbuild.Kernel, batch []*scenar
 		kernel, pvh = k.Vmlinux, true
 	}
 	timeout := r.m.cfg.BootTimeout + time.Duration(steps)*2*time.Second
+	var console vm.Option
+	if cp, ok := r.m.cfg.Progress.(ConsoleProgress); ok {
+		console = vm.WithConsoleHandler(func(line string) { cp.Console(r.u.src.Version, r.u.cell.Name, line) })
+	}
 	res, err := vm.Boot(ctx,
+		console,
 		vm.WithKernel(kernel, pvh),
 		vm.WithInitramfs(image),
 		vm.WithConsoleLog(prefix+".console.log"),

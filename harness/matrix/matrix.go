@@ -102,6 +102,15 @@ type Progress interface {
 	CellDone(cell report.Cell, results []report.ScenarioResult)
 }
 
+// ConsoleProgress also hears every guest console line (modmatrix run -v).
+type ConsoleProgress interface {
+	Progress
+	Console(kernel, cell, line string)
+}
+
+// Quiet is a Progress that says nothing.
+var Quiet Progress = nopProgress{}
+
 type nopProgress struct{}
 
 func (nopProgress) Stage(string, string, string)                  {}

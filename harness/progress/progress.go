@@ -58,6 +58,16 @@ func (l *Lines) Stage(kernel, cell, stage string) {
 	fmt.Fprintf(l.w, "[%s] %-22s %s\n", clock(time.Since(l.began)), key, stage)
 }
 
+// Verbose prints progress and every guest console line.
+type Verbose struct{ *Lines }
+
+// Console prints one guest console line, prefixed with its unit.
+func (v Verbose) Console(kernel, cell, line string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintf(v.w, "%s %s | %s\n", kernel, cell, line)
+}
+
 // CellDone reports a finished unit with its verdict counts.
 func (l *Lines) CellDone(c report.Cell, results []report.ScenarioResult) {
 	l.mu.Lock()

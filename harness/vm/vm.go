@@ -158,7 +158,9 @@ type Result struct {
 func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	c := Config{Accel: AccelAuto, MemoryMB: 256, Timeout: 2 * time.Minute, QEMU: "qemu-system-x86_64"}
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
 	}
 	qemuPath, err := exec.LookPath(c.QEMU)
 	if err != nil {
