@@ -121,4 +121,8 @@ func TestDiffNamesChangedCells(t *testing.T) {
 		assert.True(t, c.Regression)
 	}
 	assert.ElementsMatch(t, []string{"modules-off", "unload-off"}, changed)
+
+	page, err := os.ReadFile(filepath.Join(dir, "new", "index.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "Changes since the baseline", "the page of the new run shows the diff")
 }

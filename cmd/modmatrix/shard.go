@@ -137,6 +137,11 @@ func printDiff(base, cand *report.Results, candPath string) error {
 		if err := report.WriteDiffJSON(candPath, changes); err != nil {
 			return err
 		}
+		// The page of the candidate gets a section with the changes.
+		cand.Diff = changes
+		if err := cand.Write(candPath); err != nil {
+			return err
+		}
 	}
 	if report.Regressed(changes) {
 		return errFailed

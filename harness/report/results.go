@@ -33,6 +33,8 @@ type Results struct {
 	Interrupted bool             `json:"interrupted,omitempty"`
 	Cells       []Cell           `json:"cells"`
 	Results     []ScenarioResult `json:"results"`
+	// Diff holds the changes against a baseline, when one was given.
+	Diff []Change `json:"diff,omitempty"`
 }
 
 // Cell is one kernel version × Kconfig cell.
