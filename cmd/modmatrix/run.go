@@ -89,15 +89,24 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lines := progress.New(os.Stderr)
-			defer lines.Close()
-			var p matrix.Progress = lines
+			// A live view in a terminal; plain lines in CI logs and with -v
+			// (the console stream would tear a redrawn block apart).
+			var p matrix.Progress
+			stopProgress := func() {}
 			switch {
 			case quiet:
 				p = matrix.Quiet
 			case verbose:
-				p = progress.Verbose{Lines: lines}
+				lines := progress.New(os.Stderr)
+				p, stopProgress = progress.Verbose{Lines: lines}, lines.Close
+			case progress.IsTerminal(os.Stderr):
+				live := progress.NewLive(os.Stderr)
+				p, stopProgress = live, live.Close
+			default:
+				lines := progress.New(os.Stderr)
+				p, stopProgress = lines, lines.Close
 			}
+			defer stopProgress()
 			opts = append(opts, matrix.WithOut(out), matrix.WithAccel(a), matrix.WithJobs(jobs),
 				matrix.WithBootTimeout(timeout), matrix.WithProgress(p))
 			if sh != nil {
@@ -108,6 +117,9 @@ func runCmd() *cobra.Command {
 				return err
 			}
 			res, runErr := m.Run(cmd.Context())
+			// The progress view ends before the table: a live block redrawn
+			// after it would overwrite its last lines.
+			stopProgress()
 			if res == nil {
 				return runErr
 			}

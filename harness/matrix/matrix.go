@@ -287,6 +287,7 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	for k, u := range m.units() {
 		if m.cfg.Shard == nil || m.cfg.Shard.Holds(k) {
 			units = append(units, u)
+			m.cfg.Progress.Stage(u.src.Version, u.cell.Name, "queued")
 		}
 	}
 
