@@ -28,11 +28,7 @@ func benchCmd() *cobra.Command {
 				// One boot of a clean scenario: what the floor compares with.
 				mf.scen = []string{"hello"}
 			}
-			opts, err := mf.options()
-			if err != nil {
-				return err
-			}
-			m, err := matrix.New(cmd.Context(), append(opts, matrix.WithAccel(a), matrix.WithOut(out))...)
+			m, err := mf.open(cmd, matrix.WithAccel(a), matrix.WithOut(out))
 			if err != nil {
 				return err
 			}

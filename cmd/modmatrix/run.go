@@ -60,6 +60,15 @@ func (f *matrixFlags) options() ([]matrix.Option, error) {
 	return opts, nil
 }
 
+// open loads and validates the matrix the flags describe, plus extra options.
+func (f *matrixFlags) open(cmd *cobra.Command, extra ...matrix.Option) (*matrix.Matrix, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	return matrix.New(cmd.Context(), append(opts, extra...)...)
+}
+
 func runCmd() *cobra.Command {
 	var (
 		mf         matrixFlags
@@ -180,11 +189,7 @@ func listCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List cells and scenarios (validates every scenario file)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts, err := mf.options()
-			if err != nil {
-				return err
-			}
-			m, err := matrix.New(cmd.Context(), opts...)
+			m, err := mf.open(cmd)
 			if err != nil {
 				return err
 			}

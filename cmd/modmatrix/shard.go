@@ -24,11 +24,7 @@ func matrixCmd() *cobra.Command {
 			if format != "github" {
 				return fmt.Errorf("unknown format %q (want github)", format)
 			}
-			opts, err := mf.options()
-			if err != nil {
-				return err
-			}
-			m, err := matrix.New(cmd.Context(), opts...)
+			m, err := mf.open(cmd)
 			if err != nil {
 				return err
 			}
