@@ -57,8 +57,9 @@ func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
 // scenarios of batch got a verdict; the rest go to the next boot.
 func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix string) (int, []report.ScenarioResult) {
 	by, agentErr := groupEvents(res.Events)
-	console := consoleTail(prefix+".console.log", 15)
-	consoleLog, _ := os.ReadFile(prefix + ".console.log")
+	raw, _ := os.ReadFile(prefix + ".console.log")
+	con := parseConsole(raw)
+	console := con.tail
 	var order []string
 	for _, sc := range batch {
 		order = append(order, sc.Name)
@@ -76,7 +77,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
 			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
 		}
-		reports := stepReports(sc, ev, consoleLog)
+		reports := stepReports(sc, ev, con)
 		for at, reps := range leaks {
 			if at.scenario == sc.Name {
 				reports[at.index] = append(reports[at.index], reps...)
@@ -160,7 +161,7 @@ func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agent
 // stepReports classifies each step's kmsg records; reports found only on
 // the console (the kernel printed them after the agent's last read) go to
 // the step whose marker precedes them there.
-func stepReports(sc *scenario.Scenario, ev *scenarioEvents, console []byte) map[int][]verdict.Report {
+func stepReports(sc *scenario.Scenario, ev *scenarioEvents, con consoleLog) map[int][]verdict.Report {
 	out := map[int][]verdict.Report{}
 	seen := map[string]bool{}
 	for i, st := range ev.steps {
@@ -177,12 +178,11 @@ func stepReports(sc *scenario.Scenario, ev *scenarioEvents, console []byte) map[
 	}
 	// Console-only reports (the kernel died before the agent read them)
 	// go to the step whose marker precedes them on the console.
-	markers := consoleMarkers(console)
-	for _, rep := range kreport.ParseConsole(console) {
+	for _, rep := range con.reports {
 		if seen[rep.Title] {
 			continue
 		}
-		m := markers.before(rep.Start)
+		m := con.markers.before(rep.Start)
 		if m == nil || m.scenario != sc.Name {
 			continue
 		}
@@ -274,16 +274,22 @@ func stepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 	return out
 }
 
-func consoleTail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
+// consoleLog is a boot's console, read and classified once for all the
+// scenarios of the boot.
+type consoleLog struct {
+	tail    string // the last lines, for reasons
+	reports []kreport.Report
+	markers markerList
+}
+
+func parseConsole(raw []byte) consoleLog {
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(raw), "\r", ""), "\n"), "\n")
+	tail := lines[max(0, len(lines)-15):]
+	return consoleLog{
+		tail:    strings.Join(tail, "\n"),
+		reports: kreport.ParseConsole(raw),
+		markers: consoleMarkers(raw),
 	}
-	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(b), "\r", ""), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // sortResults orders results and cells as the matrix was declared, whatever

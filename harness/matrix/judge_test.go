@@ -132,7 +132,7 @@ func TestConsoleMarkers(t *testing.T) {
 
 	hello, err := scenario.Load("../../modules/hello")
 	require.NoError(t, err)
-	reports := stepReports(hello, &scenarioEvents{started: true}, console)
+	reports := stepReports(hello, &scenarioEvents{started: true}, parseConsole(console))
 	require.Len(t, reports[1], 1, "the oops printed after step 1's marker belongs to step 1")
 	assert.Equal(t, "NULL_DEREF", reports[1][0].Kind)
 	assert.Empty(t, reports[0])
