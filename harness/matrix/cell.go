@@ -39,7 +39,7 @@ func (r *cellRun) stage(s string) { r.m.cfg.Progress.Stage(r.u.src.Version, r.u.
 
 // prepare builds (or finds) the kernel and builds every scenario's modules.
 func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
-	cache := kbuild.NewCache(r.m.cfg.CacheDir)
+	cache := r.m.cache
 	k, err := cache.Kernel(ctx, r.u.src, r.u.cell.Name, r.u.cell.Frags(r.m.base),
 		kbuild.WithProgress(r.stage))
 	if err != nil {

@@ -125,6 +125,8 @@ type Matrix struct {
 	// allCells includes the unselected ones a load may be built_for.
 	allCells  map[string]kconfig.Cell
 	scenarios []*scenario.Scenario
+	// cache is shared by every cell, so the compiler is asked its version once.
+	cache *kbuild.Cache
 }
 
 // New loads and validates every input (cells, scenario files, kernel
@@ -145,7 +147,7 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if cfg.Jobs < 1 {
 		cfg.Jobs = 1
 	}
-	m := &Matrix{cfg: cfg}
+	m := &Matrix{cfg: cfg, cache: kbuild.NewCache(cfg.CacheDir)}
 	var err error
 	if m.base, m.cells, err = kconfig.Cells(cfg.KconfigDir, cfg.Cells); err != nil {
 		return nil, err
