@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"modmatrix.dev/modmatrix/internal/junitschema"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 )
 
@@ -73,4 +74,20 @@ func modmatrixBin(t *testing.T) string {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return bin
+}
+
+// requireJUnitSchema validates a run's junit.xml against the schema
+// Jenkins' JUnit plugin reads (see package junitschema).
+func requireJUnitSchema(t *testing.T, file string) {
+	t.Helper()
+	if missing := junitschema.Tools(); len(missing) > 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("JUnit schema check needs %v (run make deps)", missing)
+		}
+		t.Logf("JUnit schema check skipped: missing %v", missing)
+		return
+	}
+	schema, err := junitschema.Schema(cacheDir())
+	require.NoError(t, err)
+	require.NoError(t, junitschema.Validate(schema, file))
 }

