@@ -126,3 +126,44 @@ func TestDiffNamesChangedCells(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(page), "Changes since the baseline", "the page of the new run shows the diff")
 }
+
+// TestDiffNamesChangedConfig: a run and the same run with one cell's
+// kernel config changed (unload gains MODULE_FORCE_UNLOAD) differ in that
+// cell only. The changed cell resolves to the force-unload cell's config,
+// so its kernel comes from the cache.
+func TestDiffNamesChangedConfig(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	dir := t.TempDir()
+	run := func(out, kconfigs string) {
+		cmd := exec.Command(bin, "run", "-q", "--cache", cacheDir(), "--kconfigs", kconfigs,
+			"--cells", "unload,force-unload", "--scenarios", "refheld", "--out", out)
+		cmd.Dir = repoRoot(t)
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", b)
+	}
+	kconfigs := filepath.Join(repoRoot(t), "kconfigs")
+	changed := filepath.Join(dir, "kconfigs")
+	require.NoError(t, os.CopyFS(changed, os.DirFS(kconfigs)))
+	require.NoError(t, os.WriteFile(filepath.Join(changed, "unload.config"),
+		[]byte("# description: unload, now with forced unload\nCONFIG_MODULES=y\nCONFIG_MODULE_UNLOAD=y\nCONFIG_MODULE_FORCE_UNLOAD=y\n"), 0o644))
+
+	run(filepath.Join(dir, "base"), kconfigs)
+	run(filepath.Join(dir, "new"), changed)
+	cmd := exec.Command(bin, "diff", filepath.Join(dir, "base"), filepath.Join(dir, "new"))
+	out, _ := cmd.Output()
+
+	b, err := os.ReadFile(filepath.Join(dir, "new", "diff.json"))
+	require.NoError(t, err, "%s", out)
+	var d struct {
+		Changes []report.Change `json:"changes"`
+	}
+	require.NoError(t, json.Unmarshal(b, &d))
+	require.NotEmpty(t, d.Changes, "%s", out)
+	for _, c := range d.Changes {
+		assert.Equal(t, "unload", c.Cell, "only the changed cell differs: %+v", c)
+		assert.Equal(t, "refheld", c.Scenario)
+		assert.NotEmpty(t, c.Details, "the changed observations are named")
+	}
+	assert.Contains(t, string(out), "unload", "the terminal table names the cell")
+}

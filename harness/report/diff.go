@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -121,16 +122,31 @@ func SameKernels(a, b *Results) bool {
 
 // stable drops kmsg records that differ between any two boots (clock
 // source switches, the out-of-tree taint notice that only the first load
-// prints).
+// prints) and masks the values in the rest that move from boot to boot
+// without meaning anything: addresses, register and page-table values,
+// PIDs, the build number.
 func stable(kmsg []string) []string {
 	var out []string
 	for _, k := range kmsg {
 		if strings.HasPrefix(k, "clocksource:") || strings.HasSuffix(k, "loading out-of-tree module taints kernel.") {
 			continue
 		}
+		for _, m := range volatile {
+			k = m.re.ReplaceAllString(k, m.with)
+		}
 		out = append(out, k)
 	}
 	return out
+}
+
+var volatile = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\b(0x)?[0-9a-f]{6,}\b`), "…"},
+	{regexp.MustCompile(`\b(PID|pid)([:=] ?)\d+`), "$1$2N"},
+	{regexp.MustCompile(`(\w)\[\d+\]`), "$1[N]"},
+	{regexp.MustCompile(` #\d+ `), " #N "},
 }
 
 func reportTitles(rs []verdict.Report) string {

@@ -152,3 +152,12 @@ func TestDiff(t *testing.T) {
 	require.Len(t, fixed, 1)
 	assert.False(t, Regressed(fixed), "FAIL → PASS is a fix")
 }
+
+// TestStableMasksVolatileValues: two boots' oops records for the same bug
+// differ only in addresses, registers, page tables and PIDs.
+func TestStableMasksVolatileValues(t *testing.T) {
+	a := "BUG: unable to handle page fault for address: ffffffffa0004110\nPGD 1845067 P4D 1845067 PUD 1846063 PMD 949067 PTE 0\nCPU: 0 UID: 0 PID: 33 Comm: uinit Tainted: G  R        O       6.12.117 #2 \nRSP: 0018:ffff888000977f28 EFLAGS: 00000202\nnote: uinit[33] exited with irqs disabled"
+	b := "BUG: unable to handle page fault for address: ffffffffa0004110\nPGD 1845067 P4D 1845067 PUD 1846063 PMD 942067 PTE 0\nCPU: 0 UID: 0 PID: 31 Comm: uinit Tainted: G  R        O       6.12.117 #3 \nRSP: 0018:ffff88800093bf28 EFLAGS: 00000202\nnote: uinit[31] exited with irqs disabled"
+	assert.Equal(t, stable([]string{a}), stable([]string{b}))
+	assert.NotEqual(t, stable([]string{"refheld: open"}), stable([]string{"refheld: close"}))
+}
