@@ -15,8 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"modmatrix.dev/modmatrix/internal/junitschema"
 	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/internal/junitschema"
 )
 
 // requireTools skips (or, in CI, fails) when the machine cannot build and

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"modmatrix.dev/modmatrix/internal/junitschema"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/verdict"
+	"modmatrix.dev/modmatrix/internal/junitschema"
 )
 
 // everyVerdict has one scenario result of each verdict on two cells.
