@@ -11,12 +11,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hugelgupf/vmtest/qemu"
-	"github.com/hugelgupf/vmtest/qemu/qevent"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
@@ -170,14 +169,24 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 
-	events := make(chan protocol.Event)
+	evDir, err := os.MkdirTemp("", "modmatrix-events-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(evDir)
+	evFile := filepath.Join(evDir, "events")
+	tail := &eventTail{}
+	if tail.f, err = os.OpenFile(evFile, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
+		return nil, err
+	}
+	defer tail.f.Close()
 	fns := []qemu.Fn{
 		qemu.WithQEMUCommand(qemuCommand(qemuPath)),
 		qemu.WithKernel(c.Kernel),
 		qemu.WithInitramfs(c.Initramfs),
 		qemu.ArbitraryArgs(c.qemuArgs()...),
 		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1", "earlyprintk=serial"}, c.Append...)...),
-		qevent.EventChannel[protocol.Event](protocol.EventChannel, events),
+		qemu.ArbitraryArgs(eventChannelArgs(evFile, protocol.EventChannel)...),
 	}
 	var console *os.File
 	if c.ConsoleLog != "" {
@@ -207,39 +216,47 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	}
 	res := &Result{Cmdline: machine.CmdlineQuoted()}
 
-	// The guest blocks on each event until the host reads it: drain while
-	// the VM runs, not after.
-	var wg sync.WaitGroup
-	wg.Add(1)
+	// Events are read while the VM runs (progress and the stall watch
+	// need them live), and once more after it exits.
+	var log *bufio.Writer
+	if c.EventLog != "" {
+		if f, err := os.Create(c.EventLog); err == nil {
+			defer f.Close()
+			log = bufio.NewWriter(f)
+			defer log.Flush()
+		}
+	}
+	emit := func(e protocol.Event) {
+		stall.event()
+		res.Events = append(res.Events, e)
+		if log != nil {
+			b, _ := json.Marshal(e)
+			log.Write(append(b, '\n'))
+		}
+		if c.OnEvent != nil {
+			c.OnEvent(e)
+		}
+	}
+	stop := make(chan struct{})
+	followed := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		var log *bufio.Writer
-		if c.EventLog != "" {
-			if f, err := os.Create(c.EventLog); err == nil {
-				defer f.Close()
-				log = bufio.NewWriter(f)
-				defer log.Flush()
-			}
-		}
-		for e := range events {
-			stall.event()
-			res.Events = append(res.Events, e)
-			if log != nil {
-				b, _ := json.Marshal(e)
-				log.Write(append(b, '\n'))
-			}
-			if c.OnEvent != nil {
-				c.OnEvent(e)
-			}
-		}
+		defer close(followed)
+		tail.follow(stop, emit)
 	}()
 	stopWatch := stall.watch(machine.Kill)
 	err = machine.Wait()
 	res.Stalled = stopWatch()
-	wg.Wait()
+	close(stop)
+	<-followed
+	if err == nil && !tail.done {
+		err = errors.New("the agent never closed its event channel (no done event)")
+	}
+	if err == nil {
+		err = tail.err
+	}
 	res.Duration = time.Since(start)
 	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-	// Wait fails when the done event is missing (qevent) or QEMU failed; a
+	// err is set when QEMU failed or the done event is missing; a
 	// boot counts as complete only without either.
 	res.Done = err == nil && !res.TimedOut
 	res.Err = err
