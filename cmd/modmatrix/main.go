@@ -37,7 +37,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), listCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd(), diffCmd())
+	root.AddCommand(runCmd(), listCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd(), diffCmd(), shellCmd())
 	err := root.ExecuteContext(ctx)
 	switch {
 	case err == nil:

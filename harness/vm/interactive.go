@@ -1,0 +1,71 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+
+	"github.com/hugelgupf/vmtest/qemu"
+)
+
+// Interactive boots one guest with its serial console on in and out, for a
+// person at a terminal: no timeout, no event channel. QEMU runs with
+// -nographic, so its console multiplexes the serial port and the monitor on
+// stdio (`-serial mon:stdio`) and Ctrl-A X quits it.
+//
+// vmtest's qemu package gives QEMU a pseudo-terminal of its own as stdin
+// and copies QEMU's output to its SerialOutput writers; Interactive feeds
+// in into that pseudo-terminal and adds out as a serial writer. The caller
+// puts its own terminal in raw mode, so that Ctrl-A and Ctrl-C reach QEMU
+// and the guest as bytes.
+//
+// It returns when QEMU exits: nil when QEMU exited 0 (the guest powered off
+// or rebooted under -no-reboot, or the user typed Ctrl-A X), an error when
+// it failed or ctx ended (QEMU is killed then).
+func Interactive(ctx context.Context, in io.Reader, out io.Writer, opts ...Option) error {
+	c := Config{Accel: AccelAuto, MemoryMB: 256, QEMU: "qemu-system-x86_64"}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	qemuPath, err := exec.LookPath(c.QEMU)
+	if err != nil {
+		return fmt.Errorf("%s not found: install qemu-system-x86 (make deps): %w", c.QEMU, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64,
+		qemu.WithQEMUCommand(qemuCommand(qemuPath)),
+		qemu.WithKernel(c.Kernel),
+		qemu.WithInitramfs(c.Initramfs),
+		qemu.ArbitraryArgs(c.qemuArgs()...),
+		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1"}, c.Append...)...),
+		qemu.WithSerialOutput(nopCloser{out}),
+	)
+	if err != nil {
+		return fmt.Errorf("start QEMU: %w", err)
+	}
+	// The copy stops at the first failed write, which happens once QEMU is
+	// gone; a read still blocked on in then is left behind (the caller is
+	// about to exit or to stop feeding in).
+	go func() {
+		_, _ = io.Copy(machine.Console, in)
+	}()
+	err = machine.Wait()
+	if ctx.Err() != nil {
+		return fmt.Errorf("QEMU killed: %w", context.Cause(ctx))
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("QEMU exited with status %d (%s)", exit.ExitCode(), machine.CmdlineQuoted())
+	}
+	return err
+}
+
+// nopCloser keeps vmtest from closing the caller's output when QEMU exits.
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

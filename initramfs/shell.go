@@ -1,0 +1,194 @@
+package initramfs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/u-root/gobusybox/src/pkg/golang"
+	"github.com/u-root/mkuimage/uimage"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+)
+
+// ShellBannerPath is where a shell image's banner lives in the guest
+// (initramfs/shellinit prints it before the shell starts).
+const ShellBannerPath = "/modmatrix/banner"
+
+// shellCommands are the commands of a `modmatrix shell` image, built as one
+// gobusybox binary: u-root's init and shell, the module tools, a few file
+// tools, and modmatrix's own uinit and poweroff.
+var shellCommands = []string{
+	"github.com/u-root/u-root/cmds/core/init",
+	"github.com/u-root/u-root/cmds/core/gosh",
+	"github.com/u-root/u-root/cmds/core/insmod",
+	"github.com/u-root/u-root/cmds/core/rmmod",
+	"github.com/u-root/u-root/cmds/core/lsmod",
+	"github.com/u-root/u-root/cmds/core/dmesg",
+	"github.com/u-root/u-root/cmds/core/cat",
+	"github.com/u-root/u-root/cmds/core/ls",
+	"github.com/u-root/u-root/cmds/core/grep",
+	"github.com/u-root/u-root/cmds/core/head",
+	"github.com/u-root/u-root/cmds/core/tail",
+	"github.com/u-root/u-root/cmds/core/uname",
+	"github.com/u-root/u-root/cmds/core/mount",
+	"github.com/u-root/u-root/cmds/core/sleep",
+	"github.com/u-root/u-root/cmds/core/ps",
+	"modmatrix.dev/modmatrix/initramfs/shellinit",
+	"modmatrix.dev/modmatrix/initramfs/poweroff",
+}
+
+// goshTags builds gosh's plain line reader rather than its full-screen line
+// editor: the kernel's tty line discipline then does echo and erase, which
+// behaves the same on a serial console, a terminal and a test's pty.
+var goshTags = []string{"goshsmall"}
+
+// ShellBase is the cached base archive of shell images.
+type ShellBase struct {
+	Path   string
+	Cached bool
+	// BuildTime is what building it took (zero when cached).
+	BuildTime time.Duration
+}
+
+// BuildShellBase returns the shell image's base archive from
+// cacheDir/shell/, building it with gobusybox in the module at repoDir on a
+// miss. A gobusybox build always rebuilds (about 10 s and more), so the
+// archive is kept, keyed by the Go toolchain, go.mod/go.sum, the command
+// list and modmatrix's own guest sources.
+func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, error) {
+	key, err := shellKey(ctx, repoDir)
+	if err != nil {
+		return nil, fmt.Errorf("shell image: %w", err)
+	}
+	dir := filepath.Join(cacheDir, "shell")
+	path := filepath.Join(dir, key+".cpio")
+	if _, err := os.Stat(path); err == nil {
+		return &ShellBase{Path: path, Cached: true}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// Leftovers older than any real build are from crashed builds; younger
+	// ones may belong to a concurrent one.
+	stale, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	for _, s := range stale {
+		if fi, err := os.Stat(s); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.RemoveAll(s)
+		}
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-"+key+"-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	start := time.Now()
+	out := filepath.Join(tmp, "base.cpio")
+	err = create(tmp, out,
+		uimage.WithEnv(
+			golang.DisableCGO(),
+			golang.WithGOOS("linux"),
+			golang.WithGOARCH("amd64"),
+			golang.WithBuildTag(goshTags...),
+			golang.WithWorkingDir(repoDir),
+		),
+		uimage.WithBusyboxCommands(shellCommands...),
+		uimage.WithInit("init"),
+		uimage.WithUinit("shellinit"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("shell image (gobusybox in %s): %w", repoDir, err)
+	}
+	// Published by rename: a concurrent build of the same key writes the
+	// same archive.
+	if err := os.Rename(out, path); err != nil {
+		return nil, err
+	}
+	return &ShellBase{Path: path, BuildTime: time.Since(start)}, nil
+}
+
+// Image writes out = base + an archive with the banner and the .ko files
+// (module name → path on the host) under protocol.ModuleDir.
+func (b *ShellBase) Image(kos map[string]string, banner, out string) error {
+	dir, err := os.MkdirTemp(filepath.Dir(out), ".shell-image-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bannerFile := filepath.Join(dir, "banner")
+	if err := os.WriteFile(bannerFile, []byte(banner), 0o644); err != nil {
+		return err
+	}
+	files := []string{bannerFile + ":" + ShellBannerPath[1:]}
+	names := make([]string, 0, len(kos))
+	for name := range kos {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		files = append(files, kos[name]+":"+filepath.Join(protocol.ModuleDir[1:], name+".ko"))
+	}
+	if len(kos) == 0 {
+		// The folder the banner names exists even with nothing in it (a
+		// MODULES=n cell).
+		empty := filepath.Join(dir, "ko")
+		if err := os.Mkdir(empty, 0o755); err != nil {
+			return err
+		}
+		files = append(files, empty+":"+protocol.ModuleDir[1:])
+	}
+	extra := filepath.Join(dir, "extra.cpio")
+	if err := create(dir, extra, uimage.WithFiles(files...)); err != nil {
+		return fmt.Errorf("shell image: %w", err)
+	}
+	return concat(out, b.Path, extra)
+}
+
+// shellKey identifies what goes into the shell base archive.
+func shellKey(ctx context.Context, repoDir string) (string, error) {
+	h := sha256.New()
+	goVersion, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	fmt.Fprintf(h, "go %s\ncommands %s\ntags %s\n", bytes.TrimSpace(goVersion),
+		strings.Join(shellCommands, " "), strings.Join(goshTags, ","))
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if err := hashFile(h, repoDir, f); err != nil {
+			return "", err
+		}
+	}
+	// modmatrix's own guest commands and what they import from the repo.
+	for _, d := range []string{"initramfs/shellinit", "initramfs/poweroff", "initramfs/internal"} {
+		err := filepath.WalkDir(filepath.Join(repoDir, d), func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".go") {
+				return err
+			}
+			rel, _ := filepath.Rel(repoDir, p)
+			return hashFile(h, repoDir, rel)
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func hashFile(h interface{ Write([]byte) (int, error) }, dir, rel string) error {
+	b, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(h, "%s %d\n", rel, len(b))
+	_, err = h.Write(b)
+	return err
+}
