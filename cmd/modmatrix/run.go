@@ -21,6 +21,9 @@ import (
 type matrixFlags struct {
 	repo, modules, kconfigs, cache, kernelSrc string
 	kernels, cells, scen                      []string
+	// The user's own: module folders, a scenario file, fragments, cells.
+	moduleDirs, fragments, cellSpecs []string
+	scenarioFile                     string
 }
 
 func (f *matrixFlags) register(cmd *cobra.Command) {
@@ -33,6 +36,10 @@ func (f *matrixFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.kernels, "kernels", []string{"6.12"}, "Debian linux-source series to test (e.g. 6.12,6.1)")
 	fl.StringSliceVar(&f.cells, "cells", nil, "cells to run (default: every fragment in kconfigs/)")
 	fl.StringSliceVar(&f.scen, "scenarios", nil, "scenarios to run (default: every folder in modules/)")
+	fl.StringArrayVar(&f.moduleDirs, "module", nil, "your out-of-tree module folder (Kbuild or Makefile) to run instead of modules/; repeatable. Its scenario.yaml drives it, else a default scenario (load, check live, unload, check gone, no kernel report)")
+	fl.StringVar(&f.scenarioFile, "scenario", "", "scenario file for the one --module folder, instead of its scenario.yaml")
+	fl.StringArrayVar(&f.fragments, "kconfig", nil, "Kconfig fragment merged into every cell, last; repeatable")
+	fl.StringArrayVar(&f.cellSpecs, "cell", nil, "add a cell: NAME=FRAGMENT[,FRAGMENT...] over base.config; repeatable")
 }
 
 func (f *matrixFlags) options() ([]matrix.Option, error) {
@@ -57,6 +64,8 @@ func (f *matrixFlags) options() ([]matrix.Option, error) {
 	if f.kconfigs != "" {
 		opts = append(opts, matrix.WithKconfigDir(f.kconfigs))
 	}
+	opts = append(opts, matrix.WithModuleDirs(f.moduleDirs...), matrix.WithScenarioFile(f.scenarioFile),
+		matrix.WithFragments(f.fragments...), matrix.WithCellSpecs(f.cellSpecs...))
 	return opts, nil
 }
 

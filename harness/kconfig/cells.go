@@ -10,11 +10,13 @@ import (
 // BaseName is the fragment every cell is merged on top of.
 const BaseName = "base.config"
 
-// Cell is one kernel configuration of the matrix: the base plus one fragment.
+// Cell is one kernel configuration of the matrix: the base plus one fragment
+// (plus the user's fragments, merged last).
 type Cell struct {
 	Name        string // the fragment's file name without .config
 	Description string
 	Fragment    *Fragment
+	Extra       []*Fragment
 }
 
 // LoadCells reads dir/base.config and every other dir/*.config as a cell,
@@ -84,5 +86,49 @@ func Cells(dir string, names []string) (base *Fragment, cells []Cell, err error)
 
 // Frags returns the fragments to merge for the cell, base first.
 func (c Cell) Frags(base *Fragment) []*Fragment {
-	return []*Fragment{base, c.Fragment}
+	return append([]*Fragment{base, c.Fragment}, c.Extra...)
+}
+
+// ParseCellSpec reads a cell defined on the command line,
+// NAME=FRAGMENT[,FRAGMENT...]: the base plus those fragments, in order.
+func ParseCellSpec(spec string) (Cell, error) {
+	name, list, ok := strings.Cut(spec, "=")
+	if !ok || name == "" || list == "" {
+		return Cell{}, fmt.Errorf("cell %q: want NAME=FRAGMENT[,FRAGMENT...]", spec)
+	}
+	if strings.ContainsAny(name, "/ \t") {
+		return Cell{}, fmt.Errorf("cell %q: the name must not contain '/' or spaces", spec)
+	}
+	paths := strings.Split(list, ",")
+	var frags []*Fragment
+	for _, p := range paths {
+		f, err := ParseFragment(p)
+		if err != nil {
+			return Cell{}, fmt.Errorf("cell %s: %w", name, err)
+		}
+		frags = append(frags, f)
+	}
+	desc := frags[0].Description
+	if desc == "" {
+		desc = "defined on the command line: " + strings.Join(paths, ", ")
+	}
+	return Cell{Name: name, Description: desc, Fragment: frags[0], Extra: frags[1:]}, nil
+}
+
+// UnknownSymbols names, FILE:LINE, every entry of the fragments whose
+// symbol known does not have: a typo, or a symbol from another kernel
+// version. It runs before any make, so the mistake costs nothing.
+func UnknownSymbols(known func(sym string) bool, frags ...*Fragment) error {
+	var bad []string
+	for _, f := range frags {
+		for _, e := range f.Entries {
+			if !known(e.Symbol) {
+				bad = append(bad, fmt.Sprintf("%s:%d: CONFIG_%s: no such Kconfig symbol", f.Path, e.Line, e.Symbol))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d unknown kconfig symbol(s):\n  %s", len(bad), strings.Join(bad, "\n  "))
+	}
+	return nil
 }

@@ -43,6 +43,13 @@ type Config struct {
 	Progress    Progress
 	// Shard, when set, runs only its part of the kernel × cell units.
 	Shard *Shard
+	// ModuleDirs are the user's module folders (replacing ModulesDir's
+	// scenarios); ScenarioFile drives the one folder instead of its own file.
+	ModuleDirs   []string
+	ScenarioFile string
+	// Fragments merge into every cell; CellSpecs add cells (NAME=FRAG,...).
+	Fragments []string
+	CellSpecs []string
 }
 
 // Option configures a run.
@@ -127,6 +134,8 @@ type Matrix struct {
 	scenarios []*scenario.Scenario
 	// cache is shared by every cell, so the compiler is asked its version once.
 	cache *kbuild.Cache
+	// generated are default scenarios to write into the output folder.
+	generated []generated
 }
 
 // New loads and validates every input (cells, scenario files, kernel
@@ -149,11 +158,18 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	}
 	m := &Matrix{cfg: cfg, cache: kbuild.NewCache(cfg.CacheDir)}
 	var err error
-	if m.base, m.cells, err = kconfig.Cells(cfg.KconfigDir, cfg.Cells); err != nil {
+	names := cfg.Cells
+	if len(cfg.CellSpecs) > 0 {
+		names = nil // --cells may name a command-line cell: userCells selects
+	}
+	if m.base, m.cells, err = kconfig.Cells(cfg.KconfigDir, names); err != nil {
 		return nil, err
 	}
 	_, all, err := kconfig.LoadCells(cfg.KconfigDir)
 	if err != nil {
+		return nil, err
+	}
+	if m.cells, all, err = m.userCells(all); err != nil {
 		return nil, err
 	}
 	m.allCells = map[string]kconfig.Cell{}
@@ -162,7 +178,7 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	}
 	// Syntax first, so a broken file costs no source unpacking; the
 	// CONFIG symbols are checked once the sources are at hand.
-	if _, err := scenario.LoadAll(cfg.ModulesDir); err != nil {
+	if _, err := m.loadScenarios(); err != nil {
 		return nil, err
 	}
 	if cfg.KernelSrc != "" {
@@ -184,7 +200,10 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	scenarios, err := scenario.LoadAll(cfg.ModulesDir, scenario.WithSymbolChecker(func(s string) bool { return symbols[s] }))
+	if err := m.checkFragmentSymbols(symbols); err != nil {
+		return nil, err
+	}
+	scenarios, err := m.loadScenarios(scenario.WithSymbolChecker(func(s string) bool { return symbols[s] }))
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +214,15 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// loadScenarios reads the user's module folders (WithModuleDirs) or else
+// every scenario folder of the modules directory.
+func (m *Matrix) loadScenarios(opts ...scenario.Option) ([]*scenario.Scenario, error) {
+	if len(m.cfg.ModuleDirs) > 0 {
+		return m.userScenarios(opts...)
+	}
+	return scenario.LoadAll(m.cfg.ModulesDir, opts...)
 }
 
 // checkBuiltFor rejects a load built_for a cell kconfigs/ does not have,
@@ -280,6 +308,7 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
+	m.writeGenerated()
 	base, err := initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
 	if err != nil {
 		return nil, err

@@ -188,25 +188,77 @@ func ModuleName(ko string) string {
 // Vermagic reads the vermagic= field of a .ko's .modinfo section; the
 // kernel refuses a module whose vermagic differs from its own.
 func Vermagic(ko string) (string, error) {
-	f, err := elf.Open(ko)
+	info, err := Modinfo(ko)
 	if err != nil {
 		return "", err
+	}
+	if v := info["vermagic"]; len(v) > 0 {
+		return v[0], nil
+	}
+	return "", fmt.Errorf("%s: no vermagic in .modinfo", ko)
+}
+
+// Modinfo reads a .ko's .modinfo section (what modinfo(8) prints): each
+// key with its values in order, e.g. "depends" → ["dep_a,dep_b"].
+func Modinfo(ko string) (map[string][]string, error) {
+	f, err := elf.Open(ko)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	sec := f.Section(".modinfo")
 	if sec == nil {
-		return "", fmt.Errorf("%s: no .modinfo section", ko)
+		return nil, fmt.Errorf("%s: no .modinfo section", ko)
 	}
 	data, err := sec.Data()
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", ko, err)
+		return nil, fmt.Errorf("%s: %w", ko, err)
 	}
+	info := map[string][]string{}
 	for _, field := range bytes.Split(data, []byte{0}) {
-		if v, ok := bytes.CutPrefix(field, []byte("vermagic=")); ok {
-			return string(v), nil
+		if k, v, ok := bytes.Cut(field, []byte("=")); ok {
+			info[string(k)] = append(info[string(k)], string(v))
 		}
 	}
-	return "", fmt.Errorf("%s: no vermagic in .modinfo", ko)
+	return info, nil
+}
+
+// Depends lists the modules a .ko needs loaded first (its modinfo
+// "depends", which modpost fills from the symbols it uses).
+func Depends(ko string) ([]string, error) {
+	info, err := Modinfo(ko)
+	if err != nil {
+		return nil, err
+	}
+	var deps []string
+	for _, v := range info["depends"] {
+		for _, d := range strings.Split(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				deps = append(deps, d)
+			}
+		}
+	}
+	return deps, nil
+}
+
+// HasExit reports whether a .ko defines an exit routine (module_exit makes
+// the alias cleanup_module): without one the kernel never unloads it.
+func HasExit(ko string) (bool, error) {
+	f, err := elf.Open(ko)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", ko, err)
+	}
+	for _, s := range syms {
+		if s.Name == "cleanup_module" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // inputs lists the module folder's build inputs, relative and sorted:

@@ -1,0 +1,216 @@
+package matrix
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/modbuild"
+	"modmatrix.dev/modmatrix/harness/scenario"
+)
+
+// WithModuleDirs runs the user's own out-of-tree module folders (each with
+// its Kbuild or Makefile) instead of the repository's scenarios. Each
+// folder's scenario.yaml drives it; a folder without one gets the default
+// scenario (scenario.Default).
+func WithModuleDirs(dirs ...string) Option { return func(c *Config) { c.ModuleDirs = dirs } }
+
+// WithScenarioFile drives the (single) module folder of WithModuleDirs by
+// this file instead of the folder's own scenario.yaml.
+func WithScenarioFile(path string) Option { return func(c *Config) { c.ScenarioFile = path } }
+
+// WithFragments merges the user's Kconfig fragments into every cell, last.
+func WithFragments(paths ...string) Option { return func(c *Config) { c.Fragments = paths } }
+
+// WithCellSpecs adds cells defined on the command line, each
+// NAME=FRAGMENT[,FRAGMENT...] over the base.
+func WithCellSpecs(specs ...string) Option { return func(c *Config) { c.CellSpecs = specs } }
+
+// userCells adds the command line's cells to the matrix's and merges the
+// user's fragments into every cell.
+func (m *Matrix) userCells(all []kconfig.Cell) (selected, every []kconfig.Cell, err error) {
+	known := map[string]bool{}
+	for _, c := range all {
+		known[c.Name] = true
+	}
+	selected, every = m.cells, all
+	for _, spec := range m.cfg.CellSpecs {
+		c, err := kconfig.ParseCellSpec(spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		if known[c.Name] {
+			return nil, nil, fmt.Errorf("--cell %s: %s already defines cell %s", spec, filepath.Join(m.cfg.KconfigDir, c.Name+".config"), c.Name)
+		}
+		known[c.Name] = true
+		every = append(every, c)
+		if len(m.cfg.Cells) == 0 {
+			selected = append(selected, c)
+		}
+	}
+	// --cells may name a command-line cell.
+	if len(m.cfg.Cells) > 0 && len(m.cfg.CellSpecs) > 0 {
+		byName := map[string]kconfig.Cell{}
+		for _, c := range every {
+			byName[c.Name] = c
+		}
+		selected = nil
+		for _, n := range m.cfg.Cells {
+			c, ok := byName[n]
+			if !ok {
+				return nil, nil, fmt.Errorf("unknown cell %q: neither %s nor a --cell", n, filepath.Join(m.cfg.KconfigDir, n+".config"))
+			}
+			selected = append(selected, c)
+		}
+	}
+	var extra []*kconfig.Fragment
+	for _, p := range m.cfg.Fragments {
+		f, err := kconfig.ParseFragment(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--kconfig: %w", err)
+		}
+		extra = append(extra, f)
+	}
+	add := func(cs []kconfig.Cell) []kconfig.Cell {
+		out := make([]kconfig.Cell, len(cs))
+		for i, c := range cs {
+			c.Extra = append(append([]*kconfig.Fragment(nil), c.Extra...), extra...)
+			out[i] = c
+		}
+		return out
+	}
+	return add(selected), add(every), nil
+}
+
+// checkFragmentSymbols rejects, before any make, a fragment entry whose
+// symbol none of the selected kernels has, naming FILE:LINE and the symbol.
+// (A symbol that exists but does not survive olddefconfig is caught when
+// the cell's config is resolved.)
+func (m *Matrix) checkFragmentSymbols(known map[string]bool) error {
+	frags := []*kconfig.Fragment{m.base}
+	seen := map[*kconfig.Fragment]bool{m.base: true}
+	for _, c := range m.allCells {
+		for _, f := range c.Frags(m.base) {
+			if !seen[f] {
+				seen[f] = true
+				frags = append(frags, f)
+			}
+		}
+	}
+	sort.SliceStable(frags, func(i, j int) bool { return frags[i].Path < frags[j].Path })
+	return kconfig.UnknownSymbols(func(s string) bool { return known[s] }, frags...)
+}
+
+// userScenarios loads the scenarios of WithModuleDirs: the folder's file,
+// the WithScenarioFile file, or the default scenario from its obj-m names
+// (made again per kernel from the built modules, for their dependencies).
+func (m *Matrix) userScenarios(opts ...scenario.Option) ([]*scenario.Scenario, error) {
+	if m.cfg.ScenarioFile != "" && len(m.cfg.ModuleDirs) != 1 {
+		return nil, errors.New("--scenario needs exactly one --module folder")
+	}
+	var out []*scenario.Scenario
+	names := map[string]string{}
+	for _, d := range m.cfg.ModuleDirs {
+		dir, err := filepath.Abs(d)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--module %s: not a folder", d)
+		}
+		sc, err := m.userScenario(dir, opts...)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := names[sc.Name]; dup {
+			return nil, fmt.Errorf("--module %s and %s: two module folders named %s", prev, dir, sc.Name)
+		}
+		names[sc.Name] = dir
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+func (m *Matrix) userScenario(dir string, opts ...scenario.Option) (*scenario.Scenario, error) {
+	file := m.cfg.ScenarioFile
+	if file == "" {
+		file = filepath.Join(dir, scenario.FileName)
+		if _, err := os.Stat(file); err != nil {
+			mods, err := scenario.KbuildModules(dir)
+			if err != nil {
+				return nil, err
+			}
+			sc, text, err := scenario.Default(dir, m.generatedFile(filepath.Base(dir), ""), mods)
+			if err == nil {
+				m.generated = append(m.generated, generated{sc.File, text})
+			}
+			return sc, err
+		}
+	}
+	return scenario.LoadFile(dir, file, opts...)
+}
+
+// generated is a default scenario's text and where to write it.
+type generated struct {
+	file string
+	text []byte
+}
+
+// writeGenerated saves the default scenarios made before any build (in
+// obj-m order) in the output folder; each kernel's own, in dependency
+// order, goes into its cell's folder.
+func (m *Matrix) writeGenerated() {
+	for _, g := range m.generated {
+		if err := os.MkdirAll(filepath.Dir(g.file), 0o755); err == nil {
+			_ = os.WriteFile(g.file, g.text, 0o644)
+		}
+	}
+}
+
+// generatedFile is where a default scenario is written for the user to
+// read (and to start a scenario file from).
+func (m *Matrix) generatedFile(name, kernelDir string) string {
+	if kernelDir == "" {
+		return filepath.Join(m.cfg.OutDir, "generated", name, scenario.FileName)
+	}
+	return filepath.Join(kernelDir, "generated", name, scenario.FileName)
+}
+
+// regenerate makes a default scenario again from the modules built for
+// this kernel: their load order follows modinfo's depends, and a module
+// without an exit routine is expected to stay.
+func (r *cellRun) regenerate(sc *scenario.Scenario, built *modbuild.Result) (*scenario.Scenario, error) {
+	var mods []scenario.ModuleInfo
+	for name, ko := range built.Modules {
+		deps, err := modbuild.Depends(ko)
+		if err != nil {
+			return nil, err
+		}
+		exit, err := modbuild.HasExit(ko)
+		if err != nil {
+			return nil, err
+		}
+		mods = append(mods, scenario.ModuleInfo{Name: name, File: filepath.Base(ko), Depends: deps, Permanent: !exit})
+	}
+	sort.Slice(mods, func(i, j int) bool { return mods[i].Name < mods[j].Name })
+	file := r.m.generatedFile(sc.Name, r.out)
+	gen, text, err := scenario.Default(sc.Dir, file, mods)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err == nil {
+		_ = os.WriteFile(file, text, 0o644)
+	}
+	return gen, nil
+}
+
+// scenarios is the matrix's scenarios as this kernel runs them.
+func (r *cellRun) scenarios() []*scenario.Scenario {
+	if r.own != nil {
+		return r.own
+	}
+	return r.m.scenarios
+}
