@@ -7,8 +7,10 @@
 //	configs/<fragkey>.lock         flock while resolving
 //	kernels/<kernelkey>/           a complete O= build tree (published by rename)
 //	kernels/<kernelkey>/manifest.json  written last; an entry without it is not a hit
+//	kernels/<kernelkey>/source-stats.gz  stats of the --kernel-src tree it was built from
 //	kernels/<kernelkey>.lock       flock while building that key
 //	kernels/.stage-<srcid>/        the one place trees of that source are built
+//	                               (of a --kernel-src tree: <srcid> is its path)
 //	kernels/.stage-<srcid>.lock    flock while building there
 //	modules/...                    out-of-tree module builds (package modbuild)
 //	src/...                        unpacked Debian sources (package ksrc)
@@ -216,8 +218,13 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 // buildEntry builds kernels/<key>; the caller holds the key's lock.
 //
 // Trees are built at one fixed path per source, kernels/.stage-<id>, and
-// renamed into place when complete. A fixed path is what keeps incremental
-// builds incremental: kbuild builds objtool through tools/build, whose
+// renamed into place when complete. For a tree with a Location
+// (--kernel-src) the path follows the Location, not the content, so that an
+// edited tree starts from a copy of the entry of its previous content at the
+// same O= path, and kbuild rebuilds only what the edit touched (see
+// nearest): a one-line edit of init/version.c rebuilt in 20 s where a cold
+// build took 5m37s. A fixed path is what keeps incremental builds
+// incremental: kbuild builds objtool through tools/build, whose
 // command lines embed the absolute O= path, so a tree built in one
 // directory and copied to another rebuilds objtool, and every kernel object
 // depends on the objtool binary. Measured on 6.12.117 (tinyconfig base, -j2):
@@ -245,7 +252,13 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	if err != nil {
 		return nil, err
 	}
-	base, baseDiff := c.nearest(src, cc, want)
+	var stats ksrc.Stats // of an editable tree, taken before make reads it
+	if src.Location != "" {
+		if stats, err = ksrc.ReadStats(src.Dir); err != nil {
+			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
+		}
+	}
+	base := c.nearest(src, cc, want, stats)
 	j := &job{
 		src: src, cell: cell, dir: stage, config: config,
 		modules: want.Enabled("MODULES"), jobs: o.jobs, log: o.log,
@@ -253,7 +266,11 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	stageName := "build"
 	if base != nil {
 		j.base = base.Dir
-		stageName = fmt.Sprintf("build (incremental from %s/%s, %d symbols differ)", short(base.Key), base.Cell, baseDiff)
+		stageName = fmt.Sprintf("build (incremental from %s/%s, %d symbols differ", short(base.Key), base.Cell, base.symbols)
+		if base.SourceID != src.ID {
+			stageName += fmt.Sprintf(", %d source files changed", len(base.files))
+		}
+		stageName += ")"
 	}
 	o.progress(stageName)
 	start := time.Now()
@@ -261,6 +278,22 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 		return nil, fmt.Errorf("cell %s: %s of linux %s in %s: %w", cell, stageName, src.Version, stage, err)
 	}
 	elapsed := time.Since(start)
+	if stats != nil {
+		// An edit during the build: the objects may hold either content.
+		after, err := ksrc.ReadStats(src.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
+		}
+		if ch := after.Changed(stats); len(ch) > 0 || len(after) != len(stats) {
+			return nil, fmt.Errorf("cell %s: kernel source %s changed during the build (%d files, e.g. %v): run again", cell, src.Dir, len(ch), ch[:min(len(ch), 3)])
+		}
+		if err := src.Verify(); err != nil {
+			return nil, fmt.Errorf("cell %s: %w", cell, err)
+		}
+		if err := writeStats(stage, stats); err != nil {
+			return nil, err
+		}
+	}
 
 	got, err := kconfig.ParseConfig(filepath.Join(stage, ".config"))
 	if err != nil {
@@ -307,9 +340,14 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	return k, nil
 }
 
-// stagePath is where trees of src are built: one per source and compiler.
+// stagePath is where trees of src are built: one per source (its Location
+// if it has one, else its content) and compiler.
 func stagePath(root string, src *ksrc.Source, cc string) string {
-	return filepath.Join(root, "kernels", ".stage-"+hashKey([]byte(src.ID), []byte(Arch), []byte(cc))[:16])
+	place := src.ID
+	if src.Location != "" {
+		place = src.Location
+	}
+	return filepath.Join(root, "kernels", ".stage-"+hashKey([]byte(place), []byte(Arch), []byte(cc))[:16])
 }
 
 // removeStale deletes leftovers of crashed runs; callers hold the lock that

@@ -289,14 +289,14 @@ func TestNearest(t *testing.T) {
 			require.NoError(t, os.RemoveAll(filepath.Join(c.Dir, "kernels")))
 			require.NoError(t, os.MkdirAll(filepath.Join(c.Dir, "kernels"), 0o755))
 			tt.entries()
-			k, d := c.nearest(src, "gcc", want)
+			b := c.nearest(src, "gcc", want, nil)
 			if tt.want == "" {
-				assert.Nil(t, k)
+				assert.Nil(t, b)
 				return
 			}
-			require.NotNil(t, k)
-			assert.Equal(t, tt.want, filepath.Base(k.Dir))
-			assert.Equal(t, tt.diff, d)
+			require.NotNil(t, b)
+			assert.Equal(t, tt.want, filepath.Base(b.Dir))
+			assert.Equal(t, tt.diff, b.symbols)
 		})
 	}
 }

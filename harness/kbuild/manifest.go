@@ -74,32 +74,60 @@ func loadEntry(dir string) (*Kernel, error) {
 	}, nil
 }
 
-// nearest returns the complete entry of the same source and compiler whose
-// config differs from want in the fewest symbols, and that count. kbuild's
-// fixdep then rebuilds only objects that use a changed symbol. The source's
-// path must match too: O= trees embed it, so a tree built against another
-// checkout of the same commit would rebuild everything anyway.
-func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config) (*Kernel, int) {
+// base is a complete entry to build from, and how far it is from the
+// kernel wanted.
+type base struct {
+	*Kernel
+	symbols int      // config symbols that differ
+	files   []string // source files that differ (another content of the tree)
+}
+
+// nearest returns the complete entry of the same source tree and compiler
+// to build from, or nil. kbuild then rebuilds only objects that use a
+// changed config symbol (fixdep) or depend on a changed file (mtimes). The
+// source's path must match: O= trees embed it, so a tree built against
+// another checkout of the same commit would rebuild everything anyway.
+//
+// For a tree with a Location (now, its stats, is non-nil) an entry of
+// another content of the tree qualifies when sourceDelta says make will
+// see every change.
+// Fewest differing symbols win, then fewest differing files: a symbol
+// (MODULES) can rebuild half the tree, an edited .c file one object.
+func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ksrc.Stats) *base {
 	dirs, _ := filepath.Glob(filepath.Join(c.Dir, "kernels", "*", manifestName))
 	sort.Strings(dirs) // ties go to the smallest key, for repeatable builds
-	var best *Kernel
-	bestDiff := 0
+	var best *base
 	for _, p := range dirs {
 		dir := filepath.Dir(p)
 		if strings.HasPrefix(filepath.Base(dir), ".") {
 			continue // a stage being built, not an entry
 		}
 		m, err := readManifest(dir)
-		if err != nil || m.SourceID != src.ID || m.SourceDir != src.Dir || m.Compiler != cc || m.Arch != Arch {
+		if err != nil || m.SourceDir != src.Dir || m.Compiler != cc || m.Arch != Arch {
 			continue
+		}
+		var files []string
+		if m.SourceID != src.ID {
+			if now == nil {
+				continue // a Debian source: one content per directory
+			}
+			built, err := readStats(dir)
+			if err != nil {
+				continue
+			}
+			var ok bool
+			if files, ok = sourceDelta(now, built, m.BuiltAt); !ok {
+				continue
+			}
 		}
 		k, err := loadEntry(dir)
 		if err != nil {
 			continue
 		}
-		if d := len(want.Diff(k.Config)); best == nil || d < bestDiff {
-			best, bestDiff = k, d
+		d := len(want.Diff(k.Config))
+		if best == nil || d < best.symbols || (d == best.symbols && len(files) < len(best.files)) {
+			best = &base{Kernel: k, symbols: d, files: files}
 		}
 	}
-	return best, bestDiff
+	return best
 }

@@ -14,9 +14,20 @@ import (
 )
 
 // Dir opens any kernel tree: a git checkout or an unpacked tarball. Its ID
-// follows the contents: for git, HEAD plus a digest of uncommitted changes
-// (tracked diffs and untracked files); otherwise a digest of every file's
-// path, size and mtime.
+// follows the contents:
+//
+//   - git (dir/.git exists): HEAD, plus, when `git status` shows changes, a
+//     digest of the status, of `git diff HEAD` and of the untracked files'
+//     contents. Ignored files (build products) do not count. Measured on
+//     6.12 (86k files): 0.5 s clean, 0.8 s with an edit; once after every
+//     file's ctime changed (a cp -al of the tree), git rehashes it all: 35 s.
+//   - otherwise: a digest of every file's path, size, mtime and type, the
+//     stats make itself goes by (0.7-1.3 s). An edit that keeps size and
+//     mtime (touch -r) is missed by this ID, as it is by make; the
+//     incremental build guards against it separately (see Stats).
+//
+// Location is the absolute path, so that every content of the tree is
+// built in one place, incrementally.
 func Dir(path string) (*Source, error) {
 	dir, err := filepath.Abs(path)
 	if err != nil {
@@ -41,8 +52,13 @@ func Dir(path string) (*Source, error) {
 			return nil, fmt.Errorf("kernel source %s: %w", dir, err)
 		}
 	}
-	return &Source{Dir: dir, Version: version, Series: series, ID: id}, nil
+	return &Source{Dir: dir, Version: version, Series: series, ID: id, Location: "dir:" + dir}, nil
 }
+
+// untrackedHashMax bounds how much of one untracked file is read; a bigger
+// one counts by size and mtime (an untracked, unignored file of megabytes in
+// a kernel tree is rare, and hashing it would slow every run).
+const untrackedHashMax = 1 << 20
 
 func gitID(ctx context.Context, dir string) (string, error) {
 	git := func(args ...string) ([]byte, error) {
@@ -68,47 +84,73 @@ func gitID(ctx context.Context, dir string) (string, error) {
 	if len(status) == 0 {
 		return id, nil
 	}
-	diff, err := git("diff", "HEAD", "--binary")
+	diff, err := git("diff", "HEAD", "--binary", "--no-ext-diff", "--no-textconv")
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	h.Write(status)
 	h.Write(diff)
-	// git diff does not show untracked files' contents; their size and
-	// mtime stand in for them.
+	// git diff does not show untracked files: their contents count, or
+	// for a big one its size and mtime.
 	for _, rec := range bytes.Split(status, []byte{0}) {
-		if p, ok := bytes.CutPrefix(rec, []byte("?? ")); ok {
-			if fi, err := os.Lstat(filepath.Join(dir, string(p))); err == nil {
-				fmt.Fprintf(h, "%s\x00%d\x00%d\x00", p, fi.Size(), fi.ModTime().UnixNano())
+		p, ok := bytes.CutPrefix(rec, []byte("?? "))
+		if !ok {
+			continue
+		}
+		file := filepath.Join(dir, string(p))
+		fi, err := os.Lstat(file)
+		if err != nil {
+			continue // gone since git status
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00", p, fi.Mode().Type())
+		switch {
+		case fi.Mode().IsRegular() && fi.Size() <= untrackedHashMax:
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return "", fmt.Errorf("kernel source %s: %w", dir, err)
 			}
+			fmt.Fprintf(h, "%d\x00", len(data))
+			h.Write(data)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(file)
+			fmt.Fprintf(h, "%s\x00", target)
+		default:
+			fmt.Fprintf(h, "%d\x00%d\x00", fi.Size(), fi.ModTime().UnixNano())
 		}
 	}
 	return id + "+dirty:" + hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
+// treeID digests path, size, mtime and type of every file, not the ctime:
+// the ID of a tree must not change when nothing but its ctimes did (a
+// hardlinked copy, a chmod back and forth, an edit reverted with its mtime).
 func treeID(dir string) (string, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\x00", rel, fi.Size(), fi.ModTime().UnixNano(), fi.Mode().Type())
-		return nil
-	})
+	st, err := ReadStats(dir)
 	if err != nil {
 		return "", err
 	}
+	h := sha256.New()
+	for _, p := range st.Paths() {
+		f := st[p]
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\x00", p, f.Size, f.Mtime, uint32(f.Mode))
+	}
 	return "tree:" + hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// Verify fails when a tree opened with Dir no longer has the ID it had:
+// a kernel built while the tree was being edited must not be cached under
+// either content. A Debian source (no Location) never changes.
+func (s *Source) Verify() error {
+	if s.Location == "" {
+		return nil
+	}
+	now, err := Dir(s.Dir)
+	if err != nil {
+		return err
+	}
+	if now.ID != s.ID {
+		return fmt.Errorf("kernel source %s changed while modmatrix ran (%s, now %s): run again once it is edited", s.Dir, s.ID, now.ID)
+	}
+	return nil
 }

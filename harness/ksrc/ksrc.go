@@ -22,6 +22,11 @@ type Source struct {
 	Series  string // "6.12"
 	// ID identifies the tree's contents; it changes when the tree does.
 	ID string
+	// Location names the place of a tree whose contents can change there
+	// (Dir: "dir:" + its path). Builds of every content of one Location
+	// share a build directory, so an edit rebuilds only what it touched.
+	// Empty for a Debian source: its directory only ever holds one content.
+	Location string
 }
 
 // ShortID is a short, path-friendly digest of ID.
@@ -71,10 +76,16 @@ func readVersion(dir string) (version, series string, err error) {
 // then refuses every O= build ("source tree is not clean").
 func checkClean(dir string) error {
 	var found []string
+	// The checks of kbuild's outputmakefile target.
 	for _, p := range []string{".config", "include/config"} {
 		if _, err := os.Lstat(filepath.Join(dir, p)); err == nil {
 			found = append(found, p)
 		}
+	}
+	generated, _ := filepath.Glob(filepath.Join(dir, "arch", "*", "include", "generated"))
+	for _, g := range generated {
+		rel, _ := filepath.Rel(dir, g)
+		found = append(found, rel)
 	}
 	if len(found) > 0 {
 		return fmt.Errorf("kernel source %s is not clean (has %s), so kbuild refuses out-of-tree (O=) builds from it: run make mrproper in %s",

@@ -1,10 +1,13 @@
 package ksrc
 
 import (
+	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -244,4 +247,93 @@ func TestDebianStaleTemp(t *testing.T) {
 	require.NoError(t, unpack(context.Background(), tarball, parent, "linux-source-6.12-abc"))
 	assert.NoDirExists(t, stale)
 	assert.FileExists(t, filepath.Join(parent, "linux-source-6.12-abc", "Makefile"))
+}
+
+func TestReadStats(t *testing.T) {
+	dir := t.TempDir()
+	fakeTree(t, dir, kernelMakefile)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, ".git", "objects"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", ".git"), []byte("gitdir: ../x\n"), 0o644))
+	require.NoError(t, os.Symlink("module.c", filepath.Join(dir, "kernel", "link.c")))
+	// A `make O=build` folder inside the tree holds build products only.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "build", "kernel"), 0o755))
+	for _, p := range []string{".config", ".a", "vmlinux", "kernel/module.o"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "build", p), nil, 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "build", ".gitignore"), []byte("# this is build directory, ignore it\n*\n"), 0o644))
+
+	st, err := ReadStats(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Kconfig", "Makefile", "kernel/link.c", "kernel/module.c"}, st.Paths(), "no .git (directory or file), no O= folder")
+	mod := st["kernel/module.c"]
+	assert.EqualValues(t, len("int x;\n"), mod.Size)
+	assert.NotZero(t, mod.Mtime)
+	assert.NotZero(t, mod.Ctime)
+	assert.Equal(t, fs.ModeSymlink, st["kernel/link.c"].Mode)
+
+	var buf bytes.Buffer
+	_, err = st.WriteTo(&buf)
+	require.NoError(t, err)
+	back, err := ParseStats(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, st, back)
+	assert.True(t, st.Equal(back))
+
+	_, err = ParseStats(strings.NewReader("1\t2\t3\n"))
+	assert.ErrorContains(t, err, "line 1: want 5 tab-separated fields, got 3")
+
+	// Changed lists new and differing files, not deleted ones.
+	now := Stats{"Kconfig": st["Kconfig"], "Makefile": st["Makefile"], "kernel/new.c": mod}
+	m := st["Makefile"]
+	m.Ctime++
+	now["Makefile"] = m
+	assert.Equal(t, []string{"Makefile", "kernel/new.c"}, now.Changed(st))
+	assert.False(t, now.Equal(st))
+}
+
+func TestDirUntrackedContent(t *testing.T) {
+	dir := t.TempDir()
+	fakeTree(t, dir, kernelMakefile)
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "init"}} {
+		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	// Two untracked versions of one file, same size and mtime: the
+	// contents tell them apart.
+	p := filepath.Join(dir, "kernel/new.c")
+	mtime := time.Now().Add(-time.Hour)
+	ids := map[string]bool{}
+	for _, text := range []string{"int a;\n", "int b;\n", "int a;\n"} {
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		require.NoError(t, os.Chtimes(p, mtime, mtime))
+		s, err := Dir(dir)
+		require.NoError(t, err)
+		ids[s.ID] = true
+		assert.Equal(t, "dir:"+dir, s.Location)
+	}
+	assert.Len(t, ids, 2)
+}
+
+func TestCheckCleanGenerated(t *testing.T) {
+	dir := t.TempDir()
+	fakeTree(t, dir, kernelMakefile)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "arch/x86/include/generated"), 0o755))
+	_, err := Dir(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not clean (has arch/x86/include/generated)")
+}
+
+func TestVerify(t *testing.T) {
+	dir := t.TempDir()
+	fakeTree(t, dir, kernelMakefile)
+	s, err := Dir(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Verify())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kernel/new.c"), nil, 0o644))
+	err = s.Verify()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "kernel source "+dir+" changed while modmatrix ran")
+	assert.NoError(t, (&Source{Dir: dir, ID: "debian:x"}).Verify(), "a Debian source never changes")
 }
