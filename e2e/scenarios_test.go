@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"modmatrix.dev/modmatrix/harness/ktap"
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/verdict"
@@ -37,8 +38,8 @@ func stepOf(t *testing.T, r report.ScenarioResult, action string, force bool, n 
 	return report.StepRecord{}
 }
 
-// TestSeedScenarios runs every scenario under modules/ on the four default
-// cells of 6.12 and 6.1: all must pass, and a few observations that define
+// TestSeedScenarios runs every scenario under modules/ on every cell of
+// kconfigs/ for 6.12 and 6.1: all must pass, and a few observations that define
 // the cells are asserted directly.
 func TestSeedScenarios(t *testing.T) {
 	requireTools(t)
@@ -61,7 +62,11 @@ func TestSeedScenarios(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, r := range res.Results {
-		assert.Equal(t, verdict.Pass, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
+		want := verdict.Pass
+		if r.Scenario == "kunit-example" && r.Cell != "kunit" {
+			want = verdict.Skip // requires KUNIT
+		}
+		assert.Equal(t, want, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
 	}
 
 	const taintR, taintO = 1 << 3, 1 << 12
@@ -71,6 +76,7 @@ func TestSeedScenarios(t *testing.T) {
 		"unload":       {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		"force-unload": {observed{"EBUSY", taintO}, observed{"", taintO | taintR}},
 		"debug":        {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"kunit":        {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 	}
 	for _, r := range res.Results {
 		switch r.Scenario {
@@ -109,6 +115,14 @@ func TestSeedScenarios(t *testing.T) {
 		case "refheld":
 			if r.Cell == "force-unload" {
 				assertReport(t, stepOf(t, r, "close", false, 1), "OOPS", "BUG: unable to handle page fault in ", "refheld")
+			}
+		case "kunit-example":
+			if r.Cell == "kunit" {
+				statuses := map[string]ktap.Status{}
+				for _, c := range r.KUnit {
+					statuses[c.ID()] = c.Status
+				}
+				assert.Equal(t, kunitExampleCases, statuses, "kunit-example's cases on %s", r.Kernel)
 			}
 		case "double-load":
 			if r.Cell != "modules-off" {

@@ -27,6 +27,9 @@ type cellRun struct {
 	base *initramfs.Base
 
 	kernel *kbuild.Kernel
+	// own is the matrix's scenarios as this kernel runs them: a generated
+	// scenario is made again from the modules built for it.
+	own []*scenario.Scenario
 	// kos maps scenario name → module name → .ko on the host.
 	kos   map[string]map[string]string
 	boots int
@@ -48,7 +51,11 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	r.kernel = k
 	r.kos = map[string]map[string]string{}
 	r.stage("modules")
-	for _, sc := range r.m.scenarios {
+	r.own = slices.Clone(r.m.scenarios)
+	for i, sc := range r.own {
+		if !r.holds(sc) {
+			continue // SKIP: its modules may not even link against k
+		}
 		if !k.Modules() {
 			// No module can be built for a MODULES=n kernel; the kernel
 			// refuses finit_module before reading the file, so an empty
@@ -61,6 +68,11 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 			return nil, err
 		}
 		r.kos[sc.Name] = built.Modules
+		if sc.Generated {
+			if r.own[i], err = r.regenerate(sc, built); err != nil {
+				return nil, err
+			}
+		}
 		if err := r.buildForeign(ctx, cache, k, sc); err != nil {
 			return nil, err
 		}
@@ -124,8 +136,7 @@ func placeholders(sc *scenario.Scenario, dir string) map[string]string {
 // boot ends early when a scenario leaves the kernel dirty, and the rest go
 // on in a fresh one.
 func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []report.ScenarioResult) {
-	var results []report.ScenarioResult
-	pending := slices.Clone(r.m.scenarios)
+	pending, results := r.runnable()
 	for len(pending) > 0 && ctx.Err() == nil {
 		batch := nextBatch(pending)
 		r.boots++
@@ -184,7 +195,7 @@ func (r *cellRun) cellReport(errText string) report.Cell {
 // failed reports a unit that could not run: every scenario gets ERROR.
 func (r *cellRun) failed(err error) (report.Cell, []report.ScenarioResult) {
 	var rs []report.ScenarioResult
-	for _, sc := range r.m.scenarios {
+	for _, sc := range r.scenarios() {
 		rs = append(rs, report.ScenarioResult{
 			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name,
 			Verdict: verdict.Error, Reason: err.Error(),

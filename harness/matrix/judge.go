@@ -86,6 +86,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 		result := verdict.Judge(sc, scenario.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
 			func(i int) []verdict.Report { return reports[i] })
 		sr.Steps = stepRecords(ev.steps, result, reports)
+		sr.KUnit = result.KUnit
 		switch {
 		case ev.ended:
 			sr.Verdict, sr.Reason = result.Verdict, result.Reason

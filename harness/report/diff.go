@@ -55,7 +55,7 @@ func Diff(base, cand *Results, compareKernels bool) []Change {
 			out = append(out, c)
 			continue
 		}
-		c.Details = stepChanges(o.Steps, n.Steps)
+		c.Details = append(stepChanges(o.Steps, n.Steps), kunitChanges(o.KUnit, n.KUnit)...)
 		if o.Verdict == n.Verdict && len(c.Details) == 0 {
 			continue
 		}

@@ -57,6 +57,9 @@ func (r *Results) JUnit() junit.Testsuites {
 				tc.Error = res
 			}
 			suite.AddTestcase(tc)
+			for _, kc := range kunitTestcases(s) {
+				suite.AddTestcase(kc)
+			}
 		}
 		suite.Time = fmt.Sprintf("%.3f", total.Seconds())
 		suites.AddSuite(suite)

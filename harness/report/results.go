@@ -66,6 +66,9 @@ type ScenarioResult struct {
 	Steps      []StepRecord `json:"steps"`
 	ConsoleLog string       `json:"console_log,omitempty"`
 	EventLog   string       `json:"event_log,omitempty"`
+	// KUnit lists each KUnit test case the scenario's steps reported in
+	// KTAP, with its status and what the scenario expected of it.
+	KUnit []verdict.KUnitCase `json:"kunit,omitempty"`
 }
 
 // StepRecord is one step as observed, with what was expected of it.

@@ -11,6 +11,8 @@
 //	description: The seed's first module prints on load and unload.
 //	modules: [hello]      # optional: the .ko files the folder builds (default: all)
 //	own_boot: false       # optional: true runs the scenario in a boot of its own
+//	requires: KUNIT       # optional: a predicate; where it does not hold the
+//	                      # scenario is SKIP and its modules are not built
 //	steps:
 //	  - load: hello                # module name; the file is hello.ko
 //	    file: hello.ko             # optional, load only
@@ -41,6 +43,7 @@
 //	        taint_gained: [R]
 //	        taint_not_gained: [W]
 //	        kmsg_absent: ["Oops"]
+//	        kunit: {suite.case_a: pass, suite.case_b: fail, suite.case_c: skip}
 //	  - open: /dev/refheld         # open and keep the fd
 //	  - close: /dev/refheld
 //	  - pause: 500ms
@@ -63,6 +66,14 @@
 //     kmsg records of the step.
 //   - taint_gained, taint_not_gained: taint letters (P F S R M B U D A W C
 //     I O E L K X T N J) the step must, or must not, newly set.
+//   - kunit: KUnit case → status (pass or ok, fail, skip, crash). The
+//     step's kmsg is read as KTAP (what a KUnit test module prints when it
+//     is loaded; see package ktap) and each case, named suite.case (or
+//     suite.case.param for a parameter), must report its status. A case
+//     the plan announced but the log never printed is crash, named
+//     suite.#N. On every step, a case that fails or crashes without being
+//     listed is a mismatch. Every case shows in results.json (`kunit` on
+//     the scenario result), junit.xml and index.html on its own.
 //
 // A pattern is a literal substring, or a Go regexp written /like this/.
 //

@@ -183,8 +183,10 @@ func (p *parser) absPath(n *yaml.Node, what string) string {
 
 func (p *parser) scenario(root *yaml.Node, sc *Scenario) {
 	sawSteps := false
-	for _, f := range p.fields(root, "scenario", "description", "modules", "own_boot", "steps") {
+	for _, f := range p.fields(root, "scenario", "description", "modules", "own_boot", "requires", "steps") {
 		switch f.key {
+		case "requires":
+			sc.Requires = p.requires(f.val)
 		case "description":
 			sc.Description, _ = p.str(f.val, "description")
 		case "modules":
@@ -406,7 +408,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	e := Expectation{Line: n.Line}
 	nerrs := len(p.errs)
 	fields := p.fields(n, "expect block", "when", "errno", "loaded", "proc_modules", "sysfs",
-		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained", "report", "hung")
+		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained", "report", "hung", "kunit")
 	conditions := 0
 	for _, f := range fields {
 		if f.key != "when" {
@@ -457,6 +459,8 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 			if b, ok := p.boolean(f.val, "hung"); ok {
 				e.Hung = &b
 			}
+		case "kunit":
+			e.KUnit = p.kunit(f.val)
 		}
 	}
 	if conditions == 0 && len(p.errs) == nerrs {

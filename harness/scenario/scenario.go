@@ -27,7 +27,13 @@ type Scenario struct {
 	Modules []string
 	// OwnBoot asks for a boot of its own instead of sharing the cell's.
 	OwnBoot bool
-	Steps   []Step
+	// Generated: the folder has no scenario file and this is Default's;
+	// it is made again for each kernel from the modules built for it.
+	Generated bool
+	// Requires, when set, must hold for a kernel to run the scenario at
+	// all; elsewhere it is SKIP and its modules are not built.
+	Requires *Requirement
+	Steps    []Step
 }
 
 // Step is one action and what is expected of it.
@@ -92,6 +98,9 @@ type Expectation struct {
 	Reports []ReportExpect
 	// Hung: the step is expected to overrun its timeout.
 	Hung *bool
+	// KUnit lists the status each named KUnit case must report in the
+	// step's KTAP (see KUnitExpect).
+	KUnit []KUnitExpect
 }
 
 // ReportKinds are the kernel report kinds an expectation may name (those
@@ -208,11 +217,16 @@ func WithSymbolChecker(known func(sym string) bool) Option {
 // Load reads dir/scenario.yaml. The error lists every problem of the file,
 // each as FILE:LINE: message.
 func Load(dir string, opts ...Option) (*Scenario, error) {
+	return LoadFile(dir, filepath.Join(dir, FileName), opts...)
+}
+
+// LoadFile reads the scenario of module folder dir from file, which may
+// live elsewhere (modmatrix run --module DIR --scenario FILE).
+func LoadFile(dir, file string, opts ...Option) (*Scenario, error) {
 	var o options
 	for _, fn := range opts {
 		fn(&o)
 	}
-	file := filepath.Join(dir, FileName)
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err

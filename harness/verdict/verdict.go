@@ -31,6 +31,8 @@ type Result struct {
 	// expected and observed. Empty on PASS.
 	Reason string        `json:"reason,omitempty"`
 	Steps  []StepOutcome `json:"steps"`
+	// KUnit is every KUnit case the steps' KTAP reported, in step order.
+	KUnit []KUnitCase `json:"kunit,omitempty"`
 }
 
 // StepOutcome is one step with what was expected of it and what differed.
@@ -96,6 +98,14 @@ func Evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []p
 					out.Mismatches = append(out.Mismatches, Mismatch{What: c.what, Expected: c.want, Observed: observed, Line: c.line})
 				}
 			}
+			cases, expected, mismatches := kunitOutcome(i, st.Applicable(lookup), &results[i])
+			res.KUnit = append(res.KUnit, cases...)
+			out.Expected = append(out.Expected, expected...)
+			out.Mismatches = append(out.Mismatches, mismatches...)
+		}
+		if i < len(results) && (out.Error != "" || results[i].Hung) {
+			// What the KTAP says up to the failure still tells which case broke.
+			res.KUnit = append(res.KUnit, KUnitCases(i, results[i].Kmsg)...)
 		}
 		if out.Error != "" && errorReason == "" {
 			errorReason = fmt.Sprintf("%s: %s", where, out.Error)

@@ -1,0 +1,30 @@
+package matrix
+
+import (
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/scenario"
+	"modmatrix.dev/modmatrix/harness/verdict"
+)
+
+// holds tells whether the cell's kernel meets the scenario's `requires`.
+func (r *cellRun) holds(sc *scenario.Scenario) bool {
+	return sc.Requires.Holds(scenario.Lookup(r.kernel.Config.Value, r.u.src.Version))
+}
+
+// runnable is the scenarios the cell's kernel can run, in order, and a
+// SKIP result for each of the others.
+func (r *cellRun) runnable() ([]*scenario.Scenario, []report.ScenarioResult) {
+	var run []*scenario.Scenario
+	var skipped []report.ScenarioResult
+	for _, sc := range r.scenarios() {
+		if r.holds(sc) {
+			run = append(run, sc)
+			continue
+		}
+		skipped = append(skipped, report.ScenarioResult{
+			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Verdict: verdict.Skip,
+			Reason: "the kernel does not meet " + sc.Requires.Describe(sc.File),
+		})
+	}
+	return run, skipped
+}
