@@ -108,15 +108,7 @@ func (b *Base) Boot(plan protocol.Plan, kos map[string]string, out string) error
 	if err := os.WriteFile(planFile, planJSON, 0o644); err != nil {
 		return err
 	}
-	files := []string{planFile + ":" + protocol.PlanPath[1:]}
-	names := make([]string, 0, len(kos))
-	for name := range kos {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		files = append(files, kos[name]+":"+filepath.Join(protocol.ModuleDir[1:], name+".ko"))
-	}
+	files := append([]string{planFile + ":" + protocol.PlanPath[1:]}, koFiles(kos)...)
 	cellArchive := filepath.Join(dir, "boot.cpio")
 	if err := create(dir, cellArchive, uimage.WithFiles(files...)); err != nil {
 		return fmt.Errorf("boot initramfs: %w", err)
@@ -156,4 +148,19 @@ func concat(out string, parts ...string) error {
 		return err
 	}
 	return os.Rename(tmp, out)
+}
+
+// koFiles maps each .ko (archive name → host path) into the guest's module
+// folder, as mkuimage's host:archive file list, in name order.
+func koFiles(kos map[string]string) []string {
+	names := make([]string, 0, len(kos))
+	for name := range kos {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	files := make([]string, 0, len(names))
+	for _, name := range names {
+		files = append(files, kos[name]+":"+filepath.Join(protocol.ModuleDir[1:], name+".ko"))
+	}
+	return files
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/u-root/mkuimage/uimage"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/internal/stale"
 )
 
 // ShellBannerPath is where a shell image's banner lives in the guest
@@ -78,14 +78,7 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	// Leftovers older than any real build are from crashed builds; younger
-	// ones may belong to a concurrent one.
-	stale, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
-	for _, s := range stale {
-		if fi, err := os.Stat(s); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			os.RemoveAll(s)
-		}
-	}
+	stale.Sweep(dir, ".tmp-*")
 	tmp, err := os.MkdirTemp(dir, ".tmp-"+key+"-")
 	if err != nil {
 		return nil, err
@@ -128,15 +121,7 @@ func (b *ShellBase) Image(kos map[string]string, banner, out string) error {
 	if err := os.WriteFile(bannerFile, []byte(banner), 0o644); err != nil {
 		return err
 	}
-	files := []string{bannerFile + ":" + ShellBannerPath[1:]}
-	names := make([]string, 0, len(kos))
-	for name := range kos {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		files = append(files, kos[name]+":"+filepath.Join(protocol.ModuleDir[1:], name+".ko"))
-	}
+	files := append([]string{bannerFile + ":" + ShellBannerPath[1:]}, koFiles(kos)...)
 	if len(kos) == 0 {
 		// The folder the banner names exists even with nothing in it (a
 		// MODULES=n cell).

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/internal/stale"
 )
 
 // ErrModulesDisabled is returned for a kernel built without CONFIG_MODULES:
@@ -97,14 +98,7 @@ func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	// Leftovers older than any real build are from crashed runs; younger
-	// ones may belong to a concurrent run.
-	stale, _ := filepath.Glob(filepath.Join(parent, ".tmp-*"))
-	for _, s := range stale {
-		if fi, err := os.Stat(s); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			os.RemoveAll(s)
-		}
-	}
+	stale.Sweep(parent, ".tmp-*")
 	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-"+hash+"-")
 	if err != nil {
 		return nil, err
