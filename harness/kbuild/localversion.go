@@ -24,7 +24,8 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 		return nil, fmt.Errorf("localversion %q: one word without quotes or slashes", lv)
 	}
 	// Not under kernels/: a copy must never be taken for a build tree.
-	entry := filepath.Join(c.Dir, "variants", filepath.Base(k.Dir)+"-lv"+lv)
+	// By key: a prebuilt kernel's Dir is a headers tree named by its release.
+	entry := filepath.Join(c.Dir, "variants", k.Key+"-lv"+lv)
 	if err := os.MkdirAll(filepath.Dir(entry), 0o755); err != nil {
 		return nil, err
 	}
@@ -32,7 +33,7 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 	out.Key, out.Dir = k.Key+"-lv"+lv, entry
 	out.Release = k.Release + lv
 	out.Vmlinux, out.BzImage = "", "" // never booted: only modules are built against it
-	if _, err := os.Stat(filepath.Join(entry, manifestName)); err == nil {
+	if lvComplete(entry) {
 		return &out, nil
 	}
 	unlock, err := flock.Lock(ctx, entry+".lock")
@@ -40,7 +41,7 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 		return nil, err
 	}
 	defer unlock()
-	if _, err := os.Stat(filepath.Join(entry, manifestName)); err == nil {
+	if lvComplete(entry) {
 		return &out, nil
 	}
 	tmp := entry + ".tmp"
@@ -60,8 +61,29 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 			return nil, err
 		}
 	}
+	// A prebuilt kernel's headers tree has no manifest to copy.
+	if err := os.WriteFile(filepath.Join(tmp, lvMarker), nil, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.RemoveAll(entry); err != nil { // debris of an incomplete copy
+		return nil, err
+	}
 	if err := os.Rename(tmp, entry); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// lvMarker is written last into a LOCALVERSION copy.
+const lvMarker = ".modmatrix-localversion"
+
+// lvComplete: copies of built kernels made before lvMarker existed carry
+// the manifest they were copied with.
+func lvComplete(entry string) bool {
+	for _, f := range []string{lvMarker, manifestName} {
+		if _, err := os.Stat(filepath.Join(entry, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }

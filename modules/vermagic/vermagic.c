@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vermagic: an ordinary module. The scenario loads builds of it made for
- * other kernels (another cell, another LOCALVERSION) to see the loader
- * refuse them with ENOEXEC and say why.
+ * other cells' kernels to see the loader refuse them with ENOEXEC and say
+ * why.
  */
 #include <linux/init.h>
 #include <linux/module.h>

@@ -1,0 +1,430 @@
+package distro
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"modmatrix.dev/modmatrix/harness/internal/flock"
+	"modmatrix.dev/modmatrix/harness/internal/kmake"
+	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/internal/stale"
+)
+
+// Kernel is a prebuilt kernel made ready for the matrix.
+type Kernel struct {
+	Spec Spec
+	// Kernel has the vmlinuz as BzImage (no Vmlinux: Debian's headers
+	// ship a BTF-only vmlinux that does not boot), the headers' O= half as
+	// Dir and the package's .config.
+	Kernel *kbuild.Kernel
+	// Source is the headers' source half (Debian's -common package), what
+	// modules are built with as make -C; it has no Kconfig files.
+	Source *ksrc.Source
+	// Packages are the Debian packages it came from (name=version).
+	Packages []string
+}
+
+// Get returns the kernel a spec names: for Debian packages, resolved with
+// apt-cache (debian-cloud-6.12 is the newest 6.12 cloud kernel apt knows),
+// downloaded with apt-get download and unpacked with dpkg-deb into
+// cacheDir/distro/IMAGE_VERSION/ once, under a lock and published by
+// rename.
+func Get(ctx context.Context, cacheDir string, s Spec) (*Kernel, error) {
+	if !s.Debian() {
+		return local(s)
+	}
+	pkgs, err := systemApt().resolve(ctx, s)
+	if err != nil {
+		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
+	}
+	entry := filepath.Join(cacheDir, "distro", pathSafe(pkgs[0].Name+"_"+pkgs[0].Version))
+	complete := func() bool {
+		_, err := os.Stat(filepath.Join(entry, manifestName))
+		return err == nil
+	}
+	fetched := false
+	if !complete() {
+		if err := os.MkdirAll(filepath.Dir(entry), 0o755); err != nil {
+			return nil, err
+		}
+		unlock, err := flock.Lock(ctx, entry+".lock")
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		if !complete() { // else another run unpacked it while we waited
+			if err := fetch(ctx, entry, pkgs); err != nil {
+				return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
+			}
+			fetched = true
+		}
+	}
+	k, err := load(s, entry)
+	if err != nil {
+		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
+	}
+	k.Kernel.Cached = !fetched
+	return k, nil
+}
+
+// manifest describes an unpacked entry; paths are relative to it. It is
+// written last: an entry without it is not complete.
+type manifest struct {
+	Packages []string  `json:"packages"`
+	Release  string    `json:"release"`
+	Vmlinuz  string    `json:"vmlinuz"`
+	Config   string    `json:"config"`
+	Headers  string    `json:"headers"` // the O= tree
+	Srctree  string    `json:"srctree"` // what its Makefile includes
+	Fetched  time.Time `json:"fetched"`
+}
+
+const manifestName = "manifest.json"
+
+// fetch downloads and unpacks pkgs into entry (the caller holds its lock).
+func fetch(ctx context.Context, entry string, pkgs []pkg) error {
+	parent, name := filepath.Dir(entry), filepath.Base(entry)
+	stale.Sweep(parent, ".tmp-"+name+"-*")
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	debs, root := filepath.Join(tmp, "debs"), filepath.Join(tmp, "root")
+	for _, d := range []string{debs, root} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	args := []string{"download", "-q"}
+	if os.Geteuid() == 0 {
+		// apt's _apt user cannot write into root's cache.
+		args = append(args, "-o", "APT::Sandbox::User=root")
+	}
+	for _, p := range pkgs {
+		args = append(args, p.String())
+	}
+	if err := kmake.Run(ctx, debs, nil, "apt-get", args...); err != nil {
+		return err
+	}
+	files, _ := filepath.Glob(filepath.Join(debs, "*.deb"))
+	if len(files) != len(pkgs) {
+		return fmt.Errorf("apt-get download gave %d .deb files for %d packages (%v)", len(files), len(pkgs), pkgs)
+	}
+	for _, f := range files {
+		if err := kmake.Run(ctx, tmp, nil, "dpkg-deb", "-x", f, root); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(debs); err != nil {
+		return err
+	}
+	m, err := describe(root, pkgs)
+	if err != nil {
+		return err
+	}
+	// Links and the headers' Makefile point at /usr/src and /usr/lib:
+	// point them into the entry instead.
+	final := filepath.Join(entry, "root")
+	if err := relink(root, final); err != nil {
+		return err
+	}
+	if err := rewriteInclude(filepath.Join(root, m.Headers, "Makefile"), final); err != nil {
+		return err
+	}
+	m.Vmlinuz, m.Config = filepath.Join("root", m.Vmlinuz), filepath.Join("root", m.Config)
+	m.Headers, m.Srctree = filepath.Join("root", m.Headers), filepath.Join("root", m.Srctree)
+	m.Fetched = time.Now().UTC()
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, manifestName), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700
+		return err
+	}
+	if err := os.RemoveAll(entry); err != nil { // debris without a manifest
+		return err
+	}
+	return os.Rename(tmp, entry)
+}
+
+// describe finds the kernel's files in an unpacked root (paths relative
+// to it): boot/vmlinuz-REL, boot/config-REL, usr/src/linux-headers-REL and
+// the tree its Makefile includes.
+func describe(root string, pkgs []pkg) (*manifest, error) {
+	images, _ := filepath.Glob(filepath.Join(root, "boot", "vmlinuz-*"))
+	if len(images) != 1 {
+		return nil, fmt.Errorf("%v: want one boot/vmlinuz-*, found %d", pkgs, len(images))
+	}
+	rel := strings.TrimPrefix(filepath.Base(images[0]), "vmlinuz-")
+	m := &manifest{
+		Release: rel, Vmlinuz: filepath.Join("boot", "vmlinuz-"+rel),
+		Config:  filepath.Join("boot", "config-"+rel),
+		Headers: filepath.Join("usr", "src", "linux-headers-"+rel),
+	}
+	for _, p := range pkgs {
+		m.Packages = append(m.Packages, p.String())
+	}
+	for _, p := range []string{m.Config, filepath.Join(m.Headers, "Makefile")} {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			return nil, fmt.Errorf("%v: %w", pkgs, err)
+		}
+	}
+	m.Srctree = m.Headers
+	if inc, ok := includedTree(filepath.Join(root, m.Headers, "Makefile")); ok {
+		m.Srctree = strings.TrimPrefix(filepath.Clean(inc), "/")
+	}
+	return m, nil
+}
+
+var includeRE = regexp.MustCompile(`^include\s+(\S+)/Makefile\s*$`)
+
+// includedTree reads a headers directory's Makefile when it is Debian's
+// one line `include /usr/src/linux-headers-…-common/Makefile`.
+func includedTree(makefile string) (string, bool) {
+	f, err := os.Open(makefile)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := includeRE.FindStringSubmatch(sc.Text()); m != nil {
+			return m[1], true
+		}
+	}
+	return "", false
+}
+
+// relink rewrites every symlink under root whose target lies inside root
+// (an absolute /usr/src/… meaning root/usr/src/…, or a relative
+// ../../lib/linux-kbuild-…/scripts) as an absolute link to the same place
+// under final, where root will be renamed to: copies of the headers tree
+// (a LOCALVERSION variant) then still find kbuild's scripts.
+func relink(root, final string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		t, err := os.Readlink(p)
+		if err != nil {
+			return err
+		}
+		inside := filepath.Join(filepath.Dir(p), t)
+		if filepath.IsAbs(t) {
+			inside = filepath.Join(root, t)
+		}
+		rel, err := filepath.Rel(root, inside)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil // outside the packages: leave it
+		}
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		return os.Symlink(filepath.Join(final, rel), p)
+	})
+}
+
+// rewriteInclude points Debian's `include /usr/src/…/Makefile` at final.
+func rewriteInclude(makefile, final string) error {
+	data, err := os.ReadFile(makefile)
+	if err != nil {
+		return err
+	}
+	out := regexp.MustCompile(`(?m)^include\s+/`).ReplaceAll(data, []byte("include "+final+"/"))
+	return os.WriteFile(makefile, out, 0o644)
+}
+
+// load returns the kernel of a complete entry.
+func load(s Spec, entry string) (*Kernel, error) {
+	data, err := os.ReadFile(filepath.Join(entry, manifestName))
+	if err != nil {
+		return nil, err
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(entry, manifestName), err)
+	}
+	id := "debian:" + strings.Join(m.Packages, ",")
+	k, err := kernel(s, id, filepath.Join(entry, m.Vmlinuz), filepath.Join(entry, m.Headers),
+		filepath.Join(entry, m.Srctree), filepath.Join(entry, m.Config))
+	if err != nil {
+		return nil, err
+	}
+	k.Packages = m.Packages
+	return k, nil
+}
+
+// local is a vmlinuz and a headers directory on disk, identified by their
+// paths, sizes and mtimes.
+func local(s Spec) (*Kernel, error) {
+	abs := func(p string) (string, error) {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(a); err != nil {
+			return "", fmt.Errorf("--kernel %s: %w", s.Text, err)
+		}
+		return a, nil
+	}
+	vmlinuz, err := abs(s.Vmlinuz)
+	if err != nil {
+		return nil, err
+	}
+	headers, err := abs(s.HeadersDir)
+	if err != nil {
+		return nil, err
+	}
+	config, err := abs(s.Config)
+	if err != nil {
+		return nil, err
+	}
+	srctree := headers
+	if inc, ok := includedTree(filepath.Join(headers, "Makefile")); ok {
+		srctree = inc
+	}
+	id := "files:"
+	for _, p := range []string{vmlinuz, config, filepath.Join(headers, "Module.symvers")} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
+		}
+		id += fmt.Sprintf("%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+	}
+	k, err := kernel(s, id, vmlinuz, headers, srctree, config)
+	if err != nil {
+		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
+	}
+	return k, nil
+}
+
+func kernel(s Spec, id, vmlinuz, headers, srctree, config string) (*Kernel, error) {
+	cfg, err := kconfig.ParseConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	version, series, err := makefileVersion(filepath.Join(srctree, "Makefile"))
+	if err != nil {
+		return nil, err
+	}
+	release, err := headersRelease(headers)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a prepared headers tree: %w", headers, err)
+	}
+	if err := checkGuest(cfg); err != nil {
+		return nil, err
+	}
+	if err := checkPahole(headers, cfg); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(id))
+	key := "prebuilt-" + hex.EncodeToString(sum[:8])
+	return &Kernel{
+		Spec: s,
+		Kernel: &kbuild.Kernel{
+			Key: key, Dir: headers, Version: version, Release: release,
+			BzImage: vmlinuz, Config: cfg, Cell: s.Cell, SourceID: id, Cached: true,
+		},
+		Source: &ksrc.Source{Dir: srctree, Version: version, Series: series, ID: id},
+	}, nil
+}
+
+var utsReleaseRE = regexp.MustCompile(`(?m)^#define UTS_RELEASE "([^"]+)"`)
+
+// headersRelease is the release modules built against headers carry in
+// their vermagic: UTS_RELEASE. (Debian's 6.1 headers have "6.1.192" in
+// include/config/kernel.release but "6.1.0-56-cloud-amd64" there.)
+func headersRelease(headers string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(headers, "include", "generated", "utsrelease.h"))
+	if err == nil {
+		if m := utsReleaseRE.FindSubmatch(data); m != nil {
+			return string(m[1]), nil
+		}
+	}
+	data, err = os.ReadFile(filepath.Join(headers, "include", "config", "kernel.release"))
+	return strings.TrimSpace(string(data)), err
+}
+
+var makeVarRe = regexp.MustCompile(`^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=\s*(.*?)\s*$`)
+
+// makefileVersion is KERNELVERSION from the top of a kernel Makefile.
+func makefileVersion(path string) (version, series string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 0; sc.Scan() && n < 50; n++ {
+		if m := makeVarRe.FindStringSubmatch(sc.Text()); m != nil {
+			if _, dup := vars[m[1]]; !dup {
+				vars[m[1]] = m[2]
+			}
+		}
+	}
+	if vars["VERSION"] == "" || vars["PATCHLEVEL"] == "" {
+		return "", "", fmt.Errorf("%s: no VERSION/PATCHLEVEL", path)
+	}
+	series = vars["VERSION"] + "." + vars["PATCHLEVEL"]
+	version = series
+	if s := vars["SUBLEVEL"]; s != "" {
+		version += "." + s
+	}
+	return version + vars["EXTRAVERSION"], series, nil
+}
+
+// guestBuiltIn are what the guest needs before any module can be loaded:
+// the serial console, the initramfs, and the virtio-serial port the agent
+// reports on (Debian's 6.1 cloud kernel has VIRTIO_CONSOLE=m).
+var guestBuiltIn = []string{"SERIAL_8250_CONSOLE", "BLK_DEV_INITRD", "DEVTMPFS", "VIRTIO_PCI", "VIRTIO_CONSOLE"}
+
+func checkGuest(cfg kconfig.Config) error {
+	var missing []string
+	for _, sym := range guestBuiltIn {
+		if v := cfg.Value(sym); v != "y" {
+			missing = append(missing, "CONFIG_"+sym+"="+v)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the kernel has %s: the agent needs them built in (=y) to boot and report over virtio-serial", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// checkPahole: a kernel with DEBUG_INFO_BTF_MODULES whose headers ship a
+// vmlinux makes kbuild run pahole on every module it links.
+func checkPahole(headers string, cfg kconfig.Config) error {
+	if !cfg.Enabled("DEBUG_INFO_BTF_MODULES") {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(headers, "vmlinux")); err != nil {
+		return nil // kbuild skips BTF without it
+	}
+	if _, err := exec.LookPath("pahole"); err != nil {
+		return errors.New("modules for this kernel get BTF from pahole, which is missing: apt-get install dwarves (or make deps)")
+	}
+	return nil
+}
+
+// pathSafe turns a package name_version into a folder name (an epoch's
+// colon is not welcome in make's paths).
+func pathSafe(s string) string { return strings.NewReplacer(":", "%", "/", "_").Replace(s) }
