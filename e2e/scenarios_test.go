@@ -124,6 +124,22 @@ func TestSeedScenarios(t *testing.T) {
 				}
 				assert.Equal(t, kunitExampleCases, statuses, "kunit-example's cases on %s", r.Kernel)
 			}
+		case "stress-hello":
+			// 200 iterations on every cell; what each load finds depends
+			// on the cell (the module stays where it cannot be unloaded).
+			loop := stressOf(t, r).Loops[0]
+			requireSaneTiming(t, loop, 200)
+			want := map[string]string{"modules-off": "ENOSYS", "unload-off": "EEXIST"}[r.Cell]
+			for _, it := range loop.Iterations {
+				if it.Steps[0].Errno != want {
+					t.Errorf("stress-hello on %s %s: iteration %d load: errno %q, want %q", r.Kernel, r.Cell, it.Index, it.Steps[0].Errno, want)
+					break
+				}
+			}
+		case "stress-concurrent":
+			for _, l := range stressOf(t, r).Loops {
+				requireSaneTiming(t, l, 50)
+			}
 		case "double-load":
 			if r.Cell != "modules-off" {
 				assert.Equal(t, "EEXIST", stepOf(t, r, "load", false, 1).Errno, "second load on %s %s", r.Kernel, r.Cell)

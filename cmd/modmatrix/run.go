@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"modmatrix.dev/modmatrix/harness/distro"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/progress"
@@ -24,6 +26,9 @@ type matrixFlags struct {
 	// The user's own: module folders, a scenario file, fragments, cells.
 	moduleDirs, fragments, cellSpecs []string
 	scenarioFile                     string
+	// prebuilt are --kernel kernels; alone, they replace the --kernels default.
+	prebuilt    []string
+	kernelsFlag *pflag.Flag
 }
 
 func (f *matrixFlags) register(cmd *cobra.Command) {
@@ -40,6 +45,8 @@ func (f *matrixFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.scenarioFile, "scenario", "", "scenario file for the one --module folder, instead of its scenario.yaml")
 	fl.StringArrayVar(&f.fragments, "kconfig", nil, "Kconfig fragment merged into every cell, last; repeatable")
 	fl.StringArrayVar(&f.cellSpecs, "cell", nil, "add a cell: NAME=FRAGMENT[,FRAGMENT...] over base.config; repeatable")
+	fl.StringArrayVar(&f.prebuilt, "kernel", nil, "a prebuilt kernel, run as one cell of its own configuration (alone, instead of --kernels' default); repeatable: "+distro.Syntax)
+	f.kernelsFlag = fl.Lookup("kernels")
 }
 
 func (f *matrixFlags) options() ([]matrix.Option, error) {
@@ -66,6 +73,12 @@ func (f *matrixFlags) options() ([]matrix.Option, error) {
 	}
 	opts = append(opts, matrix.WithModuleDirs(f.moduleDirs...), matrix.WithScenarioFile(f.scenarioFile),
 		matrix.WithFragments(f.fragments...), matrix.WithCellSpecs(f.cellSpecs...))
+	if len(f.prebuilt) > 0 {
+		opts = append(opts, matrix.WithPrebuilt(f.prebuilt...))
+		if !f.kernelsFlag.Changed && f.kernelSrc == "" {
+			opts = append(opts, matrix.WithKernels())
+		}
+	}
 	return opts, nil
 }
 
@@ -90,6 +103,7 @@ func runCmd() *cobra.Command {
 		baseline   string
 		quiet      bool
 		verbose    bool
+		repeat     int
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -130,6 +144,10 @@ func runCmd() *cobra.Command {
 			if sh != nil {
 				opts = append(opts, matrix.WithShard(*sh))
 			}
+			if repeat < 0 {
+				return fmt.Errorf("--repeat %d: want a count of 1 or more", repeat)
+			}
+			opts = append(opts, matrix.WithRepeat(repeat))
 			m, err := matrix.New(cmd.Context(), opts...)
 			if err != nil {
 				return err
@@ -176,6 +194,7 @@ func runCmd() *cobra.Command {
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also stream every guest console line")
 	cmd.Flags().StringVar(&baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
 	cmd.Flags().IntVar(&shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
+	cmd.Flags().IntVar(&repeat, "repeat", 1, "run each scenario's steps N times in one boot, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
 	return cmd
 }
 
@@ -205,6 +224,9 @@ func listCmd() *cobra.Command {
 			fmt.Println("kernels:")
 			for _, s := range m.Sources() {
 				fmt.Printf("  %-10s %s\n", s.Version, s.Dir)
+			}
+			for _, k := range m.Prebuilt() {
+				fmt.Printf("  %-10s %s (cell %s, prebuilt: --kernel %s)\n", k.Kernel.Version, k.Kernel.BzImage, k.Spec.Cell, k.Spec.Text)
 			}
 			fmt.Println("cells:")
 			for _, c := range m.Cells() {

@@ -129,7 +129,15 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 		if err := a.emit(protocol.Event{Kind: protocol.EventStepStart, Scenario: sc.Name, StepIndex: i, Kmsg: a.Kmsg.ReadAvailable()}); err != nil {
 			return "", err
 		}
-		res, hung := a.runStep(st)
+		var res protocol.StepResult
+		var hung bool
+		if len(st.Loops) > 0 {
+			res, hung = a.runLoops(sc.Name, i, st)
+			// The clean-up unloads whichever of them is still there.
+			loaded = append(loaded, loopModules(st)...)
+		} else {
+			res, hung = a.runStep(st)
+		}
 		if err := a.emit(protocol.Event{Kind: protocol.EventStep, Scenario: sc.Name, StepIndex: i, Step: &res}); err != nil {
 			return "", err
 		}
@@ -187,6 +195,13 @@ func (a *Agent) cleanUp(loaded []string) string {
 
 // runStep runs one step under a watchdog; hung is true when it overran.
 func (a *Agent) runStep(st protocol.Step) (res protocol.StepResult, hung bool) {
+	return a.runWatched(st, &oopsWatch{})
+}
+
+// runWatched is runStep with the oops watch shared by the steps running at
+// the same time (a concurrent step's loops): an oops read by one loop's
+// poll still ends the step whose thread it killed.
+func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch) (res protocol.StepResult, hung bool) {
 	res = protocol.StepResult{Step: st, TaintBefore: a.Sys.Taint(), KmsgSeqStart: a.Kmsg.Next()}
 	timeout := DefaultStepTimeout
 	if st.TimeoutMS > 0 {
@@ -211,7 +226,6 @@ func (a *Agent) runStep(st protocol.Step) (res protocol.StepResult, hung bool) {
 	defer tick.Stop()
 	deadline := time.After(timeout)
 	var early []protocol.Kmsg
-	var oopsAt time.Time
 wait:
 	for {
 		select {
@@ -229,10 +243,10 @@ wait:
 		case <-tick.C:
 			recs := a.Kmsg.ReadAvailable()
 			early = append(early, recs...)
-			if oopsAt.IsZero() && hasOops(recs) {
-				oopsAt = time.Now()
+			if hasOops(recs) {
+				watch.see()
 			}
-			if !oopsAt.IsZero() && time.Since(oopsAt) > 2*time.Second {
+			if at := watch.since(); !at.IsZero() && time.Since(at) > 2*time.Second {
 				res.DurationUS = time.Since(start).Microseconds()
 				res.Error = "the step never returned: the kernel oopsed in its thread"
 				res.Died, hung = true, true

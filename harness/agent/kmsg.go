@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
@@ -13,6 +14,8 @@ import (
 // KmsgReader reads /dev/kmsg records without blocking: each read(2) returns
 // one record, EAGAIN once the reader has caught up.
 type KmsgReader struct {
+	// mu serialises the readers of a concurrent step's loops.
+	mu  sync.Mutex
 	f   *os.File
 	buf []byte
 	// next is the sequence number after the last record returned.
@@ -29,10 +32,16 @@ func OpenKmsg(path string) (*KmsgReader, error) {
 }
 
 // Next is the sequence number the next new record will at least have.
-func (k *KmsgReader) Next() uint64 { return k.next }
+func (k *KmsgReader) Next() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.next
+}
 
 // ReadAvailable returns every record not read yet.
 func (k *KmsgReader) ReadAvailable() []protocol.Kmsg {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	var out []protocol.Kmsg
 	for {
 		n, err := syscall.Read(int(k.f.Fd()), k.buf)

@@ -36,6 +36,8 @@ type cellRun struct {
 	// looseReports are kernel reports no step accounts for (a leak in no
 	// module's memory).
 	looseReports []verdict.Report
+	// notes says, by scenario, why --repeat left it as it was.
+	notes map[string]string
 }
 
 func (r *cellRun) stage(s string) { r.m.cfg.Progress.Stage(r.u.src.Version, r.u.cell.Name, s) }
@@ -43,8 +45,7 @@ func (r *cellRun) stage(s string) { r.m.cfg.Progress.Stage(r.u.src.Version, r.u.
 // prepare builds (or finds) the kernel and builds every scenario's modules.
 func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	cache := r.m.cache
-	k, err := cache.Kernel(ctx, r.u.src, r.u.cell.Name, r.u.cell.Frags(r.m.base),
-		kbuild.WithProgress(r.stage))
+	k, err := r.kernelFor(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s, cell %s: %w", r.u.src.Version, r.u.cell.Name, err)
 	}
@@ -53,7 +54,7 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	r.stage("modules")
 	r.own = slices.Clone(r.m.scenarios)
 	for i, sc := range r.own {
-		if !r.holds(sc) {
+		if !r.holds(sc) || r.prebuiltSkip(sc) != "" {
 			continue // SKIP: its modules may not even link against k
 		}
 		if !k.Modules() {
@@ -77,6 +78,7 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 			return nil, err
 		}
 	}
+	r.applyRepeat() // stress.go
 	return k, nil
 }
 
@@ -118,10 +120,31 @@ func (r *cellRun) buildForeign(ctx context.Context, cache *kbuild.Cache, k *kbui
 	return nil
 }
 
+// placeModules points the load steps (a loop's too) at the scenario's
+// module folder in the image.
+func placeModules(scenario string, steps []protocol.Step) {
+	for i, st := range steps {
+		for _, l := range st.Loops {
+			placeModules(scenario, l.Steps)
+		}
+		if st.Action == protocol.ActionLoad {
+			file := st.File
+			if file == "" {
+				file = st.Module + ".ko"
+			}
+			// Each scenario's modules live in a folder of their own.
+			steps[i].File = scenario + "/" + file
+			// Where the module's code is, to name it in a kmemleak
+			// backtrace after it is gone.
+			steps[i].Sysfs = append(steps[i].Sysfs, "sections/.init.text")
+		}
+	}
+}
+
 func placeholders(sc *scenario.Scenario, dir string) map[string]string {
 	_ = os.MkdirAll(dir, 0o755)
 	out := map[string]string{}
-	for _, st := range sc.Steps {
+	for _, st := range sc.FlatSteps() {
 		if st.Action == protocol.ActionLoad {
 			file := st.Plan().File
 			p := filepath.Join(dir, file)
@@ -220,7 +243,7 @@ func (r *cellRun) runBoot(ctx context.Context, k *kbuild.Kernel, batch []*scenar
 	defer os.Remove(image)
 
 	kernel, pvh := k.BzImage, false
-	if k.Config.Value("PVH") == "y" {
+	if k.Config.Value("PVH") == "y" && k.Vmlinux != "" { // a prebuilt vmlinuz has none
 		kernel, pvh = k.Vmlinux, true
 	}
 	timeout := r.m.cfg.BootTimeout + time.Duration(steps)*2*time.Second
@@ -252,20 +275,8 @@ func (r *cellRun) plan(batch []*scenario.Scenario) (protocol.Plan, map[string]st
 	steps := 0
 	for _, sc := range batch {
 		p := sc.Plan()
-		for i, st := range p.Steps {
-			if st.Action == protocol.ActionLoad {
-				file := st.File
-				if file == "" {
-					file = st.Module + ".ko"
-				}
-				// Each scenario's modules live in a folder of their own.
-				p.Steps[i].File = sc.Name + "/" + file
-				// Where the module's code is, to name it in a kmemleak
-				// backtrace after it is gone.
-				p.Steps[i].Sysfs = append(p.Steps[i].Sysfs, "sections/.init.text")
-			}
-		}
-		steps += len(p.Steps)
+		placeModules(sc.Name, p.Steps)
+		steps += planSteps(p.Steps) // stress.go
 		plan.Scenarios = append(plan.Scenarios, p)
 		for mod, ko := range r.kos[sc.Name] {
 			kos[sc.Name+"/"+mod] = ko

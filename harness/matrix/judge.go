@@ -21,6 +21,8 @@ type scenarioEvents struct {
 	startMS, endMS int64
 	// cleanUp are the kmsg records of the agent's clean-up after the last step.
 	cleanUp []protocol.Kmsg
+	// iterations are a loop step's, streamed before its step event.
+	iterations []protocol.Iteration
 }
 
 func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
@@ -39,9 +41,16 @@ func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
 			if !s.started {
 				s.started, s.startMS = true, e.UptimeMS
 			}
+		case protocol.EventIteration:
+			if e.Iteration != nil {
+				get(e.Scenario).iterations = append(get(e.Scenario).iterations, *e.Iteration)
+			}
 		case protocol.EventStep:
 			if e.Step != nil {
-				get(e.Scenario).steps = append(get(e.Scenario).steps, *e.Step)
+				s := get(e.Scenario)
+				st := *e.Step
+				st.Iterations, s.iterations = s.iterations, nil
+				s.steps = append(s.steps, st)
 			}
 		case protocol.EventScenarioEnd:
 			s := get(e.Scenario)
@@ -49,6 +58,9 @@ func groupEvents(events []protocol.Event) (map[string]*scenarioEvents, string) {
 		case protocol.EventAgentFailure:
 			agentErr = e.Error
 		}
+	}
+	for _, s := range by {
+		s.unfinishedLoop() // stress.go
 	}
 	return by, agentErr
 }
@@ -76,6 +88,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 		sr := report.ScenarioResult{
 			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
 			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
+			Note: r.notes[sc.Name],
 		}
 		reports := stepReports(sc, ev, con)
 		for at, reps := range leaks {
@@ -166,6 +179,10 @@ func stepReports(sc *scenario.Scenario, ev *scenarioEvents, con consoleLog) map[
 	out := map[int][]verdict.Report{}
 	seen := map[string]bool{}
 	for i, st := range ev.steps {
+		for _, rep := range iterationReports(st.Iterations) { // stress.go
+			out[i] = append(out[i], rep)
+			seen[rep.Title] = true
+		}
 		kmsg := st.Kmsg
 		if i == len(ev.steps)-1 {
 			// What the clean-up after the last step printed (unloading
@@ -270,6 +287,9 @@ func stepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 			rec.Expected, rec.Mismatches = result.Steps[i].Expected, result.Steps[i].Mismatches
 		}
 		rec.Reports = reports[i]
+		if i < len(result.Steps) {
+			rec.Stress = result.Steps[i].Stress
+		}
 		out = append(out, rec)
 	}
 	return out

@@ -50,7 +50,9 @@ func moduleSpans(order []string, by map[string]*scenarioEvents) []moduleSpan {
 		if ev == nil {
 			continue
 		}
-		for i, st := range ev.steps {
+		// A loop step's loads and unloads are its iterations'.
+		for _, ir := range withIterations(ev.steps) { // stress.go
+			i, st := ir.index, ir.result
 			switch {
 			case st.Step.Action == protocol.ActionLoad && st.Errno == "" && st.Error == "":
 				name, size, base, ok := parseProcModules(st.ProcModules)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"modmatrix.dev/modmatrix/harness/distro"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
@@ -50,6 +51,11 @@ type Config struct {
 	// Fragments merge into every cell; CellSpecs add cells (NAME=FRAG,...).
 	Fragments []string
 	CellSpecs []string
+	// Prebuilt are prebuilt kernels (--kernel), each run as one cell.
+	Prebuilt []string
+	// Repeat, above 1, runs each scenario's steps that many times in one
+	// boot (see WithRepeat).
+	Repeat int
 }
 
 // Option configures a run.
@@ -136,6 +142,8 @@ type Matrix struct {
 	cache *kbuild.Cache
 	// generated are default scenarios to write into the output folder.
 	generated []generated
+	// prebuilt are the --kernel kernels (see prebuilt.go).
+	prebuilt []*distro.Kernel
 }
 
 // New loads and validates every input (cells, scenario files, kernel
@@ -196,14 +204,18 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 			m.sources = append(m.sources, src)
 		}
 	}
+	if err := m.loadPrebuilt(ctx); err != nil {
+		return nil, err
+	}
 	symbols, err := kconfigSymbols(m.sources)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.checkFragmentSymbols(symbols); err != nil {
+	// Fragments apply to the kernels built from source only.
+	if err := m.checkFragmentSymbols(symbols); len(m.sources) > 0 && err != nil {
 		return nil, err
 	}
-	scenarios, err := m.loadScenarios(scenario.WithSymbolChecker(func(s string) bool { return symbols[s] }))
+	scenarios, err := m.loadScenarios(scenario.WithSymbolChecker(m.knownSymbol(symbols)))
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,12 @@ func (r *cellRun) runnable() ([]*scenario.Scenario, []report.ScenarioResult) {
 	var run []*scenario.Scenario
 	var skipped []report.ScenarioResult
 	for _, sc := range r.scenarios() {
+		if why := r.prebuiltSkip(sc); why != "" {
+			skipped = append(skipped, report.ScenarioResult{
+				Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Verdict: verdict.Skip, Reason: why,
+			})
+			continue
+		}
 		if r.holds(sc) {
 			run = append(run, sc)
 			continue

@@ -73,7 +73,11 @@ type Unit struct {
 func (m *Matrix) Units() []Unit {
 	var out []Unit
 	for _, u := range m.units() {
-		out = append(out, Unit{Kernel: u.src.Version, Series: u.src.Series, Cell: u.cell.Name})
+		series := u.src.Series
+		if k := m.prebuiltOf(u.src); k != nil {
+			series = k.Spec.Text // what --kernel takes
+		}
+		out = append(out, Unit{Kernel: u.src.Version, Series: series, Cell: u.cell.Name})
 	}
 	return out
 }
@@ -85,7 +89,7 @@ func (m *Matrix) units() []unit {
 			units = append(units, unit{src, c})
 		}
 	}
-	return units
+	return append(units, m.prebuiltUnits()...)
 }
 
 // ID identifies the matrix definition: kernel sources, cell fragments and
@@ -94,6 +98,9 @@ func (m *Matrix) ID() string {
 	h := sha256.New()
 	for _, s := range m.sources {
 		fmt.Fprintf(h, "src %s %s\n", s.Version, s.ID)
+	}
+	for _, k := range m.prebuilt {
+		fmt.Fprintf(h, "prebuilt %s %s %s\n", k.Kernel.Version, k.Spec.Cell, k.Source.ID)
 	}
 	files := []string{m.base.Path}
 	for _, c := range m.cells {

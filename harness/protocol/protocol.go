@@ -62,6 +62,11 @@ const (
 	ActionOpen   Action = "open"   // open a path and keep the fd
 	ActionClose  Action = "close"  // close an fd opened by ActionOpen
 	ActionPause  Action = "pause"  // sleep
+	// ActionRepeat runs Loops[0] Count times in the step's own loop;
+	// ActionConcurrent runs every loop of Loops at once, each in its own
+	// goroutine (see loop.go).
+	ActionRepeat     Action = "repeat"
+	ActionConcurrent Action = "concurrent"
 )
 
 // Unload flags, in the words of delete_module(2).
@@ -86,6 +91,8 @@ type Step struct {
 	PauseMS  int      `json:"pause_ms,omitempty"`
 	// TimeoutMS bounds the step in the agent's watchdog (0: agent default).
 	TimeoutMS int `json:"timeout_ms,omitempty"`
+	// Loops are the inner sequences of a repeat or concurrent step.
+	Loops []Loop `json:"loops,omitempty"`
 }
 
 // EventKind tells events apart.
@@ -100,6 +107,7 @@ const (
 	EventEndOfBoot    EventKind = "end_of_boot"   // the agent stops this boot
 	EventAgentFailure EventKind = "agent_failure" // the agent could not do its job
 	EventKmemleak     EventKind = "kmemleak"      // a kmemleak scan's report, once per boot
+	EventIteration    EventKind = "iteration"     // one iteration of a repeat or concurrent step
 )
 
 // Event is one JSON line on the event channel.
@@ -118,6 +126,8 @@ type Event struct {
 	Kmsg      []Kmsg   `json:"kmsg,omitempty"`
 	// Kmemleak is the content of /sys/kernel/debug/kmemleak after a scan.
 	Kmemleak string `json:"kmemleak,omitempty"`
+	// Iteration is one pass of a repeat or concurrent step's loop.
+	Iteration *Iteration `json:"iteration,omitempty"`
 	// UptimeMS is the guest's CLOCK_BOOTTIME when the event was made.
 	UptimeMS int64 `json:"uptime_ms"`
 }
@@ -165,6 +175,13 @@ type StepResult struct {
 	TID        int    `json:"tid,omitempty"`
 	Kmsg       []Kmsg `json:"kmsg"`
 	DurationUS int64  `json:"duration_us"`
+	// Iterations of a repeat or concurrent step. The agent streams them as
+	// EventIteration events (so a guest that dies keeps what it did); the
+	// host gathers them here.
+	Iterations []Iteration `json:"iterations,omitempty"`
+	// Clocksource is the guest's clocksource after a loop step: under TCG
+	// the kernel may fall back to jiffies, and durations to its ticks.
+	Clocksource string `json:"clocksource,omitempty"`
 }
 
 // Kmsg is one /dev/kmsg record.

@@ -17,6 +17,9 @@ var page = template.Must(template.New("index").Funcs(template.FuncMap{
 	"lower": func(v verdict.Verdict) string { return strings.ToLower(string(v)) },
 	"rel":   relLink,
 	"join":  strings.Join,
+	// stress.go
+	"stressLine":   StressLine,
+	"stressTiming": stressTiming,
 }).Parse(pageSource))
 
 // pageCell is one kernel × cell column of the page.

@@ -45,6 +45,7 @@ func (r *Results) JUnit() junit.Testsuites {
 				Classname: suite.Name,
 				Time:      fmt.Sprintf("%.3f", d.Seconds()),
 				Status:    string(s.Verdict),
+				SystemOut: stressOutput(s), // stress.go
 			}
 			res := &junit.Result{Message: xmlSafe(firstLine(s.Reason)), Type: string(s.Verdict), Data: xmlSafe(details(s))}
 			switch s.Verdict {

@@ -69,6 +69,8 @@ type ScenarioResult struct {
 	// KUnit lists each KUnit test case the scenario's steps reported in
 	// KTAP, with its status and what the scenario expected of it.
 	KUnit []verdict.KUnitCase `json:"kunit,omitempty"`
+	// Note says how the run changed the scenario (--repeat), or why not.
+	Note string `json:"note,omitempty"`
 }
 
 // StepRecord is one step as observed, with what was expected of it.
@@ -94,6 +96,9 @@ type StepRecord struct {
 	Reports []verdict.Report `json:"reports,omitempty"`
 	Hung    bool             `json:"hung,omitempty"`
 	Died    bool             `json:"died,omitempty"`
+	// Stress sums up a repeat or concurrent step: iterations, timing per
+	// inner step, taint drift, the first failing iteration.
+	Stress *verdict.StressSummary `json:"stress,omitempty"`
 }
 
 // Write saves results.json, junit.xml and index.html atomically in dir.

@@ -69,6 +69,7 @@ func (r *Results) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "\n%s %s %s: %s %s\n", s.Scenario, s.Kernel, s.Cell, s.Verdict, firstLines(s.Reason, 20))
 		}
 	}
+	r.writeStress(w) // stress.go
 	return nil
 }
 

@@ -47,8 +47,20 @@
 //	  - open: /dev/refheld         # open and keep the fd
 //	  - close: /dev/refheld
 //	  - pause: 500ms
+//	  - repeat: 200                # run these steps 200 times in one boot
+//	    steps:
+//	      - load: hello
+//	        expect: [{when: MODULE_UNLOAD, errno: ok}]
+//	      - unload: hello
+//	        expect: [{when: MODULE_UNLOAD, errno: ok}]
+//	  - concurrent:                # loops running at once in the guest
+//	      - repeat: 50
+//	        steps: [{load: conc_a}, {unload: conc_a}]
+//	      - repeat: 50
+//	        steps: [{load: conc_b}, {unload: conc_b}]
 //
-// A step has exactly one action: load, unload, check, open, close or pause.
+// A step has exactly one action: load, unload, check, open, close, pause,
+// repeat or concurrent.
 // Module names are the kernel's (foo_bar for foo-bar.ko; load it with
 // `file: foo-bar.ko`).
 //
@@ -76,6 +88,32 @@
 //     the scenario result), junit.xml and index.html on its own.
 //
 // A pattern is a literal substring, or a Go regexp written /like this/.
+//
+// # Stress: repeat and concurrent
+//
+// A repeat step runs its steps `repeat` times (1 to 100000) in the guest,
+// with no round trip to the host between iterations; every expect block of
+// an inner step applies to every iteration. A concurrent step runs two or
+// more such loops at once, each in a goroutine of its own (every step, as
+// always, in an OS thread of its own); `repeat` defaults to 1 there. The
+// agent streams one event per iteration (errno, refcnt, taint, kmsg and
+// duration of each inner step) and stops at the first iteration that
+// hangs, dies, fails in the agent or prints an oops. The verdict names the
+// first failing iteration ("iteration 37/200: unload hello: errno: …"),
+// and the step's `stress` record in results.json gives, per loop, the
+// iterations that ran, each one's row, and the median and max duration and
+// count of each inner step, plus the taint drift over the loop; the table,
+// junit.xml (system-out) and index.html show the same figures.
+//
+// Since every iteration expects the same, a loop should leave the kernel
+// as it found it. Where a module cannot be unloaded (MODULE_UNLOAD off) put
+// the one load that succeeds before the loop, so that every load inside it
+// is EEXIST (see modules/stress-hello). Inner steps cannot loop again, load
+// a module built_for another kernel, or expect a hang, KUnit results or a
+// crash report. Concurrent loops must act on different modules, cannot
+// open or close files, and cannot expect kmsg, kmsg_absent or report: the
+// kernel log does not say which loop printed a record (an unexpected
+// kernel report still fails the iteration that read it).
 //
 // # Predicates
 //

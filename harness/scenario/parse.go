@@ -214,7 +214,7 @@ func (p *parser) scenario(root *yaml.Node, sc *Scenario) {
 	if len(sc.Modules) == 0 {
 		return
 	}
-	for _, st := range sc.Steps {
+	for _, st := range sc.FlatSteps() {
 		ko := strings.TrimSuffix(st.File, ".ko")
 		if ko == "" {
 			ko = st.Module
@@ -255,6 +255,9 @@ var stepOptions = map[string][]protocol.Action{
 }
 
 func (p *parser) step(n *yaml.Node) Step {
+	if st, ok := p.loopStep(n); ok { // loop.go
+		return st
+	}
 	st := Step{Line: n.Line}
 	known := []string{"file", "params", "built_for", "flags", "timeout", "expect"}
 	for _, a := range actions {
@@ -289,7 +292,7 @@ func (p *parser) step(n *yaml.Node) Step {
 	}
 	if kind == nil {
 		if len(p.errs) == nerrs { // else an unknown key was likely meant as the action
-			p.errorf(n, "step has no action: want one of load, unload, check, open, close, pause")
+			p.errorf(n, "step has no action: want one of load, unload, check, open, close, pause, repeat, concurrent")
 		}
 		return st
 	}

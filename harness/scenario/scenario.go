@@ -54,6 +54,8 @@ type Step struct {
 	Pause   time.Duration // pause
 	Timeout time.Duration // 0: the agent's default
 	Expect  []Expectation
+	// Loops are what a repeat (one loop) or concurrent (several) step runs.
+	Loops []Loop
 }
 
 // BuiltFor names the foreign kernel a load's module is built against:
@@ -281,6 +283,8 @@ func (st Step) Applicable(lookup func(sym string) string) []Expectation {
 // Describe names the step as reports do: "unload hello", "open /dev/foo".
 func (st Step) Describe() string {
 	switch {
+	case st.IsLoop():
+		return describeLoops(st)
 	case st.Module != "":
 		return fmt.Sprintf("%s %s", st.Action, st.Module)
 	case st.Path != "":
@@ -300,6 +304,9 @@ var protocolFlags = map[string]string{"force": protocol.FlagForce, "nonblock": p
 // Plan is the step as the agent runs it. It observes what any expectation
 // of the step mentions, so the observations serve whichever block applies.
 func (st Step) Plan() protocol.Step {
+	if st.IsLoop() {
+		return protocol.Step{Action: st.Action, Loops: planLoops(st.Loops)}
+	}
 	ps := protocol.Step{
 		Action:    st.Action,
 		Module:    st.Module,

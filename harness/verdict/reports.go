@@ -15,6 +15,12 @@ type Report struct {
 	Kind    string   `json:"kind"`
 	Title   string   `json:"title"`
 	Modules []string `json:"modules,omitempty"`
+	// Iteration (from 1) places a report printed inside a repeat or
+	// concurrent step: in that iteration of loop Loop, during inner step
+	// InnerStep (0-based). 0 when the report is the step's own.
+	Iteration int `json:"iteration,omitempty"`
+	Loop      int `json:"loop,omitempty"`
+	InnerStep int `json:"inner_step,omitempty"`
 }
 
 // crashKinds kill the task that hit them (and may take the kernel with it).
@@ -36,7 +42,7 @@ func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol
 		expectedEnd(sc.Steps[n], lookup, protocol.StepResult{Died: true}, reports(n)) {
 		trimmed := *sc
 		trimmed.Steps = sc.Steps[:n]
-		res := withReports(&trimmed, lookup, Evaluate(&trimmed, lookup, results), reports)
+		res := withReports(&trimmed, lookup, evaluate(&trimmed, lookup, results, reports), reports)
 		st := sc.Steps[n]
 		out := StepOutcome{Index: n, Line: st.Line, Action: string(st.Action), Module: st.Module, Flags: st.Flags,
 			Error: "no result: the guest died in the expected crash"}
@@ -56,12 +62,12 @@ func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol
 		if expectedEnd(sc.Steps[i], lookup, r, reports(i)) {
 			trimmed := *sc
 			trimmed.Steps = sc.Steps[:i+1]
-			res := Evaluate(&trimmed, lookup, relabel(results[:i+1], i))
+			res := evaluate(&trimmed, lookup, relabel(results[:i+1], i), reports)
 			return withReports(&trimmed, lookup, res, reports)
 		}
 		break
 	}
-	res := withReports(sc, lookup, Evaluate(sc, lookup, results), reports)
+	res := withReports(sc, lookup, evaluate(sc, lookup, results, reports), reports)
 	// A step whose thread died in an oops is a crash even when no report
 	// could be classified.
 	for i, r := range results {
@@ -130,6 +136,14 @@ func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, 
 			}
 		}
 		for j, r := range got {
+			if r.Iteration > 0 {
+				// Judged with its iteration (loop.go); a loop cannot
+				// expect a crash, so one is always unexpected.
+				if slices.Contains(crashKinds, r.Kind) && crashReason == "" {
+					crashReason = fmt.Sprintf("%s: %s: unexpected kernel report: %s", where, iterationWhere(st, r), r.Title)
+				}
+				continue
+			}
 			if matched[j] || slices.Contains(benignKinds, r.Kind) {
 				continue
 			}

@@ -48,6 +48,8 @@ type StepOutcome struct {
 	Mismatches []Mismatch `json:"mismatches,omitempty"`
 	// Error says why the step could not be judged (no result, agent failure).
 	Error string `json:"error,omitempty"`
+	// Stress sums up a repeat or concurrent step's iterations (loop.go).
+	Stress *StressSummary `json:"stress,omitempty"`
 }
 
 // Mismatch is one condition that did not hold.
@@ -64,6 +66,12 @@ type Mismatch struct {
 // the verdict ERROR whatever else happened (HANG when a step overran its
 // timeout); otherwise any mismatch is FAIL.
 func Evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []protocol.StepResult) Result {
+	return evaluate(sc, lookup, results, func(int) []Report { return nil })
+}
+
+// evaluate is Evaluate with the kernel reports of each step, which a loop
+// step judges iteration by iteration.
+func evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []protocol.StepResult, reports func(i int) []Report) Result {
 	res := Result{Verdict: Pass}
 	var hangReason, errorReason, failReason string
 	for i, st := range sc.Steps {
@@ -102,6 +110,9 @@ func Evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []p
 			res.KUnit = append(res.KUnit, cases...)
 			out.Expected = append(out.Expected, expected...)
 			out.Mismatches = append(out.Mismatches, mismatches...)
+		}
+		if st.IsLoop() && i < len(results) {
+			loopOutcome(st, lookup, &results[i], reports(i), &out)
 		}
 		if i < len(results) && (out.Error != "" || results[i].Hung) {
 			// What the KTAP says up to the failure still tells which case broke.

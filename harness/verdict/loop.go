@@ -1,0 +1,271 @@
+package verdict
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/scenario"
+)
+
+// StressSummary is what a repeat or concurrent step did over all its
+// iterations: how far each loop got, the timing of each inner step, the
+// taint drift, and the first failing iteration.
+type StressSummary struct {
+	Loops []LoopSummary `json:"loops"`
+	// TaintBefore and TaintAfter bound the whole step; TaintGained spells
+	// the difference, TaintGainedAt the first iteration that changed it.
+	TaintBefore   uint64 `json:"taint_before"`
+	TaintAfter    uint64 `json:"taint_after"`
+	TaintGained   string `json:"taint_gained,omitempty"`
+	TaintGainedAt string `json:"taint_gained_at,omitempty"`
+	// FailedIterations counts iterations with a mismatch, an agent error
+	// or a kernel report; FirstFailure names the first of them.
+	FailedIterations int    `json:"failed_iterations"`
+	FirstFailure     string `json:"first_failure,omitempty"`
+	// Clocksource is the guest's; on jiffies, durations come in whole
+	// ticks of ClockTickUS (1/CONFIG_HZ) and a median of 0 means "under a tick".
+	Clocksource string `json:"clocksource,omitempty"`
+	ClockTickUS int64  `json:"clock_tick_us,omitempty"`
+}
+
+// LoopSummary is one loop of the step.
+type LoopSummary struct {
+	Planned int `json:"planned"`
+	Ran     int `json:"ran"`
+	// Timing has one entry per inner step, in step order.
+	Timing []Timing `json:"timing"`
+	// Iterations is every iteration as it ran, one row per inner step.
+	Iterations []IterationRow `json:"iterations,omitempty"`
+}
+
+// Timing is the duration of one inner step over the iterations that ran it.
+type Timing struct {
+	Step     string `json:"step"` // "load hello"
+	Count    int    `json:"count"`
+	MedianUS int64  `json:"median_us"`
+	MaxUS    int64  `json:"max_us"`
+}
+
+// IterationRow is one iteration: what each inner step returned.
+type IterationRow struct {
+	Index int             `json:"index"`
+	Steps []IterationStep `json:"steps"`
+}
+
+// IterationStep is one inner step of one iteration, compactly.
+type IterationStep struct {
+	Errno string `json:"errno"`
+	Error string `json:"error,omitempty"`
+	// Refcnt is /sys/module/NAME/refcnt after the step, "" when absent.
+	Refcnt     string `json:"refcnt,omitempty"`
+	Taint      uint64 `json:"taint"`
+	DurationUS int64  `json:"us"`
+	// Reports are the titles of kernel reports the step printed.
+	Reports []string `json:"reports,omitempty"`
+}
+
+// Timings spells the summary's timing for a line of text:
+// "load hello ×200 median 1.2ms max 4.5ms; unload hello ×200 …".
+func (s *StressSummary) Timings() string {
+	var parts []string
+	for li, l := range s.Loops {
+		for _, t := range l.Timing {
+			name := t.Step
+			if len(s.Loops) > 1 {
+				name = fmt.Sprintf("loop %d %s", li+1, name)
+			}
+			parts = append(parts, fmt.Sprintf("%s ×%d median %s max %s", name, t.Count, usText(t.MedianUS), usText(t.MaxUS)))
+		}
+	}
+	line := strings.Join(parts, "; ")
+	if s.ClockTickUS > 0 {
+		line += fmt.Sprintf(" (clocksource %s: durations in %s ticks)", s.Clocksource, usText(s.ClockTickUS))
+	}
+	return line
+}
+
+func usText(us int64) string {
+	if us < 1000 {
+		return fmt.Sprintf("%dµs", us)
+	}
+	return fmt.Sprintf("%.1fms", float64(us)/1000)
+}
+
+// iterationKey names one inner step of one iteration of one loop.
+type iterationKey struct{ loop, iteration, step int }
+
+// loopOutcome judges a loop step's iterations: every applicable expectation
+// of each inner step applies to each iteration, and a kernel report an
+// inner step does not expect fails its iteration. Mismatches are kept for
+// the first failing iteration only; the summary counts the others.
+func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepResult, reports []Report, out *StepOutcome) {
+	sum := &StressSummary{TaintBefore: r.TaintBefore, TaintAfter: r.TaintAfter, TaintGained: TaintString(r.TaintAfter &^ r.TaintBefore), Clocksource: r.Clocksource}
+	if hz, err := strconv.ParseInt(lookup("HZ"), 10, 64); err == nil && hz > 0 && strings.Contains(r.Clocksource, "jiffies") {
+		sum.ClockTickUS = 1e6 / hz
+	}
+	byKey := map[iterationKey][]Report{}
+	for _, rep := range reports {
+		if rep.Iteration > 0 {
+			k := iterationKey{rep.Loop, rep.Iteration, rep.InnerStep}
+			byKey[k] = append(byKey[k], rep)
+		}
+	}
+	checks := make([][][]check, len(st.Loops))
+	for li, l := range st.Loops {
+		ls := LoopSummary{Planned: l.Count}
+		checks[li] = make([][]check, len(l.Steps))
+		for si, in := range l.Steps {
+			for _, e := range in.Applicable(lookup) {
+				checks[li][si] = append(checks[li][si], checksOf(in, e)...)
+			}
+			for _, c := range checks[li][si] {
+				out.Expected = append(out.Expected, fmt.Sprintf("each iteration%s: %s: %s", loopWord(st, li), in.Describe(), c.desc))
+			}
+		}
+		sum.Loops = append(sum.Loops, ls)
+	}
+	taint := r.TaintBefore
+	for _, it := range r.Iterations {
+		if it.Loop < 0 || it.Loop >= len(st.Loops) {
+			continue
+		}
+		l := st.Loops[it.Loop]
+		ls := &sum.Loops[it.Loop]
+		ls.Ran++
+		row := IterationRow{Index: it.Index}
+		var ms []Mismatch
+		for si, res := range it.Steps {
+			if si >= len(l.Steps) {
+				break
+			}
+			in := l.Steps[si]
+			where := fmt.Sprintf("iteration %d/%d%s: %s", it.Index, l.Count, loopWord(st, it.Loop), in.Describe())
+			reps := byKey[iterationKey{it.Loop, it.Index, si}]
+			row.Steps = append(row.Steps, IterationStep{
+				Errno: res.Errno, Error: res.Error, Refcnt: res.Sysfs["refcnt"], Taint: res.TaintAfter,
+				DurationUS: res.DurationUS, Reports: reportTitles(reps),
+			})
+			if sum.TaintGainedAt == "" && res.TaintAfter != taint {
+				sum.TaintGainedAt = fmt.Sprintf("%s (taint %d → %d)", where, taint, res.TaintAfter)
+			}
+			taint = res.TaintAfter
+			if res.Error != "" {
+				ms = append(ms, Mismatch{What: where, Expected: "the step to run", Observed: "agent: " + res.Error})
+				continue
+			}
+			for _, c := range checks[it.Loop][si] {
+				if observed, ok := c.observe(&res); !ok {
+					ms = append(ms, Mismatch{What: where + ": " + c.what, Expected: c.want, Observed: observed, Line: c.line})
+				}
+			}
+			ms = append(ms, iterationReports(in, lookup, where, reps)...)
+		}
+		ls.Iterations = append(ls.Iterations, row)
+		if len(ms) == 0 {
+			continue
+		}
+		sum.FailedIterations++
+		if sum.FirstFailure == "" {
+			sum.FirstFailure = fmt.Sprintf("%s: observed %s, expected %s", ms[0].What, ms[0].Observed, ms[0].Expected)
+			out.Mismatches = append(out.Mismatches, ms...)
+		}
+	}
+	for li, l := range st.Loops {
+		sum.Loops[li].Timing = timings(l, r.Iterations, li)
+		// An agent that stopped early says why (r.Error); iterations
+		// missing without a word are lost events.
+		if ls := sum.Loops[li]; ls.Ran < ls.Planned && r.Error == "" && !r.Hung && !r.Died {
+			m := Mismatch{What: "iterations" + loopWord(st, li), Expected: fmt.Sprint(ls.Planned), Observed: fmt.Sprintf("%d reported", ls.Ran), Line: l.Line}
+			out.Mismatches = append(out.Mismatches, m)
+			if sum.FirstFailure == "" {
+				sum.FirstFailure = fmt.Sprintf("%s: observed %s, expected %s", m.What, m.Observed, m.Expected)
+			}
+		}
+	}
+	out.Stress = sum
+}
+
+// iterationReports matches one inner step's kernel reports of one
+// iteration against what the step expects.
+func iterationReports(in scenario.Step, lookup func(string) string, where string, got []Report) (ms []Mismatch) {
+	matched := map[int]bool{}
+	for _, e := range in.Applicable(lookup) {
+		for _, want := range e.Reports {
+			if j := findReport(want, got); j != nil {
+				matched[*j] = true
+				continue
+			}
+			ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + want.Kind, Observed: titles(got), Line: want.Line})
+		}
+	}
+	for j, rep := range got {
+		if matched[j] || slices.Contains(benignKinds, rep.Kind) {
+			continue
+		}
+		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "none", Observed: rep.Title})
+	}
+	return ms
+}
+
+func loopWord(st scenario.Step, li int) string {
+	if len(st.Loops) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" of loop %d", li+1)
+}
+
+func reportTitles(rs []Report) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Title)
+	}
+	return out
+}
+
+// timings computes the median and maximum duration of each inner step of
+// loop li over the iterations that ran it.
+func timings(l scenario.Loop, its []protocol.Iteration, li int) []Timing {
+	durs := make([][]int64, len(l.Steps))
+	for _, it := range its {
+		if it.Loop != li {
+			continue
+		}
+		for si, res := range it.Steps {
+			if si < len(durs) {
+				durs[si] = append(durs[si], res.DurationUS)
+			}
+		}
+	}
+	out := make([]Timing, len(l.Steps))
+	for si, in := range l.Steps {
+		d := durs[si]
+		out[si] = Timing{Step: in.Describe(), Count: len(d)}
+		if len(d) == 0 {
+			continue
+		}
+		slices.Sort(d)
+		out[si].MaxUS = d[len(d)-1]
+		out[si].MedianUS = d[len(d)/2]
+		if len(d)%2 == 0 {
+			out[si].MedianUS = (d[len(d)/2-1] + d[len(d)/2]) / 2
+		}
+	}
+	return out
+}
+
+// iterationWhere names where in loop step st a report was printed:
+// "iteration 5/200: unload hello".
+func iterationWhere(st scenario.Step, r Report) string {
+	if r.Loop < 0 || r.Loop >= len(st.Loops) {
+		return fmt.Sprintf("iteration %d", r.Iteration)
+	}
+	l := st.Loops[r.Loop]
+	where := fmt.Sprintf("iteration %d/%d%s", r.Iteration, l.Count, loopWord(st, r.Loop))
+	if r.InnerStep >= 0 && r.InnerStep < len(l.Steps) {
+		where += ": " + l.Steps[r.InnerStep].Describe()
+	}
+	return where
+}
