@@ -185,7 +185,10 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 		qemu.WithKernel(c.Kernel),
 		qemu.WithInitramfs(c.Initramfs),
 		qemu.ArbitraryArgs(c.qemuArgs()...),
-		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1", "earlyprintk=serial"}, c.Append...)...),
+		// tsc=reliable: under TCG on a busy host the clocksource watchdog
+		// often declares the TSC unstable, and the guest falls back to
+		// jiffies, timing every load and unload in whole 4 ms ticks.
+		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1", "earlyprintk=serial", "tsc=reliable"}, c.Append...)...),
 		qemu.ArbitraryArgs(eventChannelArgs(evFile, protocol.EventChannel)...),
 	}
 	var console *os.File
