@@ -321,7 +321,7 @@ func kernel(s Spec, id, vmlinuz, headers, srctree, config string) (*Kernel, erro
 	if err != nil {
 		return nil, err
 	}
-	version, series, err := makefileVersion(filepath.Join(srctree, "Makefile"))
+	version, series, err := ksrc.MakefileVersion(filepath.Join(srctree, "Makefile"))
 	if err != nil {
 		return nil, err
 	}
@@ -361,35 +361,6 @@ func headersRelease(headers string) (string, error) {
 	}
 	data, err = os.ReadFile(filepath.Join(headers, "include", "config", "kernel.release"))
 	return strings.TrimSpace(string(data)), err
-}
-
-var makeVarRe = regexp.MustCompile(`^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=\s*(.*?)\s*$`)
-
-// makefileVersion is KERNELVERSION from the top of a kernel Makefile.
-func makefileVersion(path string) (version, series string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	vars := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for n := 0; sc.Scan() && n < 50; n++ {
-		if m := makeVarRe.FindStringSubmatch(sc.Text()); m != nil {
-			if _, dup := vars[m[1]]; !dup {
-				vars[m[1]] = m[2]
-			}
-		}
-	}
-	if vars["VERSION"] == "" || vars["PATCHLEVEL"] == "" {
-		return "", "", fmt.Errorf("%s: no VERSION/PATCHLEVEL", path)
-	}
-	series = vars["VERSION"] + "." + vars["PATCHLEVEL"]
-	version = series
-	if s := vars["SUBLEVEL"]; s != "" {
-		version += "." + s
-	}
-	return version + vars["EXTRAVERSION"], series, nil
 }
 
 // guestBuiltIn are what the guest needs before any module can be loaded:

@@ -43,9 +43,23 @@ var makeVarRe = regexp.MustCompile(`^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\
 // readVersion reads the version variables at the top of the kernel Makefile.
 func readVersion(dir string) (version, series string, err error) {
 	mf := filepath.Join(dir, "Makefile")
-	f, err := os.Open(mf)
+	version, series, err = MakefileVersion(mf)
 	if err != nil {
 		return "", "", fmt.Errorf("%s: %w: %v", dir, ErrNotKernelTree, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Kconfig")); err != nil {
+		return "", "", fmt.Errorf("%s: %w: no top-level Kconfig", dir, ErrNotKernelTree)
+	}
+	return version, series, nil
+}
+
+// MakefileVersion is KERNELVERSION ("6.12.117") and the series ("6.12")
+// from the variables at the top of a kernel Makefile (a source tree's, or
+// a headers package's).
+func MakefileVersion(mf string) (version, series string, err error) {
+	f, err := os.Open(mf)
+	if err != nil {
+		return "", "", err
 	}
 	defer f.Close()
 	vars := map[string]string{}
@@ -58,10 +72,7 @@ func readVersion(dir string) (version, series string, err error) {
 		}
 	}
 	if vars["VERSION"] == "" || vars["PATCHLEVEL"] == "" {
-		return "", "", fmt.Errorf("%s: %w: no VERSION/PATCHLEVEL in %s", dir, ErrNotKernelTree, mf)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "Kconfig")); err != nil {
-		return "", "", fmt.Errorf("%s: %w: no top-level Kconfig", dir, ErrNotKernelTree)
+		return "", "", fmt.Errorf("no VERSION/PATCHLEVEL in %s", mf)
 	}
 	// As the kernel's KERNELVERSION: SUBLEVEL is appended even when 0.
 	series = vars["VERSION"] + "." + vars["PATCHLEVEL"]
