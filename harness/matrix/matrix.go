@@ -310,6 +310,9 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 		Started:       time.Now(),
 		Accel:         string(m.cfg.Accel.Resolve()),
 	}
+	if m.cfg.Repeat > 1 {
+		res.Repeat = m.cfg.Repeat
+	}
 	if m.cfg.Shard != nil {
 		res.Shard = m.cfg.Shard.String()
 	}

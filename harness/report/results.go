@@ -31,6 +31,8 @@ type Results struct {
 	Accel      string    `json:"accel"`
 	// Interrupted is true when the run was stopped before every cell finished.
 	Interrupted bool             `json:"interrupted,omitempty"`
+	// Repeat is run --repeat's count (0 without it).
+	Repeat int `json:"repeat,omitempty"`
 	Cells       []Cell           `json:"cells"`
 	Results     []ScenarioResult `json:"results"`
 	// Diff holds the changes against a baseline, when one was given.

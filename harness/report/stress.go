@@ -51,9 +51,16 @@ func stressLines(s ScenarioResult) []string {
 // writeStress prints, under the table, each stress step's timing and each
 // note (what --repeat did with a scenario).
 func (r *Results) writeStress(w io.Writer) {
-	first := true
+	// The figures of every loop step are in results.json and index.html;
+	// the terminal lists them when the user asked for them (--repeat) and
+	// for loops that went wrong, and otherwise says where they are.
+	first, quiet := true, 0
 	for _, s := range r.Results {
 		lines := stressLines(s)
+		if r.Repeat == 0 && s.Note == "" && s.Verdict == verdict.Pass {
+			quiet += len(lines)
+			continue
+		}
 		if s.Note != "" {
 			lines = append(lines, "note: "+s.Note)
 		}
@@ -64,6 +71,12 @@ func (r *Results) writeStress(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  %s %s %s: %s\n", s.Scenario, s.Kernel, s.Cell, l)
 		}
+	}
+	if quiet > 0 {
+		if first {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "stress: %d passing loop step(s); their timings are in results.json and index.html (or run with --repeat N)\n", quiet)
 	}
 }
 
