@@ -30,11 +30,11 @@ type Results struct {
 	DurationMS int64     `json:"duration_ms"`
 	Accel      string    `json:"accel"`
 	// Interrupted is true when the run was stopped before every cell finished.
-	Interrupted bool             `json:"interrupted,omitempty"`
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Repeat is run --repeat's count (0 without it).
-	Repeat int `json:"repeat,omitempty"`
-	Cells       []Cell           `json:"cells"`
-	Results     []ScenarioResult `json:"results"`
+	Repeat  int              `json:"repeat,omitempty"`
+	Cells   []Cell           `json:"cells"`
+	Results []ScenarioResult `json:"results"`
 	// Diff holds the changes against a baseline, when one was given.
 	Diff []Change `json:"diff,omitempty"`
 }
