@@ -99,7 +99,8 @@ func TestStressHello(t *testing.T) {
 	// The figures reach every output.
 	var table bytes.Buffer
 	require.NoError(t, res.WriteTable(&table))
-	assert.Regexp(t, `stress-hello 6\.12\.\d+ unload: step 3 repeat: 200/200 iterations; load stress_hello ×200 median \S+ max \S+; unload stress_hello ×200 median`, table.String())
+	// Without --repeat the terminal only says where the figures are.
+	assert.Contains(t, table.String(), "stress: 2 passing loop step(s); their timings are in results.json and index.html")
 	written, err := report.Read(out)
 	require.NoError(t, err)
 	assert.Equal(t, 200, stressOf(t, find(t, written, "stress-hello", "unload")).Loops[0].Timing[0].Count)
