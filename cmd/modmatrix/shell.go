@@ -136,10 +136,8 @@ func (s *shellSession) prepare(ctx context.Context, opts []matrix.Option) (*shel
 	if !base.Cached {
 		lines.Stage(src.Version, s.cell, fmt.Sprintf("shell image built in %s (cached from now on)", base.BuildTime.Round(100e6)))
 	}
-	b := &shellBoot{kernel: p.Kernel.BzImage, image: filepath.Join(tmp, "shell.cpio")}
-	if p.Kernel.Config.Value("PVH") == "y" {
-		b.kernel, b.pvh = p.Kernel.Vmlinux, true
-	}
+	b := &shellBoot{image: filepath.Join(tmp, "shell.cpio")}
+	b.kernel, b.pvh = p.Kernel.BootImage()
 	b.banner = shellBanner(p, kos, origin)
 	if err := base.Image(kos, b.banner, b.image); err != nil {
 		return nil, cleanup, err

@@ -51,6 +51,16 @@ type Kernel struct {
 	BuildTime time.Duration // of the build that produced the entry
 }
 
+// BootImage is what QEMU boots: the uncompressed vmlinux through PVH where
+// the kernel has it (skips decompression, measured faster under TCG), else
+// the bzImage (a prebuilt vmlinuz has no vmlinux).
+func (k *Kernel) BootImage() (path string, pvh bool) {
+	if k.Config.Value("PVH") == "y" && k.Vmlinux != "" {
+		return k.Vmlinux, true
+	}
+	return k.BzImage, false
+}
+
 // Modules reports whether the kernel can load modules at all.
 func (k *Kernel) Modules() bool { return k.Config.Enabled("MODULES") }
 

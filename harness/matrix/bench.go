@@ -66,10 +66,7 @@ func (m *Matrix) Bench(ctx context.Context, w io.Writer, runs int) error {
 			}
 			imageTime := time.Since(t)
 
-			kernel, pvh := k.BzImage, false
-			if k.Config.Value("PVH") == "y" {
-				kernel, pvh = k.Vmlinux, true
-			}
+			kernel, pvh := k.BootImage()
 			boot := func(initrd string) (time.Duration, error) {
 				var ds []time.Duration
 				for range runs {

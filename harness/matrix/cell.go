@@ -242,10 +242,7 @@ func (r *cellRun) runBoot(ctx context.Context, k *kbuild.Kernel, batch []*scenar
 	}
 	defer os.Remove(image)
 
-	kernel, pvh := k.BzImage, false
-	if k.Config.Value("PVH") == "y" && k.Vmlinux != "" { // a prebuilt vmlinuz has none
-		kernel, pvh = k.Vmlinux, true
-	}
+	kernel, pvh := k.BootImage()
 	timeout := r.m.cfg.BootTimeout + time.Duration(steps)*2*time.Second
 	var console vm.Option
 	if cp, ok := r.m.cfg.Progress.(ConsoleProgress); ok {
