@@ -11,7 +11,7 @@ import (
 )
 
 // Interactive boots one guest with its serial console on in and out, for a
-// person at a terminal: no timeout, no event channel. QEMU runs with
+// person at a terminal: no timeout (Config.Timeout is ignored), no event channel. QEMU runs with
 // -nographic, so its console multiplexes the serial port and the monitor on
 // stdio (`-serial mon:stdio`) and Ctrl-A X quits it.
 //
@@ -25,26 +25,14 @@ import (
 // or rebooted under -no-reboot, or the user typed Ctrl-A X), an error when
 // it failed or ctx ended (QEMU is killed then).
 func Interactive(ctx context.Context, in io.Reader, out io.Writer, opts ...Option) error {
-	c := Config{Accel: AccelAuto, MemoryMB: 256, QEMU: "qemu-system-x86_64"}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	qemuPath, err := exec.LookPath(c.QEMU)
+	c := newConfig(opts)
+	fns, err := c.machine()
 	if err != nil {
-		return fmt.Errorf("%s not found: install qemu-system-x86 (make deps): %w", c.QEMU, err)
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64,
-		qemu.WithQEMUCommand(qemuCommand(qemuPath)),
-		qemu.WithKernel(c.Kernel),
-		qemu.WithInitramfs(c.Initramfs),
-		qemu.ArbitraryArgs(c.qemuArgs()...),
-		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1"}, c.Append...)...),
-		qemu.WithSerialOutput(nopCloser{out}),
-	)
+	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64, append(fns, qemu.WithSerialOutput(nopCloser{out}))...)
 	if err != nil {
 		return fmt.Errorf("start QEMU: %w", err)
 	}

@@ -155,15 +155,10 @@ type Result struct {
 // Boot runs one VM to completion. It returns an error only when QEMU could
 // not be started; what happened in the guest is in the Result.
 func Boot(ctx context.Context, opts ...Option) (*Result, error) {
-	c := Config{Accel: AccelAuto, MemoryMB: 256, Timeout: 2 * time.Minute, QEMU: "qemu-system-x86_64"}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	qemuPath, err := exec.LookPath(c.QEMU)
+	c := newConfig(opts)
+	machineFns, err := c.machine()
 	if err != nil {
-		return nil, fmt.Errorf("%s not found: install qemu-system-x86 (make deps): %w", c.QEMU, err)
+		return nil, err
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
@@ -180,17 +175,7 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	defer tail.f.Close()
-	fns := []qemu.Fn{
-		qemu.WithQEMUCommand(qemuCommand(qemuPath)),
-		qemu.WithKernel(c.Kernel),
-		qemu.WithInitramfs(c.Initramfs),
-		qemu.ArbitraryArgs(c.qemuArgs()...),
-		// tsc=reliable: under TCG on a busy host the clocksource watchdog
-		// often declares the TSC unstable, and the guest falls back to
-		// jiffies, timing every load and unload in whole 4 ms ticks.
-		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1", "earlyprintk=serial", "tsc=reliable"}, c.Append...)...),
-		qemu.ArbitraryArgs(eventChannelArgs(evFile, protocol.EventChannel)...),
-	}
+	fns := append(machineFns, qemu.ArbitraryArgs(eventChannelArgs(evFile, protocol.EventChannel)...))
 	var console *os.File
 	if c.ConsoleLog != "" {
 		console, err = os.Create(c.ConsoleLog)
@@ -264,6 +249,37 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	res.Done = err == nil && !res.TimedOut
 	res.Err = err
 	return res, nil
+}
+
+// newConfig applies opts over the defaults every boot shares.
+func newConfig(opts []Option) Config {
+	c := Config{Accel: AccelAuto, MemoryMB: 256, Timeout: 2 * time.Minute, QEMU: "qemu-system-x86_64"}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+// machine is the QEMU command line of every boot, batch or interactive:
+// the binary (under setpriv), kernel, initramfs, machine and kernel
+// command line.
+func (c Config) machine() ([]qemu.Fn, error) {
+	qemuPath, err := exec.LookPath(c.QEMU)
+	if err != nil {
+		return nil, fmt.Errorf("%s not found: install qemu-system-x86 (make deps): %w", c.QEMU, err)
+	}
+	return []qemu.Fn{
+		qemu.WithQEMUCommand(qemuCommand(qemuPath)),
+		qemu.WithKernel(c.Kernel),
+		qemu.WithInitramfs(c.Initramfs),
+		qemu.ArbitraryArgs(c.qemuArgs()...),
+		// tsc=reliable: under TCG on a busy host the clocksource watchdog
+		// often declares the TSC unstable, and the guest falls back to
+		// jiffies, timing every load and unload in whole 4 ms ticks.
+		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1", "earlyprintk=serial", "tsc=reliable"}, c.Append...)...),
+	}, nil
 }
 
 // qemuCommand wraps QEMU in setpriv so it dies with the harness even when
