@@ -59,8 +59,18 @@ func LoadCells(dir string) (base *Fragment, cells []Cell, err error) {
 // all cells.
 func Cells(dir string, names []string) (base *Fragment, cells []Cell, err error) {
 	base, all, err := LoadCells(dir)
-	if err != nil || len(names) == 0 {
-		return base, all, err
+	if err != nil {
+		return nil, nil, err
+	}
+	cells, err = Select(all, names, dir)
+	return base, cells, err
+}
+
+// Select picks cells by name, in the order given, once each; no names
+// means all. dir is where a missing cell's fragment was looked for.
+func Select(all []Cell, names []string, dir string) ([]Cell, error) {
+	if len(names) == 0 {
+		return all, nil
 	}
 	byName := map[string]Cell{}
 	known := make([]string, len(all))
@@ -68,6 +78,7 @@ func Cells(dir string, names []string) (base *Fragment, cells []Cell, err error)
 		byName[c.Name] = c
 		known[i] = c.Name
 	}
+	var cells []Cell
 	seen := map[string]bool{}
 	for _, n := range names {
 		if seen[n] {
@@ -76,12 +87,12 @@ func Cells(dir string, names []string) (base *Fragment, cells []Cell, err error)
 		seen[n] = true
 		c, ok := byName[n]
 		if !ok {
-			return nil, nil, fmt.Errorf("unknown cell %q (no %s); known cells in %s: %s",
+			return nil, fmt.Errorf("unknown cell %q (no %s); known cells in %s: %s",
 				n, filepath.Join(dir, n+".config"), dir, strings.Join(known, ", "))
 		}
 		cells = append(cells, c)
 	}
-	return base, cells, nil
+	return cells, nil
 }
 
 // Frags returns the fragments to merge for the cell, base first.

@@ -166,18 +166,16 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	}
 	m := &Matrix{cfg: cfg, cache: kbuild.NewCache(cfg.CacheDir)}
 	var err error
-	names := cfg.Cells
-	if len(cfg.CellSpecs) > 0 {
-		names = nil // --cells may name a command-line cell: userCells selects
-	}
-	if m.base, m.cells, err = kconfig.Cells(cfg.KconfigDir, names); err != nil {
-		return nil, err
-	}
-	_, all, err := kconfig.LoadCells(cfg.KconfigDir)
+	base, all, err := kconfig.LoadCells(cfg.KconfigDir)
 	if err != nil {
 		return nil, err
 	}
-	if m.cells, all, err = m.userCells(all); err != nil {
+	m.base = base
+	if all, err = m.userCells(all); err != nil {
+		return nil, err
+	}
+	// --cells may name a command-line cell too.
+	if m.cells, err = kconfig.Select(all, cfg.Cells, cfg.KconfigDir); err != nil {
 		return nil, err
 	}
 	m.allCells = map[string]kconfig.Cell{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"modmatrix.dev/modmatrix/harness/kconfig"
@@ -31,58 +32,36 @@ func WithCellSpecs(specs ...string) Option { return func(c *Config) { c.CellSpec
 
 // userCells adds the command line's cells to the matrix's and merges the
 // user's fragments into every cell.
-func (m *Matrix) userCells(all []kconfig.Cell) (selected, every []kconfig.Cell, err error) {
+func (m *Matrix) userCells(all []kconfig.Cell) ([]kconfig.Cell, error) {
 	known := map[string]bool{}
 	for _, c := range all {
 		known[c.Name] = true
 	}
-	selected, every = m.cells, all
 	for _, spec := range m.cfg.CellSpecs {
 		c, err := kconfig.ParseCellSpec(spec)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if known[c.Name] {
-			return nil, nil, fmt.Errorf("--cell %s: %s already defines cell %s", spec, filepath.Join(m.cfg.KconfigDir, c.Name+".config"), c.Name)
+			return nil, fmt.Errorf("--cell %s: %s already defines cell %s", spec, filepath.Join(m.cfg.KconfigDir, c.Name+".config"), c.Name)
 		}
 		known[c.Name] = true
-		every = append(every, c)
-		if len(m.cfg.Cells) == 0 {
-			selected = append(selected, c)
-		}
-	}
-	// --cells may name a command-line cell.
-	if len(m.cfg.Cells) > 0 && len(m.cfg.CellSpecs) > 0 {
-		byName := map[string]kconfig.Cell{}
-		for _, c := range every {
-			byName[c.Name] = c
-		}
-		selected = nil
-		for _, n := range m.cfg.Cells {
-			c, ok := byName[n]
-			if !ok {
-				return nil, nil, fmt.Errorf("unknown cell %q: neither %s nor a --cell", n, filepath.Join(m.cfg.KconfigDir, n+".config"))
-			}
-			selected = append(selected, c)
-		}
+		all = append(all, c)
 	}
 	var extra []*kconfig.Fragment
 	for _, p := range m.cfg.Fragments {
 		f, err := kconfig.ParseFragment(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--kconfig: %w", err)
+			return nil, fmt.Errorf("--kconfig: %w", err)
 		}
 		extra = append(extra, f)
 	}
-	add := func(cs []kconfig.Cell) []kconfig.Cell {
-		out := make([]kconfig.Cell, len(cs))
-		for i, c := range cs {
-			c.Extra = append(append([]*kconfig.Fragment(nil), c.Extra...), extra...)
-			out[i] = c
-		}
-		return out
+	out := make([]kconfig.Cell, len(all))
+	for i, c := range all {
+		c.Extra = append(slices.Clone(c.Extra), extra...)
+		out[i] = c
 	}
-	return add(selected), add(every), nil
+	return out, nil
 }
 
 // checkFragmentSymbols rejects, before any make, a fragment entry whose
