@@ -77,8 +77,9 @@ func parseDepends(v string) [][]dep {
 	return groups
 }
 
-// apt asks apt-cache and apt-get; a seam for tests.
-type apt struct {
+// Apt asks apt-cache and apt-get. Share one among the specs of a run:
+// it runs apt-get update at most once.
+type Apt struct {
 	// show returns apt-cache show output for NAME or NAME=VERSION, or
 	// errNotFound.
 	show func(ctx context.Context, query string) ([]byte, error)
@@ -89,8 +90,9 @@ type apt struct {
 
 var errNotFound = errors.New("no such package")
 
-func systemApt() *apt {
-	return &apt{
+// SystemApt is the machine's apt.
+func SystemApt() *Apt {
+	return &Apt{
 		show: func(ctx context.Context, q string) ([]byte, error) {
 			cmd := exec.CommandContext(ctx, "apt-cache", "show", "--no-all-versions", q)
 			var stderr bytes.Buffer
@@ -119,11 +121,13 @@ func systemApt() *apt {
 
 // lookup is show for one package, refreshing the package lists once when
 // it is unknown (a fresh machine's lists may be empty or old).
-func (a *apt) lookup(ctx context.Context, query string) (stanza, error) {
+func (a *Apt) lookup(ctx context.Context, query string) (stanza, error) {
 	out, err := a.show(ctx, query)
 	if errors.Is(err, errNotFound) && !a.updated {
 		a.updated = true
-		if uerr := a.update(ctx); uerr == nil {
+		if uerr := a.update(ctx); uerr != nil {
+			err = fmt.Errorf("%w (and the lists could not be refreshed: %w)", err, uerr)
+		} else {
 			out, err = a.show(ctx, query)
 		}
 	}
@@ -140,7 +144,7 @@ func (a *apt) lookup(ctx context.Context, query string) (stanza, error) {
 // resolve names the packages a spec needs: the image first, then the
 // headers and what they include (the flavour's headers, the common
 // headers, linux-kbuild's scripts).
-func (a *apt) resolve(ctx context.Context, s Spec) ([]pkg, error) {
+func (a *Apt) resolve(ctx context.Context, s Spec) ([]pkg, error) {
 	var image stanza
 	var err error
 	if s.Image != "" {
@@ -191,7 +195,7 @@ func (a *apt) resolve(ctx context.Context, s Spec) ([]pkg, error) {
 // flavourImage finds linux-image-VERSION-FLAVOUR-amd64, following
 // meta-packages (linux-image-6.12-cloud-amd64, and for a series,
 // linux-image-cloud-amd64 when its version is of that series) to the image.
-func (a *apt) flavourImage(ctx context.Context, s Spec) (stanza, error) {
+func (a *Apt) flavourImage(ctx context.Context, s Spec) (stanza, error) {
 	suffix := "-" + s.Flavour + "-amd64"
 	names := []string{"linux-image-" + s.Version + suffix}
 	if seriesRE.MatchString(s.Version) {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,29 +37,52 @@ type Kernel struct {
 	Source *ksrc.Source
 	// Packages are the Debian packages it came from (name=version).
 	Packages []string
+	// Note says why it is not what the spec would name now (the newest
+	// cached kernel of a series apt could not resolve), or "".
+	Note string
 }
 
 // Get returns the kernel a spec names: for Debian packages, resolved with
 // apt-cache (debian-cloud-6.12 is the newest 6.12 cloud kernel apt knows),
 // downloaded with apt-get download and unpacked with dpkg-deb into
-// cacheDir/distro/IMAGE_VERSION/ once, under a lock and published by
-// rename.
-func Get(ctx context.Context, cacheDir string, s Spec) (*Kernel, error) {
+// cacheDir/distro/IMAGE_VERSION-HASH/ (HASH of every package, so other
+// headers make another entry) once, under a lock and published by rename.
+// A spec naming one kernel (not a series) is found in the cache without
+// asking apt; for a series apt is asked for the newest, and when it cannot
+// answer (offline, or the lists dropped it) the newest cached kernel of the
+// series is taken, said in Kernel.Note. Share one Apt among a run's specs.
+func Get(ctx context.Context, cacheDir string, a *Apt, s Spec) (*Kernel, error) {
 	if !s.Debian() {
 		return local(s)
 	}
-	pkgs, err := systemApt().resolve(ctx, s)
-	if err != nil {
-		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
+	dir := filepath.Join(cacheDir, "distro")
+	if !s.series() {
+		if k, err := loadPinned(dir, s); err == nil {
+			return k, nil
+		}
 	}
-	entry := filepath.Join(cacheDir, "distro", pathSafe(pkgs[0].Name+"_"+pkgs[0].Version))
+	pkgs, err := a.resolve(ctx, s)
+	if err != nil {
+		err = fmt.Errorf("--kernel %s: %w", s.Text, err)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if entry, ok := newestCached(dir, s); ok {
+			if k, lerr := load(s, entry); lerr == nil {
+				k.Note = fmt.Sprintf("apt could not resolve it, so the newest match in the cache: %s (%v)", k.Packages[0], err)
+				return k, nil
+			}
+		}
+		return nil, err
+	}
+	entry := filepath.Join(dir, entryName(pkgs))
 	complete := func() bool {
 		_, err := os.Stat(filepath.Join(entry, manifestName))
 		return err == nil
 	}
 	fetched := false
 	if !complete() {
-		if err := os.MkdirAll(filepath.Dir(entry), 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
 		unlock, err := flock.Lock(ctx, entry+".lock")
@@ -78,14 +102,133 @@ func Get(ctx context.Context, cacheDir string, s Spec) (*Kernel, error) {
 		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
 	}
 	k.Kernel.Cached = !fetched
+	if !s.series() {
+		// Only a hint for the next run: without it apt is asked again.
+		_ = pin(dir, s, entry)
+	}
 	return k, nil
+}
+
+// entryName names a cache entry after its image and, by a short hash,
+// every package in it.
+func entryName(pkgs []pkg) string {
+	var all []string
+	for _, p := range pkgs {
+		all = append(all, p.String())
+	}
+	sum := sha256.Sum256([]byte(strings.Join(all, ",")))
+	return pathSafe(pkgs[0].Name+"_"+pkgs[0].Version) + "-" + hex.EncodeToString(sum[:4])
+}
+
+// pinName is the file naming the entry an exact spec resolved to.
+func pinName(dir string, s Spec) string { return filepath.Join(dir, "spec-"+pathSafe(s.Text)) }
+
+// pin records, by rename, which entry s resolved to.
+func pin(dir string, s Spec, entry string) error {
+	tmp, err := os.CreateTemp(dir, ".tmp-spec-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(filepath.Base(entry) + "\n"); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), pinName(dir, s))
+}
+
+// loadPinned is the complete entry an exact spec resolved to before.
+func loadPinned(dir string, s Spec) (*Kernel, error) {
+	data, err := os.ReadFile(pinName(dir, s))
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(string(data))
+	if name == "" || strings.ContainsAny(name, "/") {
+		return nil, fmt.Errorf("%s: not an entry name", pinName(dir, s))
+	}
+	k, err := load(s, filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	k.Kernel.Cached = true
+	return k, nil
+}
+
+// newestCached is the complete entry that best matches s when apt cannot
+// say: for a series the newest kernel of that series and flavour, else
+// the entry of the named image (and headers).
+func newestCached(dir string, s Spec) (string, bool) {
+	manifests, _ := filepath.Glob(filepath.Join(dir, "*", manifestName))
+	best, bestVersion := "", ""
+	for _, mf := range manifests {
+		data, err := os.ReadFile(mf)
+		if err != nil {
+			continue
+		}
+		var m manifest
+		if json.Unmarshal(data, &m) != nil || len(m.Packages) == 0 {
+			continue
+		}
+		image, version, _ := strings.Cut(m.Packages[0], "=")
+		if !s.matches(image, version, m.Packages) {
+			continue
+		}
+		if best == "" || newerVersion(version, bestVersion) {
+			best, bestVersion = filepath.Dir(mf), version
+		}
+	}
+	return best, best != ""
+}
+
+// matches reports whether an entry of the image package at version (and
+// packages, name=version) is what s names.
+func (s Spec) matches(image, version string, packages []string) bool {
+	switch {
+	case s.Image != "":
+		if image != s.Image {
+			return false
+		}
+		for _, p := range packages {
+			if name, _, _ := strings.Cut(p, "="); name == s.Headers {
+				return true
+			}
+		}
+		return false
+	case s.series():
+		m := imageRE.FindStringSubmatch(image)
+		return m != nil && m[2] == s.Flavour+"-amd64" && strings.HasPrefix(version, s.Version+".")
+	default:
+		name := "linux-image-" + s.Version + "-" + s.Flavour + "-amd64"
+		return image == name || image == name+"-unsigned"
+	}
+}
+
+var numbersRE = regexp.MustCompile(`[0-9]+`)
+
+// newerVersion compares Debian versions by their numbers in order
+// (6.12.117-1~deb12u1 is newer than 6.12.115-2), which is what a kernel
+// package's versions differ in.
+func newerVersion(a, b string) bool {
+	na, nb := numbersRE.FindAllString(a, -1), numbersRE.FindAllString(b, -1)
+	for i := 0; i < len(na) && i < len(nb); i++ {
+		x, _ := strconv.Atoi(na[i])
+		y, _ := strconv.Atoi(nb[i])
+		if x != y {
+			return x > y
+		}
+	}
+	return len(na) > len(nb)
 }
 
 // manifest describes an unpacked entry; paths are relative to it. It is
 // written last: an entry without it is not complete.
 type manifest struct {
 	Packages []string  `json:"packages"`
-	Release  string    `json:"release"`
+	Release  string    `json:"release"` // of the image; its headers are checked to match
 	Vmlinuz  string    `json:"vmlinuz"`
 	Config   string    `json:"config"`
 	Headers  string    `json:"headers"` // the O= tree
@@ -98,7 +241,7 @@ const manifestName = "manifest.json"
 // fetch downloads and unpacks pkgs into entry (the caller holds its lock).
 func fetch(ctx context.Context, entry string, pkgs []pkg) error {
 	parent, name := filepath.Dir(entry), filepath.Base(entry)
-	stale.Sweep(parent, ".tmp-"+name+"-*")
+	stale.RemoveAll(parent, ".tmp-"+name+"-*") // we hold the entry's lock
 	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
 	if err != nil {
 		return err
@@ -187,6 +330,15 @@ func describe(root string, pkgs []pkg) (*manifest, error) {
 			return nil, fmt.Errorf("%v: %w", pkgs, err)
 		}
 	}
+	// Headers of another kernel (deb:IMAGE,HEADERS) would build modules
+	// that never load.
+	hrel, err := headersRelease(filepath.Join(root, m.Headers))
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", pkgs, err)
+	}
+	if hrel != rel {
+		return nil, fmt.Errorf("%v: the image is release %s but the headers are %s", pkgs, rel, hrel)
+	}
 	m.Srctree = m.Headers
 	if inc, ok := includedTree(filepath.Join(root, m.Headers, "Makefile")); ok {
 		m.Srctree = strings.TrimPrefix(filepath.Clean(inc), "/")
@@ -216,8 +368,10 @@ func includedTree(makefile string) (string, bool) {
 // relink rewrites every symlink under root whose target lies inside root
 // (an absolute /usr/src/… meaning root/usr/src/…, or a relative
 // ../../lib/linux-kbuild-…/scripts) as an absolute link to the same place
-// under final, where root will be renamed to: copies of the headers tree
-// (a LOCALVERSION variant) then still find kbuild's scripts.
+// under final, where root will be renamed to. The absolute ones would
+// lead to the host's /usr; the relative ones work in place and in a
+// LOCALVERSION copy (kbuild anchors those itself) but read, like the
+// others, as the entry's own paths.
 func relink(root, final string) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.Type()&fs.ModeSymlink == 0 {
@@ -242,13 +396,15 @@ func relink(root, final string) error {
 	})
 }
 
+var absIncludeRE = regexp.MustCompile(`(?m)^include\s+/`)
+
 // rewriteInclude points Debian's `include /usr/src/…/Makefile` at final.
 func rewriteInclude(makefile, final string) error {
 	data, err := os.ReadFile(makefile)
 	if err != nil {
 		return err
 	}
-	out := regexp.MustCompile(`(?m)^include\s+/`).ReplaceAll(data, []byte("include "+final+"/"))
+	out := absIncludeRE.ReplaceAll(data, []byte("include "+final+"/"))
 	return os.WriteFile(makefile, out, 0o644)
 }
 
@@ -273,14 +429,17 @@ func load(s Spec, entry string) (*Kernel, error) {
 }
 
 // local is a vmlinuz and a headers directory on disk, identified by their
-// paths, sizes and mtimes.
+// paths, sizes and mtimes. Links are resolved: headers given as
+// /lib/modules/REL/build are the tree it leads to, which is what a
+// LOCALVERSION copy must copy (not the link, through which it would write
+// into the host's headers).
 func local(s Spec) (*Kernel, error) {
 	abs := func(p string) (string, error) {
 		a, err := filepath.Abs(p)
 		if err != nil {
 			return "", err
 		}
-		if _, err := os.Stat(a); err != nil {
+		if a, err = filepath.EvalSymlinks(a); err != nil {
 			return "", fmt.Errorf("--kernel %s: %w", s.Text, err)
 		}
 		return a, nil

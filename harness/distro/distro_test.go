@@ -66,9 +66,9 @@ func TestParseDepends(t *testing.T) {
 }
 
 // recordedApt answers from testdata/apt-cache (real apt-cache output).
-func recordedApt(t *testing.T) (*apt, *[]string) {
+func recordedApt(t *testing.T) (*Apt, *[]string) {
 	var asked []string
-	return &apt{
+	return &Apt{
 		show: func(_ context.Context, q string) ([]byte, error) {
 			asked = append(asked, q)
 			name := strings.NewReplacer("=", "@", "~", "_").Replace(q)

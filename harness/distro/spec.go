@@ -35,6 +35,10 @@ type Spec struct {
 // Debian reports whether the spec names Debian packages (to download).
 func (s Spec) Debian() bool { return s.Vmlinuz == "" }
 
+// series reports whether the spec names the newest kernel of a series
+// (debian-cloud-6.12), which changes as Debian updates it.
+func (s Spec) series() bool { return s.Flavour != "" && seriesRE.MatchString(s.Version) }
+
 var (
 	flavourRE = regexp.MustCompile(`^debian-([a-z]+)-([0-9]+\.[0-9]+(?:[.+~-][0-9A-Za-z.+~-]*)?)$`)
 	// imageRE splits linux-image-6.12.117+deb12-cloud-amd64(-unsigned).

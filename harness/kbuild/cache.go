@@ -21,15 +21,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
 
+	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/internal/stale"
 )
 
 // Arch is the only architecture built so far.
@@ -191,7 +192,7 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 		return data, nil
 	}
 	o.progress("configure")
-	removeStale(filepath.Join(c.Dir, "configs"), ".tmp-"+key+"-")
+	stale.RemoveAll(filepath.Join(c.Dir, "configs"), ".tmp-"+key+"-*")
 	tmp, err := os.MkdirTemp(filepath.Join(c.Dir, "configs"), ".tmp-"+key+"-")
 	if err != nil {
 		return nil, err
@@ -267,6 +268,12 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 		if stats, err = ksrc.ReadStats(src.Dir); err != nil {
 			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
 		}
+		// The tree must still be the one src.ID names (from these stats,
+		// not another walk); stats == after below carries that through
+		// the build.
+		if err := src.Verify(stats); err != nil {
+			return nil, fmt.Errorf("cell %s: %w", cell, err)
+		}
 	}
 	base := c.nearest(src, cc, want, stats)
 	j := &job{
@@ -294,11 +301,9 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 		if err != nil {
 			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
 		}
-		if ch := after.Changed(stats); len(ch) > 0 || len(after) != len(stats) {
+		if !after.Equal(stats) {
+			ch := after.Differ(stats)
 			return nil, fmt.Errorf("cell %s: kernel source %s changed during the build (%d files, e.g. %v): run again", cell, src.Dir, len(ch), ch[:min(len(ch), 3)])
-		}
-		if err := src.Verify(); err != nil {
-			return nil, fmt.Errorf("cell %s: %w", cell, err)
 		}
 		if err := writeStats(stage, stats); err != nil {
 			return nil, err
@@ -358,15 +363,6 @@ func stagePath(root string, src *ksrc.Source, cc string) string {
 		place = src.Location
 	}
 	return filepath.Join(root, "kernels", ".stage-"+hashKey([]byte(place), []byte(Arch), []byte(cc))[:16])
-}
-
-// removeStale deletes leftovers of crashed runs; callers hold the lock that
-// guards names with this prefix.
-func removeStale(dir, prefix string) {
-	stale, _ := filepath.Glob(filepath.Join(dir, prefix+"*"))
-	for _, s := range stale {
-		os.RemoveAll(s)
-	}
 }
 
 func short(key string) string {

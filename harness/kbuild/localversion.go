@@ -2,7 +2,9 @@ package kbuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +19,9 @@ import (
 // `make LOCALVERSION=` changes for an out-of-tree build) carries lv. Modules
 // built against it differ from k's only in their vermagic string, which is
 // how a module built for "the same kernel, another release" looks. The copy
-// (its manifest, copied from k, marks it complete) is cached under
-// variants/ and published by rename.
+// is cached under variants/ by k's key and published by rename; lvMarker,
+// written last, marks it complete (a prebuilt kernel's headers tree has no
+// manifest to copy).
 func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Kernel, error) {
 	if strings.ContainsAny(lv, " \t'\"/\\") {
 		return nil, fmt.Errorf("localversion %q: one word without quotes or slashes", lv)
@@ -44,11 +47,24 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 	if lvComplete(entry) {
 		return &out, nil
 	}
+	// The tree itself, not a link to it (headers given as
+	// /lib/modules/REL/build): a copied link would have the release
+	// written into the original.
+	src, err := filepath.EvalSymlinks(k.Dir)
+	if err != nil {
+		return nil, err
+	}
 	tmp := entry + ".tmp"
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, err
 	}
-	if err := kmake.Run(ctx, filepath.Dir(entry), nil, "cp", "-a", "--reflink=auto", k.Dir, tmp); err != nil {
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	if err := kmake.Run(ctx, filepath.Dir(entry), nil, "cp", "-a", "--reflink=auto", src+"/.", tmp); err != nil {
+		return nil, err
+	}
+	if err := anchorLinks(src, tmp); err != nil {
 		return nil, err
 	}
 	rel := []byte(out.Release + "\n")
@@ -57,11 +73,10 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 		"include/config/kernel.release":  rel,
 		"include/generated/utsrelease.h": uts,
 	} {
-		if err := os.WriteFile(filepath.Join(tmp, path), data, 0o644); err != nil {
+		if err := writeInside(tmp, path, data); err != nil {
 			return nil, err
 		}
 	}
-	// A prebuilt kernel's headers tree has no manifest to copy.
 	if err := os.WriteFile(filepath.Join(tmp, lvMarker), nil, 0o644); err != nil {
 		return nil, err
 	}
@@ -72,6 +87,58 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 		return nil, err
 	}
 	return &out, nil
+}
+
+// anchorLinks makes the relative links of copy (a copy of orig) that lead
+// out of orig absolute links to where they led from orig: Debian's headers
+// reach kbuild's scripts through scripts -> ../../lib/linux-kbuild-…/scripts,
+// which dangles from anywhere else.
+func anchorLinks(orig, copy string) error {
+	return filepath.WalkDir(copy, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		t, err := os.Readlink(p)
+		if err != nil || filepath.IsAbs(t) {
+			return err
+		}
+		rel, err := filepath.Rel(copy, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(orig, filepath.Dir(rel), t)
+		if inside(orig, target) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		return os.Symlink(target, p)
+	})
+}
+
+// writeInside writes dir/rel, replacing the file rather than writing
+// through it, and only when its folder lies inside dir: a link there would
+// lead to a tree that is not the copy's.
+func writeInside(dir, rel string, data []byte) error {
+	p := filepath.Join(dir, rel)
+	parent, err := filepath.EvalSymlinks(filepath.Dir(p))
+	if err != nil {
+		return err
+	}
+	if real, err := filepath.EvalSymlinks(dir); err != nil || !inside(real, parent) {
+		return fmt.Errorf("%s: %s leads out of the copy (to %s)", dir, filepath.Dir(rel), parent)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.WriteFile(p, data, 0o644)
+}
+
+// inside reports whether path is dir or lies under it (both clean).
+func inside(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // lvMarker is written last into a LOCALVERSION copy.

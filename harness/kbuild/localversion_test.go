@@ -39,3 +39,54 @@ func TestWithLocalVersionOfHeadersTree(t *testing.T) {
 		assert.FileExists(t, filepath.Join(lv.Dir, "Module.symvers"))
 	}
 }
+
+// Installed headers, given as the /lib/modules/REL/build link: the copy is
+// of the tree, never of the link (whose release files are the host's), and
+// its relative links out of the tree (Debian's scripts ->
+// ../../lib/linux-kbuild-…/scripts) still lead where they led.
+func TestWithLocalVersionOfLinkedHeaders(t *testing.T) {
+	root := t.TempDir()
+	const rel = "6.1.0-56-cloud-amd64"
+	headers := filepath.Join(root, "usr/src/linux-headers-"+rel)
+	files := map[string]string{
+		"include/config/kernel.release":  "6.1.192\n",
+		"include/generated/utsrelease.h": "#define UTS_RELEASE \"" + rel + "\"\n",
+		"Module.symvers":                 "",
+	}
+	for p, data := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(headers, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(headers, p), []byte(data), 0o644))
+	}
+	modpost := filepath.Join(root, "usr/lib/linux-kbuild-6.1/scripts/mod/modpost")
+	require.NoError(t, os.MkdirAll(filepath.Dir(modpost), 0o755))
+	require.NoError(t, os.WriteFile(modpost, nil, 0o755))
+	require.NoError(t, os.Symlink("../../lib/linux-kbuild-6.1/scripts", filepath.Join(headers, "scripts")))
+	require.NoError(t, os.Symlink("include/config", filepath.Join(headers, "config-link")))
+	build := filepath.Join(root, "lib/modules", rel, "build")
+	require.NoError(t, os.MkdirAll(filepath.Dir(build), 0o755))
+	require.NoError(t, os.Symlink("../../../usr/src/linux-headers-"+rel, build))
+
+	c := NewCache(t.TempDir())
+	k := &Kernel{Key: "prebuilt-4567", Dir: build, Release: rel}
+	lv, err := c.WithLocalVersion(context.Background(), k, "-other")
+	require.NoError(t, err)
+
+	fi, err := os.Lstat(lv.Dir)
+	require.NoError(t, err)
+	assert.True(t, fi.IsDir(), "a folder, not a copied link")
+	uts, err := os.ReadFile(filepath.Join(lv.Dir, "include/generated/utsrelease.h"))
+	require.NoError(t, err)
+	assert.Equal(t, "#define UTS_RELEASE \""+rel+"-other\"\n", string(uts))
+	for p, data := range files {
+		got, err := os.ReadFile(filepath.Join(headers, p))
+		require.NoError(t, err)
+		assert.Equal(t, data, string(got), "the installed headers' %s is untouched", p)
+	}
+	assert.FileExists(t, filepath.Join(lv.Dir, "scripts/mod/modpost"))
+	target, err := os.Readlink(filepath.Join(lv.Dir, "scripts"))
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(root, "usr/lib/linux-kbuild-6.1/scripts"), target)
+	target, err = os.Readlink(filepath.Join(lv.Dir, "config-link"))
+	require.NoError(t, err)
+	assert.Equal(t, "include/config", target, "a link within the tree stays relative, to the copy's own file")
+}

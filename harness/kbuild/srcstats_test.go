@@ -166,3 +166,33 @@ func TestKernelTreeChangedDuringBuild(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, ents, "nothing published")
 }
+
+// A file deleted during the build is named too (not "0 files, e.g. []").
+func TestKernelTreeFileDeletedDuringBuild(t *testing.T) {
+	f := &fake{}
+	c := newTestCache(t, f)
+	tree := kernelTree(t)
+	f.buildFn = func(j *job) error { return os.Remove(filepath.Join(tree, "include/linux.h")) }
+	src, err := ksrc.Dir(tree)
+	require.NoError(t, err)
+	_, err = c.Kernel(context.Background(), src, "unload", []*kconfig.Fragment{frag(t, "kconfigs/base.config", "CONFIG_MODULES=y\n")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "changed during the build (1 files, e.g. [include/linux.h]): run again")
+}
+
+// A tree edited after it was opened fails before make runs, without
+// publishing the other content's kernel under its ID.
+func TestKernelTreeChangedBeforeBuild(t *testing.T) {
+	f := &fake{}
+	c := newTestCache(t, f)
+	tree := kernelTree(t)
+	built := false
+	f.buildFn = func(j *job) error { built = true; return nil }
+	src, err := ksrc.Dir(tree)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(tree, "kernel/module.c"), []byte("int edited;\n"), 0o644))
+	_, err = c.Kernel(context.Background(), src, "unload", []*kconfig.Fragment{frag(t, "kconfigs/base.config", "CONFIG_MODULES=y\n")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cell unload: kernel source "+tree+" changed while modmatrix ran")
+	assert.False(t, built, "make never ran")
+}

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"modmatrix.dev/modmatrix/harness/internal/flock"
+	"modmatrix.dev/modmatrix/internal/stale"
 )
 
 // usrSrc is where Debian's linux-source-X.Y packages put their tarballs.
@@ -79,10 +81,7 @@ func unpack(ctx context.Context, tarball, parent, name string) error {
 	}
 	// Holding the lock, any temporary directory of this name is a leftover
 	// of a crashed run.
-	stale, _ := filepath.Glob(filepath.Join(parent, ".tmp-"+name+"-*"))
-	for _, s := range stale {
-		os.RemoveAll(s)
-	}
+	stale.RemoveAll(parent, ".tmp-"+name+"-*")
 	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
 	if err != nil {
 		return err

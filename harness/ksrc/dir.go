@@ -122,35 +122,49 @@ func gitID(ctx context.Context, dir string) (string, error) {
 	return id + "+dirty:" + hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// treeID digests path, size, mtime and type of every file, not the ctime:
-// the ID of a tree must not change when nothing but its ctimes did (a
-// hardlinked copy, a chmod back and forth, an edit reverted with its mtime).
+// treeID digests path, size, mtime and type of every file (see Stats.id).
 func treeID(dir string) (string, error) {
 	st, err := ReadStats(dir)
 	if err != nil {
 		return "", err
 	}
+	return st.id(), nil
+}
+
+// id is the ID of a plain tree with these stats: path, size, mtime and
+// type of every file, not the ctime: the ID of a tree must not change when
+// nothing but its ctimes did (a hardlinked copy, a chmod back and forth, an
+// edit reverted with its mtime).
+func (s Stats) id() string {
 	h := sha256.New()
-	for _, p := range st.Paths() {
-		f := st[p]
+	for _, p := range s.Paths() {
+		f := s[p]
 		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%o\x00", p, f.Size, f.Mtime, uint32(f.Mode))
 	}
-	return "tree:" + hex.EncodeToString(h.Sum(nil))[:32], nil
+	return "tree:" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // Verify fails when a tree opened with Dir no longer has the ID it had:
 // a kernel built while the tree was being edited must not be cached under
-// either content. A Debian source (no Location) never changes.
-func (s *Source) Verify() error {
+// either content. A Debian source (no Location) never changes. now, when
+// not nil, are the tree's stats just read (ReadStats): a plain tree's ID is
+// then computed from them instead of walking the tree once more.
+func (s *Source) Verify(now Stats) error {
 	if s.Location == "" {
 		return nil
 	}
-	now, err := Dir(s.Dir)
-	if err != nil {
-		return err
+	var id string
+	if _, err := os.Lstat(filepath.Join(s.Dir, ".git")); err == nil || now == nil {
+		src, err := Dir(s.Dir)
+		if err != nil {
+			return err
+		}
+		id = src.ID
+	} else {
+		id = now.id()
 	}
-	if now.ID != s.ID {
-		return fmt.Errorf("kernel source %s changed while modmatrix ran (%s, now %s): run again once it is edited", s.Dir, s.ID, now.ID)
+	if id != s.ID {
+		return fmt.Errorf("kernel source %s changed while modmatrix ran (%s, now %s): run again once it is edited", s.Dir, s.ID, id)
 	}
 	return nil
 }

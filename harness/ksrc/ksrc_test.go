@@ -330,10 +330,28 @@ func TestVerify(t *testing.T) {
 	fakeTree(t, dir, kernelMakefile)
 	s, err := Dir(dir)
 	require.NoError(t, err)
-	require.NoError(t, s.Verify())
+	require.NoError(t, s.Verify(nil))
+	before, err := ReadStats(dir)
+	require.NoError(t, err)
+	require.NoError(t, s.Verify(before), "stats just read give the tree's ID without another walk")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kernel/new.c"), nil, 0o644))
-	err = s.Verify()
+	err = s.Verify(nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "kernel source "+dir+" changed while modmatrix ran")
-	assert.NoError(t, (&Source{Dir: dir, ID: "debian:x"}).Verify(), "a Debian source never changes")
+	after, err := ReadStats(dir)
+	require.NoError(t, err)
+	err = s.Verify(after)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "kernel source "+dir+" changed while modmatrix ran")
+	assert.NoError(t, (&Source{Dir: dir, ID: "debian:x"}).Verify(nil), "a Debian source never changes")
+}
+
+func TestStatsDiffer(t *testing.T) {
+	old := Stats{"a.c": {Size: 1}, "b.c": {Size: 2}, "gone.c": {Size: 3}}
+	now := Stats{"a.c": {Size: 1}, "b.c": {Size: 5}, "new.c": {Size: 4}}
+	assert.Equal(t, []string{"b.c", "new.c"}, now.Changed(old), "Changed leaves out deletions")
+	assert.Equal(t, []string{"b.c", "gone.c", "new.c"}, now.Differ(old))
+	assert.Empty(t, old.Differ(old))
+	assert.False(t, now.Equal(old))
+	assert.True(t, old.Equal(Stats{"a.c": {Size: 1}, "b.c": {Size: 2}, "gone.c": {Size: 3}}))
 }

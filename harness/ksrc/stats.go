@@ -118,6 +118,19 @@ func (s Stats) Equal(o Stats) bool {
 	return len(s) == len(o) && len(s.Changed(o)) == 0
 }
 
+// Differ returns, sorted, the paths that are new in s, changed, or only in
+// old (deleted): every path on which s and old disagree.
+func (s Stats) Differ(old Stats) []string {
+	differ := s.Changed(old)
+	for p := range old {
+		if _, ok := s[p]; !ok {
+			differ = append(differ, p)
+		}
+	}
+	sort.Strings(differ)
+	return differ
+}
+
 // WriteTo writes one line per file: size, mtime, ctime, mode and path,
 // tab-separated, sorted by path.
 func (s Stats) WriteTo(w io.Writer) (int64, error) {

@@ -20,22 +20,29 @@ func WithPrebuilt(specs ...string) Option { return func(c *Config) { c.Prebuilt 
 // loadPrebuilt resolves (and on first use downloads and unpacks) the
 // prebuilt kernels, so that a bad name fails before anything is built.
 func (m *Matrix) loadPrebuilt(ctx context.Context) error {
+	// Results (and OUT/VERSION/CELL folders) are keyed by kernel version ×
+	// cell: a prebuilt kernel must not take a source unit's key.
 	seen := map[string]string{}
+	for _, src := range m.sources {
+		for _, c := range m.cells {
+			seen[src.Version+"/"+c.Name] = "the kernel built from " + src.Dir
+		}
+	}
+	apt := distro.SystemApt() // one apt-get update at most for all specs
 	for _, text := range m.cfg.Prebuilt {
 		s, err := distro.ParseSpec(text)
 		if err != nil {
 			return err
 		}
-		k, err := distro.Get(ctx, m.cfg.CacheDir, s)
+		k, err := distro.Get(ctx, m.cfg.CacheDir, apt, s)
 		if err != nil {
 			return err
 		}
-		// Results are keyed by kernel version × cell.
 		id := k.Kernel.Version + "/" + s.Cell
 		if prev, dup := seen[id]; dup {
-			return fmt.Errorf("--kernel %s and --kernel %s are both linux %s, cell %s: give one a cell= of its own", prev, text, k.Kernel.Version, s.Cell)
+			return fmt.Errorf("--kernel %s and %s are both linux %s, cell %s: give it a cell= of its own", text, prev, k.Kernel.Version, s.Cell)
 		}
-		seen[id] = text
+		seen[id] = "--kernel " + text
 		m.prebuilt = append(m.prebuilt, k)
 	}
 	return nil
@@ -77,9 +84,13 @@ func (m *Matrix) prebuiltKernel(src *ksrc.Source) *kbuild.Kernel {
 
 // kernelFor is the unit's kernel: prebuilt, or built for its cell.
 func (r *cellRun) kernelFor(ctx context.Context) (*kbuild.Kernel, error) {
-	if k := r.m.prebuiltKernel(r.u.src); k != nil {
-		r.stage("prebuilt " + k.Release)
-		return k, nil
+	if k := r.m.prebuiltOf(r.u.src); k != nil {
+		stage := "prebuilt " + k.Kernel.Release
+		if k.Note != "" {
+			stage += " (" + k.Note + ")"
+		}
+		r.stage(stage)
+		return k.Kernel, nil
 	}
 	return r.m.cache.Kernel(ctx, r.u.src, r.u.cell.Name, r.u.cell.Frags(r.m.base), kbuild.WithProgress(r.stage))
 }
@@ -105,13 +116,18 @@ func (r *cellRun) prebuiltSkip(sc *scenario.Scenario) string {
 // no Kconfig files) any symbol is accepted: a .config lists only the
 // symbols whose dependencies were met.
 func (m *Matrix) knownSymbol(symbols map[string]bool) func(string) bool {
-	for _, k := range m.prebuilt {
-		for sym := range k.Kernel.Config {
-			symbols[sym] = true
-		}
-	}
 	if len(m.sources) == 0 {
 		return func(string) bool { return true }
 	}
-	return func(s string) bool { return symbols[s] }
+	return func(s string) bool {
+		if symbols[s] {
+			return true
+		}
+		for _, k := range m.prebuilt {
+			if _, ok := k.Kernel.Config[s]; ok {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -22,3 +22,13 @@ func Sweep(dir, pattern string) {
 		}
 	}
 }
+
+// RemoveAll removes every entry of dir matching pattern, whatever its age:
+// for callers that hold the lock guarding those names, so that none of
+// them can belong to a live run.
+func RemoveAll(dir, pattern string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, pattern))
+	for _, m := range matches {
+		os.RemoveAll(m)
+	}
+}

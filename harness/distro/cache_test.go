@@ -1,0 +1,173 @@
+package distro
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// guestConfig has what checkGuest asks of a kernel.
+const guestConfig = "CONFIG_MODULES=y\nCONFIG_SERIAL_8250_CONSOLE=y\nCONFIG_BLK_DEV_INITRD=y\nCONFIG_DEVTMPFS=y\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_CONSOLE=y\n"
+
+// unpacked writes what dpkg-deb leaves of an image and its headers under
+// root, for release rel (6.12.117+deb12-cloud-amd64) and a headers tree
+// of release hrel.
+func unpacked(t *testing.T, root, rel, hrel string) {
+	t.Helper()
+	version, _, _ := strings.Cut(rel, "+")
+	parts := strings.SplitN(version, ".", 3)
+	hdr := filepath.Join("usr/src/linux-headers-" + rel)
+	for p, text := range map[string]string{
+		"boot/vmlinuz-" + rel:                   "bzImage",
+		"boot/config-" + rel:                    guestConfig,
+		hdr + "/Makefile":                       "VERSION = " + parts[0] + "\nPATCHLEVEL = " + parts[1] + "\nSUBLEVEL = " + parts[2] + "\n",
+		hdr + "/Module.symvers":                 "",
+		hdr + "/include/generated/utsrelease.h": "#define UTS_RELEASE \"" + hrel + "\"\n",
+		hdr + "/include/config/kernel.release":  hrel + "\n",
+	} {
+		p = filepath.Join(root, p)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	}
+}
+
+// cachedEntry makes a complete cache entry of an image package as fetch
+// leaves it, and returns its folder.
+func cachedEntry(t *testing.T, dir, image, version, rel string) string {
+	t.Helper()
+	pkgs := []pkg{{image, version}, {strings.Replace(image, "linux-image-", "linux-headers-", 1), version}}
+	entry := filepath.Join(dir, entryName(pkgs))
+	root := filepath.Join(entry, "root")
+	unpacked(t, root, rel, rel)
+	m, err := describe(root, pkgs)
+	require.NoError(t, err)
+	m.Vmlinuz, m.Config = filepath.Join("root", m.Vmlinuz), filepath.Join("root", m.Config)
+	m.Headers, m.Srctree = filepath.Join("root", m.Headers), filepath.Join("root", m.Srctree)
+	data, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(entry, manifestName), data, 0o644))
+	return entry
+}
+
+// offlineApt knows no package, and cannot refresh its lists.
+func offlineApt(asked *[]string) *Apt {
+	return &Apt{
+		show: func(_ context.Context, q string) ([]byte, error) {
+			*asked = append(*asked, q)
+			return nil, errNotFound
+		},
+		update: func(context.Context) error {
+			*asked = append(*asked, "update")
+			return errors.New("apt-get update: Temporary failure resolving 'deb.debian.org'")
+		},
+	}
+}
+
+func TestEntryNameFollowsEveryPackage(t *testing.T) {
+	img := pkg{"linux-image-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1"}
+	a := entryName([]pkg{img, {"linux-headers-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1"}})
+	b := entryName([]pkg{img, {"linux-headers-6.12.117+deb12-rt-amd64", "6.12.117-1~deb12u1"}})
+	assert.True(t, strings.HasPrefix(a, "linux-image-6.12.117+deb12-cloud-amd64_6.12.117-1~deb12u1-"), a)
+	assert.NotEqual(t, a, b, "other headers, another entry")
+	epoch := entryName([]pkg{{"linux-image-6.1.0-56-cloud-amd64", "1:6.1.192-2"}})
+	assert.True(t, strings.HasPrefix(epoch, "linux-image-6.1.0-56-cloud-amd64_1%6.1.192-2-"), "no colon for make: %s", epoch)
+}
+
+// An exact spec resolved once is found in the cache without apt, which
+// may no longer know the version.
+func TestGetPinnedSpecWithoutApt(t *testing.T) {
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "distro")
+	entry := cachedEntry(t, dir, "linux-image-6.12.115+deb12-cloud-amd64", "6.12.115-1~deb12u1", "6.12.115+deb12-cloud-amd64")
+	s, err := ParseSpec("debian-cloud-6.12.115+deb12")
+	require.NoError(t, err)
+	require.NoError(t, pin(dir, s, entry))
+
+	var asked []string
+	k, err := Get(context.Background(), cache, offlineApt(&asked), s)
+	require.NoError(t, err)
+	assert.Empty(t, asked, "apt is not asked")
+	assert.True(t, k.Kernel.Cached)
+	assert.Equal(t, "6.12.115+deb12-cloud-amd64", k.Kernel.Release)
+	assert.Equal(t, "6.12.115", k.Kernel.Version)
+	assert.Empty(t, k.Note)
+}
+
+// A series apt cannot resolve falls back to its newest cached kernel,
+// saying so; another series does not match.
+func TestGetSeriesFallsBackToNewestCached(t *testing.T) {
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "distro")
+	cachedEntry(t, dir, "linux-image-6.12.115+deb12-cloud-amd64", "6.12.115-1~deb12u1", "6.12.115+deb12-cloud-amd64")
+	cachedEntry(t, dir, "linux-image-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1", "6.12.117+deb12-cloud-amd64")
+	cachedEntry(t, dir, "linux-image-6.12.119+deb12-rt-amd64", "6.12.119-1~deb12u1", "6.12.119+deb12-rt-amd64")
+
+	s, err := ParseSpec("debian-cloud-6.12")
+	require.NoError(t, err)
+	var asked []string
+	k, err := Get(context.Background(), cache, offlineApt(&asked), s)
+	require.NoError(t, err)
+	assert.Contains(t, asked, "update")
+	assert.Equal(t, "6.12.117+deb12-cloud-amd64", k.Kernel.Release)
+	assert.Contains(t, k.Note, "newest match in the cache: linux-image-6.12.117+deb12-cloud-amd64=6.12.117-1~deb12u1")
+	assert.Contains(t, k.Note, "Temporary failure resolving", "the update's error is in it")
+
+	s, err = ParseSpec("debian-cloud-6.1")
+	require.NoError(t, err)
+	_, err = Get(context.Background(), cache, offlineApt(&asked), s)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--kernel debian-cloud-6.1:")
+}
+
+// One Apt for a run's specs: apt-get update runs once, and its failure is
+// in the error.
+func TestLookupUpdatesOnceAndKeepsItsError(t *testing.T) {
+	var asked []string
+	a := offlineApt(&asked)
+	_, err := a.lookup(context.Background(), "linux-image-6.99-cloud-amd64")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, errNotFound)
+	assert.Contains(t, err.Error(), "Temporary failure resolving 'deb.debian.org'")
+	_, err = a.lookup(context.Background(), "linux-image-6.98-cloud-amd64")
+	require.Error(t, err)
+	assert.Equal(t, []string{"linux-image-6.99-cloud-amd64", "update", "linux-image-6.98-cloud-amd64"}, asked)
+}
+
+// deb:IMAGE,HEADERS with another kernel's headers is refused before it is
+// cached: its modules would never load.
+func TestDescribeRejectsOtherHeaders(t *testing.T) {
+	root := t.TempDir()
+	unpacked(t, root, "6.12.117+deb12-cloud-amd64", "6.12.117+deb12-rt-amd64")
+	_, err := describe(root, []pkg{{"linux-image-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the image is release 6.12.117+deb12-cloud-amd64 but the headers are 6.12.117+deb12-rt-amd64")
+}
+
+// Headers given as the /lib/modules/REL/build link are the tree it leads
+// to.
+func TestLocalResolvesLinks(t *testing.T) {
+	root := t.TempDir()
+	const rel = "6.12.117+deb12-cloud-amd64"
+	unpacked(t, root, rel, rel)
+	headers := filepath.Join(root, "usr/src/linux-headers-"+rel)
+	build := filepath.Join(root, "lib/modules", rel, "build")
+	require.NoError(t, os.MkdirAll(filepath.Dir(build), 0o755))
+	require.NoError(t, os.Symlink("../../../usr/src/linux-headers-"+rel, build))
+	vmlinuz := filepath.Join(root, "vmlinuz")
+	require.NoError(t, os.Symlink("boot/vmlinuz-"+rel, vmlinuz))
+
+	s, err := ParseSpec("vmlinuz=" + vmlinuz + ",headers=" + build + ",config=" + filepath.Join(root, "boot/config-"+rel))
+	require.NoError(t, err)
+	k, err := Get(context.Background(), t.TempDir(), nil, s)
+	require.NoError(t, err)
+	assert.Equal(t, headers, k.Kernel.Dir)
+	assert.Equal(t, filepath.Join(root, "boot/vmlinuz-"+rel), k.Kernel.BzImage)
+	assert.Equal(t, rel, k.Kernel.Release)
+}
