@@ -20,10 +20,6 @@ import (
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
-// Taint bits that do not make a kernel dirty: every out-of-tree test module
-// sets O, and an unsigned one sets E under MODULE_SIG.
-const harmlessTaint = 1<<12 | 1<<13
-
 // DefaultStepTimeout bounds a step when the plan gives none.
 const DefaultStepTimeout = 30 * time.Second
 
@@ -154,7 +150,7 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 		}
 	}
 	markConsole(protocol.StepMarker(sc.Name, len(sc.Steps)))
-	if gained := (a.Sys.Taint() &^ taintStart) &^ harmlessTaint; gained != 0 {
+	if gained := (a.Sys.Taint() &^ taintStart) &^ protocol.HarmlessTaint; gained != 0 {
 		// A tainted kernel (a forced unload, an oops) ends the boot anyway;
 		// closing fds into a force-unloaded module's code would oops again.
 		dirty = fmt.Sprintf("taint gained: %d", gained)

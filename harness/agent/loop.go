@@ -31,8 +31,9 @@ func (w *oopsWatch) since() time.Time {
 // iteration is streamed as an EventIteration; the loops stop at the first
 // iteration that hung, died, failed in the agent or printed an oops, so a
 // crash at iteration k is reported as k's. The result is the whole step's:
-// taint before and after the loops, the total duration, and the error of
-// the iteration that stopped them.
+// taint before and after the loops, the total duration, and which
+// iteration stopped them (Stopped), as an Error too when the agent failed
+// there rather than the kernel printing an oops.
 func (a *Agent) runLoops(scenario string, index int, st protocol.Step) (protocol.StepResult, bool) {
 	res := protocol.StepResult{Step: st, TaintBefore: a.Sys.Taint(), KmsgSeqStart: a.Kmsg.Next()}
 	start := time.Now()
@@ -53,11 +54,13 @@ func (a *Agent) runLoops(scenario string, index int, st protocol.Step) (protocol
 	if l.loaded {
 		a.lastLoad = time.Now()
 	}
-	res.Error, res.Hung, res.Died = l.stopErr, l.hung, l.died
-	res.Clocksource = a.Sys.Clocksource()
-	if res.Error == "" && l.emitErr != nil {
-		res.Error = "event channel: " + l.emitErr.Error()
+	res.Stopped, res.Hung, res.Died = l.stopped, l.hung, l.died
+	if l.failed || l.hung || l.died {
+		// A hang or death in one loop after an oops in another is still
+		// the step's end: the host reads Error as its why.
+		res.Error = l.stopped
 	}
+	res.Clocksource = a.Sys.Clocksource()
 	return res, l.hung || l.died
 }
 
@@ -71,17 +74,20 @@ type loopRun struct {
 
 	stop atomic.Bool
 	mu   sync.Mutex // guards the fields below and the event channel
-	// stopErr names the iteration that stopped the loops.
-	stopErr    string
+	// stopped names the iteration that stopped the loops and why; failed
+	// is set when that was the agent's failure (an inner step's error,
+	// hang or death, the event channel), not an oops it saw.
+	stopped    string
+	failed     bool
 	hung, died bool
 	loaded     bool
-	emitErr    error
 }
 
 func (l *loopRun) run(li int, loop protocol.Loop) {
 	for k := 1; k <= loop.Count && !l.stop.Load(); k++ {
 		it := protocol.Iteration{Loop: li, Index: k}
 		var why string
+		failed := false
 		for _, st := range loop.Steps {
 			res, hung := l.a.runWatched(st, l.watch)
 			// The host has the plan: an iteration's results echo only
@@ -95,7 +101,7 @@ func (l *loopRun) run(li int, loop protocol.Loop) {
 			l.hung, l.died = l.hung || res.Hung, l.died || res.Died
 			l.mu.Unlock()
 			if hung || res.Error != "" {
-				why = res.Error
+				why, failed = res.Error, true
 				break
 			}
 			if hasOops(res.Kmsg) {
@@ -104,12 +110,12 @@ func (l *loopRun) run(li int, loop protocol.Loop) {
 			}
 		}
 		l.mu.Lock()
-		if err := l.a.emit(protocol.Event{Kind: protocol.EventIteration, Scenario: l.scenario, StepIndex: l.index, Iteration: &it}); err != nil && l.emitErr == nil {
-			l.emitErr = err
-			why = "event channel: " + err.Error()
+		if err := l.a.emit(protocol.Event{Kind: protocol.EventIteration, Scenario: l.scenario, StepIndex: l.index, Iteration: &it}); err != nil {
+			why, failed = "event channel: "+err.Error(), true
 		}
-		if why != "" && l.stopErr == "" {
-			l.stopErr = fmt.Sprintf("iteration %d/%d%s: %s", k, loop.Count, l.loopName(li), why)
+		if why != "" && l.stopped == "" {
+			l.stopped = fmt.Sprintf("iteration %d/%d%s: %s", k, loop.Count, l.loopName(li), why)
+			l.failed = failed
 		}
 		l.mu.Unlock()
 		if why != "" {

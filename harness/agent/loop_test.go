@@ -75,6 +75,27 @@ func TestRunLoopsStopsAtFailingIteration(t *testing.T) {
 	res, stopped := a.runLoops("sc", 0, st)
 	assert.False(t, stopped, "an agent error is not a hang")
 	assert.Equal(t, `iteration 1/50: unknown action "bogus"`, res.Error)
+	assert.Equal(t, res.Error, res.Stopped)
 	require.Len(t, rec.events, 1, "the failing iteration is reported, then the loop stops")
 	assert.Equal(t, 1, rec.events[0].Iteration.Index)
+}
+
+// An oops the loop reads stops it at that iteration, but it is the
+// kernel's report, not an agent failure: Stopped says where, Error stays
+// empty so the host judges the report (a KASAN report is a FAIL).
+func TestRunLoopsStopsAtOops(t *testing.T) {
+	a, rec := loopAgent(t)
+	kmsgFile := filepath.Join(t.TempDir(), "kmsg")
+	require.NoError(t, os.WriteFile(kmsgFile, []byte("3,7,1000,-;BUG: KASAN: slab-use-after-free in bye+0x10/0x20 [stress_kasan]\n"), 0o644))
+	kmsg, err := OpenKmsg(kmsgFile)
+	require.NoError(t, err)
+	a.Kmsg = kmsg
+	st := protocol.Step{Action: protocol.ActionRepeat, Loops: []protocol.Loop{
+		{Count: 50, Steps: []protocol.Step{{Action: protocol.ActionCheck}}},
+	}}
+	res, stopped := a.runLoops("sc", 0, st)
+	assert.False(t, stopped)
+	assert.Empty(t, res.Error)
+	assert.Equal(t, "iteration 1/50: the kernel oopsed", res.Stopped)
+	require.Len(t, rec.events, 1)
 }

@@ -150,7 +150,15 @@ func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agent
 		where = "after its last step (while the agent cleaned up)"
 	} else {
 		st := sc.Steps[idx]
-		where = fmt.Sprintf("during step %d (%s %s%s, %s:%d)", idx+1, st.Action, st.Module, st.Path, sc.File, st.Line)
+		what := fmt.Sprintf("%s %s%s", st.Action, st.Module, st.Path)
+		if st.IsLoop() {
+			what = st.Describe()
+		}
+		where = fmt.Sprintf("during step %d (%s, %s:%d)", idx+1, what, sc.File, st.Line)
+		if idx < len(ev.steps) && !ev.steps[idx].Hung && ev.steps[idx].Error != "" {
+			// How far the step got: a loop's last iteration reported.
+			where += " (" + ev.steps[idx].Error + ")"
+		}
 	}
 	tail := "\nlast console lines:\n" + console
 	switch {

@@ -20,9 +20,15 @@ type moduleSpan struct {
 	// at is the step the leak is attributed to: the unload that made the
 	// module's objects unreferenced, else the load.
 	at stepRef
-	// tid ran the load: module addresses are reused within a boot, and
-	// kmemleak names the allocating thread ("pid N").
-	tid int
+	// tids ran the loads: module addresses are reused within a boot, and
+	// kmemleak names the allocating thread ("pid N"). A loop step's
+	// iterations that loaded the module at the same place share one span.
+	tids []int
+	// load orders the spans by their latest load: of the spans that hold
+	// an address, the latest loaded there wins.
+	load int
+	// loadedBy is the step whose load made or last renewed the span.
+	loadedBy stepRef
 }
 
 type stepRef struct {
@@ -45,6 +51,31 @@ func parseProcModules(line string) (name string, size, base uint64, ok bool) {
 // moduleSpans lists the modules a boot loaded, in the order it ran them.
 func moduleSpans(order []string, by map[string]*scenarioEvents) []moduleSpan {
 	var spans []moduleSpan
+	byName := map[string][]int{} // module → indexes of its spans
+	newest := map[string][]int{} // module → indexes of its latest load's spans
+	loads := 0
+	// add records the spans of one load; when the same step (a loop's
+	// iteration) loaded the module at the same place as its latest load,
+	// it renews those instead: a --repeat of thousands keeps a few spans.
+	add := func(load []moduleSpan) {
+		name := load[0].name
+		if prev := newest[name]; len(prev) == len(load) && slices.EqualFunc(prev, load, func(j int, sp moduleSpan) bool {
+			return spans[j].loadedBy == sp.loadedBy && spans[j].base == sp.base && spans[j].size == sp.size
+		}) {
+			for k, j := range prev {
+				old := &spans[j]
+				old.at, old.load = load[k].at, load[k].load
+				old.tids = append(old.tids, load[k].tids...)
+			}
+			return
+		}
+		newest[name] = nil
+		for _, sp := range load {
+			newest[name] = append(newest[name], len(spans))
+			byName[name] = append(byName[name], len(spans))
+			spans = append(spans, sp)
+		}
+	}
 	for _, sc := range order {
 		ev := by[sc]
 		if ev == nil {
@@ -59,18 +90,19 @@ func moduleSpans(order []string, by map[string]*scenarioEvents) []moduleSpan {
 				if !ok {
 					continue
 				}
-				spans = append(spans, moduleSpan{name: name, base: base, size: size, at: stepRef{sc, i}, tid: st.TID})
+				loads++
+				at := stepRef{sc, i}
+				load := []moduleSpan{{name: name, base: base, size: size, at: at, tids: []int{st.TID}, load: loads, loadedBy: at}}
 				// init's frames (the allocation in init) sit in .init.text,
 				// apart from the core and freed after init: its size is
 				// gone by then, so a few pages stand for it.
 				if init, err := strconv.ParseUint(strings.TrimPrefix(st.Sysfs["sections/.init.text"], "0x"), 16, 64); err == nil && init != 0 {
-					spans = append(spans, moduleSpan{name: name, base: init, size: initTextSpan, at: stepRef{sc, i}, tid: st.TID})
+					load = append(load, moduleSpan{name: name, base: init, size: initTextSpan, at: at, tids: []int{st.TID}, load: loads, loadedBy: at})
 				}
+				add(load)
 			case st.Step.Action == protocol.ActionUnload && st.Errno == "" && st.Error == "":
-				for j := range spans {
-					if spans[j].name == st.Step.Module {
-						spans[j].at = stepRef{sc, i}
-					}
+				for _, j := range byName[st.Step.Module] {
+					spans[j].at = stepRef{sc, i}
 				}
 			}
 		}
@@ -132,10 +164,12 @@ func spanOf(text string, spans []moduleSpan, tid int) *moduleSpan {
 		for i := range spans {
 			sp := &spans[i]
 			if addr >= sp.base && addr < sp.base+sp.size {
-				if tid != 0 && sp.tid == tid {
+				if tid != 0 && slices.Contains(sp.tids, tid) {
 					return sp
 				}
-				last = sp
+				if last == nil || sp.load >= last.load {
+					last = sp
+				}
 			}
 		}
 		if last != nil {

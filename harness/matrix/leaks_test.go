@@ -54,3 +54,41 @@ func TestLeakAttribution(t *testing.T) {
 	assert.Equal(t, "leaky", spanOf(leakyReport, spans, 0).name)
 	assert.Equal(t, "init_positive", spanOf(leakyReport, spans, 31).name)
 }
+
+// A loop's iterations that load a module at the same place share its
+// spans (one per section), however many there are; the leak still goes to
+// the loop step, matched by any iteration's thread.
+func TestLeakSpansOfALoop(t *testing.T) {
+	var its []protocol.Iteration
+	for k := 1; k <= 1000; k++ {
+		its = append(its, protocol.Iteration{Index: k, Steps: []protocol.StepResult{
+			{
+				Step:        protocol.Step{Action: protocol.ActionLoad, Module: "leaky"},
+				ProcModules: "leaky 12288 0 - Live 0xffffffffa0000000 (O)",
+				Sysfs:       map[string]string{"sections/.init.text": "0xffffffffa0006000"},
+				TID:         100 + k,
+			},
+			{Step: protocol.Step{Action: protocol.ActionUnload, Module: "leaky"}},
+		}})
+	}
+	by := map[string]*scenarioEvents{
+		"init-positive": {steps: []protocol.StepResult{{
+			Step:        protocol.Step{Action: protocol.ActionLoad, Module: "init_positive"},
+			ProcModules: "init_positive 12288 0 - Live 0xffffffffa0000000 (O)",
+			Sysfs:       map[string]string{"sections/.init.text": "0xffffffffa0006000"},
+			TID:         31,
+		}, {Step: protocol.Step{Action: protocol.ActionUnload, Module: "init_positive"}}}},
+		"stress": {steps: []protocol.StepResult{{Step: protocol.Step{Action: protocol.ActionRepeat}, Iterations: its}}},
+	}
+	spans := moduleSpans([]string{"init-positive", "stress"}, by)
+	require.Len(t, spans, 4, "core and init of each module")
+	assert.Len(t, spans[2].tids, 1000)
+
+	leaks, loose := leakReports([]protocol.Event{{Kind: protocol.EventKmemleak, Kmemleak: leakyReport}}, spans)
+	assert.Empty(t, loose)
+	require.Len(t, leaks[stepRef{"stress", 0}], 1)
+	assert.Contains(t, leaks[stepRef{"stress", 0}][0].Modules, "leaky")
+	assert.Equal(t, "init_positive", spanOf(leakyReport, spans, 31).name)
+	assert.Equal(t, "leaky", spanOf(leakyReport, spans, 0).name, "the latest loaded there")
+	assert.Equal(t, "leaky", spanOf(leakyReport, spans, 600).name)
+}

@@ -11,18 +11,21 @@ import (
 )
 
 // unfinishedLoop keeps the iterations of a loop step the guest never
-// finished (the kernel died under it): a result that died after the last
-// iteration it reported, so the verdict names the iteration that was
-// running.
+// finished: a result whose error names the last iteration it reported.
+// Whether the guest hung, stalled after an oops or panicked is for the
+// runner to tell (unfinished in judge.go), so the result claims neither.
 func (s *scenarioEvents) unfinishedLoop() {
 	if len(s.iterations) == 0 {
 		return
 	}
 	last := s.iterations[len(s.iterations)-1]
+	loop := ""
+	if last.Loop != 0 {
+		loop = fmt.Sprintf(" of loop %d", last.Loop+1)
+	}
 	s.steps = append(s.steps, protocol.StepResult{
 		Iterations: s.iterations,
-		Died:       true,
-		Error:      fmt.Sprintf("the guest stopped reporting during iteration %d of loop %d", last.Index+1, last.Loop+1),
+		Error:      fmt.Sprintf("the guest stopped reporting after iteration %d%s", last.Index, loop),
 	})
 	if first := s.iterations[0]; len(first.Steps) > 0 {
 		s.steps[len(s.steps)-1].TaintBefore = first.Steps[0].TaintBefore

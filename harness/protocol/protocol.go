@@ -18,6 +18,11 @@ const ModuleDir = "/modmatrix/ko"
 // EventChannel is the virtio-serial port name the agent writes events to.
 const EventChannel = "modmatrix"
 
+// HarmlessTaint are the taint bits that do not make a kernel dirty: every
+// out-of-tree test module sets O (bit 12), and an unsigned one sets E
+// (bit 13) under MODULE_SIG, once, at its first load.
+const HarmlessTaint = 1<<12 | 1<<13
+
 // Plan is what one boot runs: scenarios in order, each from a clean module state.
 type Plan struct {
 	Cell      string     `json:"cell"`
@@ -149,6 +154,10 @@ type StepResult struct {
 	ErrnoNum int    `json:"errno_num"`
 	// Error is set when the agent itself failed at the step (not the syscall).
 	Error string `json:"error,omitempty"`
+	// Stopped names the iteration that stopped a loop step early and why
+	// ("iteration 7/200: the kernel oopsed"); a kernel report that stopped
+	// it is the kernel's doing, not the agent's, and leaves Error empty.
+	Stopped string `json:"stopped,omitempty"`
 	// Hung is set when the step overran its timeout in the agent's watchdog;
 	// Died when it never returned because the kernel oopsed in its thread.
 	Hung        bool   `json:"hung,omitempty"`

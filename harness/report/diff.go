@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"modmatrix.dev/modmatrix/harness/scenario"
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
@@ -90,7 +91,7 @@ func stepChanges(a, b []StepRecord) []string {
 		}
 		add("errno", x.Errno, y.Errno)
 		add("proc_modules", procState(x.ProcModules), procState(y.ProcModules))
-		add("taint gained", verdict.TaintString(x.TaintAfter&^x.TaintBefore), verdict.TaintString(y.TaintAfter&^y.TaintBefore))
+		add("taint gained", scenario.TaintString(x.TaintAfter&^x.TaintBefore), scenario.TaintString(y.TaintAfter&^y.TaintBefore))
 		add("kmsg", strings.Join(stable(x.Kmsg), " | "), strings.Join(stable(y.Kmsg), " | "))
 		add("reports", reportTitles(x.Reports), reportTitles(y.Reports))
 	}
@@ -188,7 +189,8 @@ func WriteDiff(w io.Writer, changes []Change) error {
 	return nil
 }
 
-func orDash(v verdict.Verdict) string {
+// orDash spells an absent verdict or status as "-".
+func orDash[T ~string](v T) string {
 	if v == "" {
 		return "-"
 	}

@@ -99,7 +99,7 @@ func kunitChanges(a, b []verdict.KUnitCase) []string {
 	var out []string
 	for _, id := range curOrder {
 		if from := old[id]; from != cur[id] {
-			out = append(out, fmt.Sprintf("kunit %s: %s → %s", id, orNone(from), cur[id]))
+			out = append(out, fmt.Sprintf("kunit %s: %s → %s", id, orDash(from), cur[id]))
 		}
 	}
 	for _, id := range oldOrder {
@@ -108,11 +108,4 @@ func kunitChanges(a, b []verdict.KUnitCase) []string {
 		}
 	}
 	return out
-}
-
-func orNone(s ktap.Status) string {
-	if s == "" {
-		return "-"
-	}
-	return string(s)
 }

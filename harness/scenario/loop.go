@@ -27,15 +27,6 @@ type Loop struct {
 // IsLoop tells a repeat or concurrent step from a plain one.
 func (st Step) IsLoop() bool { return len(st.Loops) > 0 }
 
-// Iterations is how many inner steps a loop step runs in all.
-func (st Step) Iterations() int {
-	n := 0
-	for _, l := range st.Loops {
-		n += l.Count * len(l.Steps)
-	}
-	return n
-}
-
 // FlatSteps is every step of the scenario, a loop's inner steps (once) in
 // place of the loop: what the scenario loads, whatever the repeats.
 func (s *Scenario) FlatSteps() []Step {
@@ -86,21 +77,23 @@ func RepeatableSteps(steps []Step) string {
 			return fmt.Sprintf("line %d: %s loads a module built for another kernel", st.Line, st.Describe())
 		}
 		for _, e := range st.Expect {
+			ends := slices.IndexFunc(e.Reports, func(r ReportExpect) bool { return endsBoot(r.Kind) })
 			switch {
 			case e.Hung != nil && *e.Hung:
 				return fmt.Sprintf("line %d: %s expects a hang", e.Line, st.Describe())
 			case len(e.KUnit) > 0:
 				return fmt.Sprintf("line %d: %s expects KUnit results", e.Line, st.Describe())
-			case slices.ContainsFunc(e.Reports, func(r ReportExpect) bool { return crashKind(r.Kind) }):
-				return fmt.Sprintf("line %d: %s expects a %s, which ends the boot", e.Line, st.Describe(), e.Reports[0].Kind)
+			case ends >= 0:
+				return fmt.Sprintf("line %d: %s expects a %s, which ends the boot", e.Line, st.Describe(), e.Reports[ends].Kind)
 			}
 		}
 	}
 	return ""
 }
 
-func crashKind(k string) bool {
-	return slices.Contains([]string{"OOPS", "NULL_DEREF", "BUG", "GPF", "PANIC", "HANG"}, k)
+// endsBoot: a report of kind k kills its task or hangs it.
+func endsBoot(k string) bool {
+	return k == "HANG" || slices.Contains(CrashKinds, k)
 }
 
 // loopStep parses a step whose action is repeat or concurrent; ok is false
@@ -284,8 +277,8 @@ func (s *Scenario) LeavesClean(lookup func(string) string) string {
 			if e.Loaded != nil {
 				isLoaded = e.Loaded
 			}
-			if gained := e.TaintGained &^ harmlessTaint; gained != 0 {
-				return fmt.Sprintf("line %d: %s expects taint %s", e.Line, st.Describe(), taintLetters(gained))
+			if gained := e.TaintGained &^ protocol.HarmlessTaint; gained != 0 {
+				return fmt.Sprintf("line %d: %s expects taint %s", e.Line, st.Describe(), TaintString(gained))
 			}
 			for _, r := range e.Reports {
 				if r.Kind != "INIT_RETURN" {
@@ -305,21 +298,10 @@ func (s *Scenario) LeavesClean(lookup func(string) string) string {
 			}
 		}
 	}
-	for _, m := range slices.Sorted(maps.Keys(loaded)) {
-		return fmt.Sprintf("line %d: it leaves module %s loaded", loaded[m], m)
+	if len(loaded) == 0 {
+		return ""
 	}
-	return ""
-}
-
-// harmlessTaint is O and E: every out-of-tree test module sets them once.
-const harmlessTaint = 1<<12 | 1<<13
-
-func taintLetters(mask uint64) string {
-	var b strings.Builder
-	for bit := range len(TaintLetters) {
-		if mask>>bit&1 != 0 {
-			b.WriteByte(TaintLetters[bit])
-		}
-	}
-	return b.String()
+	// The first by name, so the note is the same from run to run.
+	m := slices.Min(slices.Collect(maps.Keys(loaded)))
+	return fmt.Sprintf("line %d: it leaves module %s loaded", loaded[m], m)
 }

@@ -19,7 +19,6 @@ func TestLoadLoopScenarios(t *testing.T) {
 	assert.Equal(t, protocol.ActionRepeat, rep.Action)
 	require.Len(t, rep.Loops, 1)
 	assert.Equal(t, 200, rep.Loops[0].Count)
-	assert.Equal(t, 400, rep.Iterations())
 	assert.Equal(t, "repeat 200× [load stress_hello, unload stress_hello]", rep.Describe())
 	plan := rep.Plan()
 	require.Len(t, plan.Loops, 1)
@@ -49,6 +48,7 @@ func TestLoopErrors(t *testing.T) {
 		{"unknown key", "steps:\n  - repeat: 3\n    expect: []\n    steps: [{load: a}]\n", `unknown key "expect" in repeat step`},
 		{"hung", "steps:\n  - repeat: 3\n    steps:\n      - load: a\n        expect: [{hung: true}]\n", "expects a hang"},
 		{"crash", "steps:\n  - repeat: 3\n    steps:\n      - load: a\n        expect: [{report: {kind: OOPS}}]\n", "ends the boot"},
+		{"crash after a warning", "steps:\n  - repeat: 3\n    steps:\n      - load: a\n        expect: [{report: [{kind: WARNING}, {kind: GPF}]}]\n", "expects a GPF, which ends the boot"},
 		{"one loop", "steps:\n  - concurrent:\n      - {repeat: 2, steps: [{load: a}]}\n", "at least two loops"},
 		{"shared module", "steps:\n  - concurrent:\n      - {repeat: 2, steps: [{load: a}]}\n      - {repeat: 2, steps: [{unload: a}]}\n", "both act on module a"},
 		{"open", "steps:\n  - concurrent:\n      - {steps: [{open: /dev/x}]}\n      - {steps: [{load: b}]}\n", "share the agent's open files"},

@@ -71,3 +71,22 @@ func TaintMask(letters string) (uint64, error) {
 	}
 	return mask, nil
 }
+
+// TaintString spells a taint mask with the kernel's letters in bit order
+// ("RO" for 4104), as print_tainted does but without its padding and its G
+// for "not proprietary"; a bit the kernel has no letter for shows as [N].
+// Zero is "".
+func TaintString(mask uint64) string {
+	var b strings.Builder
+	for bit := range 64 {
+		if mask&(1<<bit) == 0 {
+			continue
+		}
+		if bit < len(TaintLetters) {
+			b.WriteByte(TaintLetters[bit])
+		} else {
+			fmt.Fprintf(&b, "[%d]", bit)
+		}
+	}
+	return b.String()
+}

@@ -109,6 +109,10 @@ type Expectation struct {
 // of package kreport).
 var ReportKinds = []string{"WARNING", "BUG", "OOPS", "NULL_DEREF", "GPF", "KASAN", "LEAK", "PANIC", "HANG", "INIT_RETURN"}
 
+// CrashKinds are the report kinds that kill the task that hit them (and may
+// take the kernel with it).
+var CrashKinds = []string{"OOPS", "NULL_DEREF", "BUG", "GPF", "PANIC"}
+
 // ReportExpect is one expected kernel report: its kind, the module it must
 // name, and optionally a pattern on its title.
 type ReportExpect struct {

@@ -337,3 +337,19 @@ func TestPattern(t *testing.T) {
 	_, err = ParsePattern("/(/")
 	assert.Error(t, err)
 }
+
+func TestTaintString(t *testing.T) {
+	for _, tc := range []struct {
+		mask uint64
+		want string
+	}{
+		{0, ""},
+		{4096, "O"},
+		{4104, "RO"},
+		{1<<0 | 1<<9 | 1<<13, "PWE"},
+		{1 << 19, "J"},
+		{1<<12 | 1<<21, "O[21]"},
+	} {
+		assert.Equal(t, tc.want, TaintString(tc.mask), "mask %d", tc.mask)
+	}
+}

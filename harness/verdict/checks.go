@@ -117,12 +117,12 @@ func checksOf(st scenario.Step, e scenario.Expectation) []check {
 		})
 	}
 	if m := e.TaintGained; m != 0 {
-		add("taint gains "+TaintString(m), "taint gained", TaintString(m), func(r *protocol.StepResult) (string, bool) {
+		add("taint gains "+scenario.TaintString(m), "taint gained", scenario.TaintString(m), func(r *protocol.StepResult) (string, bool) {
 			return gainedText(r), gained(r)&m == m
 		})
 	}
 	if m := e.TaintNotGained; m != 0 {
-		add("taint does not gain "+TaintString(m), "taint gained", "none of "+TaintString(m), func(r *protocol.StepResult) (string, bool) {
+		add("taint does not gain "+scenario.TaintString(m), "taint gained", "none of "+scenario.TaintString(m), func(r *protocol.StepResult) (string, bool) {
 			return gainedText(r), gained(r)&m == 0
 		})
 	}
@@ -153,7 +153,7 @@ func presentWord(present bool) string {
 func gained(r *protocol.StepResult) uint64 { return r.TaintAfter &^ r.TaintBefore }
 
 func gainedText(r *protocol.StepResult) string {
-	g := TaintString(gained(r))
+	g := scenario.TaintString(gained(r))
 	if g == "" {
 		g = "nothing"
 	}

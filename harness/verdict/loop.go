@@ -17,6 +17,8 @@ type StressSummary struct {
 	Loops []LoopSummary `json:"loops"`
 	// TaintBefore and TaintAfter bound the whole step; TaintGained spells
 	// the difference, TaintGainedAt the first iteration that changed it.
+	// Neither counts O or E (protocol.HarmlessTaint), which the first load
+	// of a test module sets whether or not anything went wrong.
 	TaintBefore   uint64 `json:"taint_before"`
 	TaintAfter    uint64 `json:"taint_after"`
 	TaintGained   string `json:"taint_gained,omitempty"`
@@ -102,7 +104,7 @@ type iterationKey struct{ loop, iteration, step int }
 // inner step does not expect fails its iteration. Mismatches are kept for
 // the first failing iteration only; the summary counts the others.
 func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepResult, reports []Report, out *StepOutcome) {
-	sum := &StressSummary{TaintBefore: r.TaintBefore, TaintAfter: r.TaintAfter, TaintGained: TaintString(r.TaintAfter &^ r.TaintBefore), Clocksource: r.Clocksource}
+	sum := &StressSummary{TaintBefore: r.TaintBefore, TaintAfter: r.TaintAfter, TaintGained: scenario.TaintString(drift(r.TaintBefore, r.TaintAfter)), Clocksource: r.Clocksource}
 	if hz, err := strconv.ParseInt(lookup("HZ"), 10, 64); err == nil && hz > 0 && strings.Contains(r.Clocksource, "jiffies") {
 		sum.ClockTickUS = 1e6 / hz
 	}
@@ -148,7 +150,7 @@ func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepR
 				Errno: res.Errno, Error: res.Error, Refcnt: res.Sysfs["refcnt"], Taint: res.TaintAfter,
 				DurationUS: res.DurationUS, Reports: reportTitles(reps),
 			})
-			if sum.TaintGainedAt == "" && res.TaintAfter != taint {
+			if sum.TaintGainedAt == "" && drift(taint, res.TaintAfter) != 0 {
 				sum.TaintGainedAt = fmt.Sprintf("%s (taint %d → %d)", where, taint, res.TaintAfter)
 			}
 			taint = res.TaintAfter
@@ -175,9 +177,10 @@ func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepR
 	}
 	for li, l := range st.Loops {
 		sum.Loops[li].Timing = timings(l, r.Iterations, li)
-		// An agent that stopped early says why (r.Error); iterations
-		// missing without a word are lost events.
-		if ls := sum.Loops[li]; ls.Ran < ls.Planned && r.Error == "" && !r.Hung && !r.Died {
+		// An agent that stopped early says why (r.Stopped, or r.Error when
+		// the host saw the guest go silent); iterations missing without a
+		// word are lost events.
+		if ls := sum.Loops[li]; ls.Ran < ls.Planned && r.Stopped == "" && r.Error == "" && !r.Hung && !r.Died {
 			m := Mismatch{What: "iterations" + loopWord(st, li), Expected: fmt.Sprint(ls.Planned), Observed: fmt.Sprintf("%d reported", ls.Ran), Line: l.Line}
 			out.Mismatches = append(out.Mismatches, m)
 			if sum.FirstFailure == "" {
@@ -191,23 +194,23 @@ func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepR
 // iterationReports matches one inner step's kernel reports of one
 // iteration against what the step expects.
 func iterationReports(in scenario.Step, lookup func(string) string, where string, got []Report) (ms []Mismatch) {
-	matched := map[int]bool{}
+	var want []scenario.ReportExpect
 	for _, e := range in.Applicable(lookup) {
-		for _, want := range e.Reports {
-			if j := findReport(want, got); j != nil {
-				matched[*j] = true
-				continue
-			}
-			ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + want.Kind, Observed: titles(got), Line: want.Line})
-		}
+		want = append(want, e.Reports...)
 	}
-	for j, rep := range got {
-		if matched[j] || slices.Contains(benignKinds, rep.Kind) {
-			continue
-		}
+	missing, unexpected := matchReports(want, got)
+	for _, w := range missing {
+		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + w.Kind, Observed: titles(got), Line: w.Line})
+	}
+	for _, rep := range unexpected {
 		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "none", Observed: rep.Title})
 	}
 	return ms
+}
+
+// drift is the taint bits gained from before to after, but O and E.
+func drift(before, after uint64) uint64 {
+	return after &^ before &^ protocol.HarmlessTaint
 }
 
 func loopWord(st scenario.Step, li int) string {

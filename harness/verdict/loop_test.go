@@ -169,3 +169,114 @@ func TestLoopJiffiesClock(t *testing.T) {
 	assert.Zero(t, res.Steps[2].Stress.ClockTickUS)
 	assert.NotContains(t, res.Steps[2].Stress.Timings(), "clocksource")
 }
+
+// A KASAN report (a BUG: line that does not kill the task) is a FAIL in a
+// loop's iteration as in a plain step: the agent stops the loop there
+// (Stopped), which is no agent failure; a real agent error stays ERROR.
+func TestLoopKASANFailsLikeStep(t *testing.T) {
+	sc := loadScenario(t, "testdata/stress")
+	kasan := Report{Kind: "KASAN", Title: "KASAN: slab-use-after-free in bye", Modules: []string{"stress_hello"}}
+	for _, tc := range []struct {
+		name    string
+		mutate  func(rs []protocol.StepResult)
+		step    int // that printed the report
+		report  Report
+		verdict Verdict
+		reason  string
+	}{
+		{
+			name: "plain unload step", step: 1, report: kasan, verdict: Fail,
+			reason: "step 2 (unload stress_hello, testdata/stress/scenario.yaml:12): unexpected kernel report: KASAN: slab-use-after-free in bye",
+		},
+		{
+			name: "unload of iteration 4, which stopped the loop",
+			mutate: func(rs []protocol.StepResult) {
+				rs[2].Iterations = rs[2].Iterations[:4]
+				rs[2].Stopped = "iteration 4/10: the kernel oopsed"
+			},
+			step: 2, report: func() Report { r := kasan; r.Iteration, r.InnerStep = 4, 1; return r }(), verdict: Fail,
+			reason: "iteration 4/10: unload stress_hello: kernel report: expected none, observed KASAN: slab-use-after-free in bye",
+		},
+		{
+			name: "an agent error in iteration 4 stays an ERROR",
+			mutate: func(rs []protocol.StepResult) {
+				rs[2].Iterations = rs[2].Iterations[:4]
+				rs[2].Stopped = `iteration 4/10: unknown action "bogus"`
+				rs[2].Error = rs[2].Stopped
+			},
+			step: -1, verdict: Error,
+			reason: `agent: iteration 4/10: unknown action "bogus"`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := recordedLoop(t)
+			if tc.mutate != nil {
+				tc.mutate(rs)
+			}
+			res := Judge(sc, unloadOn, rs, func(i int) []Report {
+				if i == tc.step {
+					return []Report{tc.report}
+				}
+				return nil
+			})
+			assert.Equal(t, tc.verdict, res.Verdict, res.Reason)
+			assert.Contains(t, res.Reason, tc.reason)
+			s := res.Steps[2].Stress
+			require.NotNil(t, s)
+			for _, m := range res.Steps[2].Mismatches {
+				assert.NotEqual(t, "iterations", m.What, "an agent that said why it stopped lost no events")
+			}
+		})
+	}
+}
+
+// The drift over a loop leaves out O and E, which the first load of a test
+// module sets anyway (as the agent's clean check and --repeat do), and
+// names the first iteration that gained anything else.
+func TestLoopTaintDrift(t *testing.T) {
+	sc := loadScenario(t, "testdata/stress")
+	for _, tc := range []struct {
+		name     string
+		mutate   func(r *protocol.StepResult)
+		gained   string
+		gainedAt string
+	}{
+		{name: "as recorded"},
+		{
+			name: "O set by iteration 1's load, as under --repeat",
+			mutate: func(r *protocol.StepResult) {
+				r.TaintBefore = 0
+				r.Iterations[0].Steps[0].TaintBefore, r.Iterations[0].Steps[0].TaintAfter = 0, 1<<12
+			},
+		},
+		{
+			name: "W set by iteration 3's unload",
+			mutate: func(r *protocol.StepResult) {
+				r.TaintBefore = 0
+				r.Iterations[0].Steps[0].TaintAfter = 1 << 12
+				for i := 2; i < len(r.Iterations); i++ {
+					for s := range r.Iterations[i].Steps {
+						if i > 2 || s == 1 {
+							r.Iterations[i].Steps[s].TaintAfter = 1<<12 | 1<<9
+						}
+					}
+				}
+				r.TaintAfter = 1<<12 | 1<<9
+			},
+			gained:   "W",
+			gainedAt: "iteration 3/10: unload stress_hello (taint 4096 → 4608)",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := recordedLoop(t)
+			if tc.mutate != nil {
+				tc.mutate(&rs[2])
+			}
+			res := Judge(sc, unloadOn, rs, func(int) []Report { return nil })
+			s := res.Steps[2].Stress
+			require.NotNil(t, s)
+			assert.Equal(t, tc.gained, s.TaintGained)
+			assert.Equal(t, tc.gainedAt, s.TaintGainedAt)
+		})
+	}
+}

@@ -23,9 +23,6 @@ type Report struct {
 	InnerStep int `json:"inner_step,omitempty"`
 }
 
-// crashKinds kill the task that hit them (and may take the kernel with it).
-var crashKinds = []string{"OOPS", "NULL_DEREF", "BUG", "GPF", "PANIC"}
-
 // benignKinds are reports a scenario may cause without saying so: the
 // loader's warning about a positive init return is documented behaviour.
 var benignKinds = []string{"INIT_RETURN"}
@@ -88,7 +85,7 @@ func expectedEnd(st scenario.Step, lookup func(string) string, r protocol.StepRe
 		}
 		if r.Died {
 			for _, want := range e.Reports {
-				if slices.Contains(crashKinds, want.Kind) && findReport(want, reps) != nil {
+				if slices.Contains(scenario.CrashKinds, want.Kind) && findReport(want, reps) != nil {
 					return true
 				}
 			}
@@ -118,39 +115,31 @@ func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, 
 		}
 		out := &res.Steps[i]
 		where := fmt.Sprintf("step %d (%s, %s:%d)", i+1, st.Describe(), sc.File, st.Line)
-		matched := map[int]bool{}
 		for _, want := range expected {
-			desc := "kernel report " + want.Kind
-			if want.Module != "" {
-				desc += " naming " + want.Module
+			out.Expected = append(out.Expected, reportDesc(want))
+		}
+		// A loop step expects no report itself: its iterations' reports
+		// are judged with their iteration (loop.go) and a loop cannot
+		// expect a crash, so a crash there is always unexpected.
+		for _, r := range got {
+			if r.Iteration > 0 && slices.Contains(scenario.CrashKinds, r.Kind) && crashReason == "" {
+				crashReason = fmt.Sprintf("%s: %s: unexpected kernel report: %s", where, iterationWhere(st, r), r.Title)
 			}
-			out.Expected = append(out.Expected, desc)
-			if j := findReport(want, got); j != nil {
-				matched[*j] = true
-				continue
-			}
-			m := Mismatch{What: "kernel report", Expected: desc, Observed: titles(got), Line: want.Line}
+		}
+		got = slices.DeleteFunc(slices.Clone(got), func(r Report) bool { return r.Iteration > 0 })
+		missing, unexpected := matchReports(expected, got)
+		for _, want := range missing {
+			m := Mismatch{What: "kernel report", Expected: reportDesc(want), Observed: titles(got), Line: want.Line}
 			out.Mismatches = append(out.Mismatches, m)
 			if failReason == "" {
 				failReason = fmt.Sprintf("%s: %s: expected %s, observed %s", where, m.What, m.Expected, m.Observed)
 			}
 		}
-		for j, r := range got {
-			if r.Iteration > 0 {
-				// Judged with its iteration (loop.go); a loop cannot
-				// expect a crash, so one is always unexpected.
-				if slices.Contains(crashKinds, r.Kind) && crashReason == "" {
-					crashReason = fmt.Sprintf("%s: %s: unexpected kernel report: %s", where, iterationWhere(st, r), r.Title)
-				}
-				continue
-			}
-			if matched[j] || slices.Contains(benignKinds, r.Kind) {
-				continue
-			}
+		for _, r := range unexpected {
 			m := Mismatch{What: "kernel report", Expected: "none", Observed: r.Title}
 			out.Mismatches = append(out.Mismatches, m)
 			reason := fmt.Sprintf("%s: unexpected kernel report: %s", where, r.Title)
-			if slices.Contains(crashKinds, r.Kind) {
+			if slices.Contains(scenario.CrashKinds, r.Kind) {
 				if crashReason == "" {
 					crashReason = reason
 				}
@@ -169,6 +158,34 @@ func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, 
 		res.Verdict = Fail
 	}
 	return res
+}
+
+// matchReports pairs the reports a step expects with those it printed:
+// missing are the expectations no report matched, unexpected the reports
+// no expectation asked for, but for the benign kinds.
+func matchReports(want []scenario.ReportExpect, got []Report) (missing []scenario.ReportExpect, unexpected []Report) {
+	matched := map[int]bool{}
+	for _, w := range want {
+		if j := findReport(w, got); j != nil {
+			matched[*j] = true
+			continue
+		}
+		missing = append(missing, w)
+	}
+	for j, r := range got {
+		if !matched[j] && !slices.Contains(benignKinds, r.Kind) {
+			unexpected = append(unexpected, r)
+		}
+	}
+	return missing, unexpected
+}
+
+func reportDesc(want scenario.ReportExpect) string {
+	desc := "kernel report " + want.Kind
+	if want.Module != "" {
+		desc += " naming " + want.Module
+	}
+	return desc
 }
 
 // findReport returns the index of the first report that matches want.

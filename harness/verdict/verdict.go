@@ -4,7 +4,6 @@ package verdict
 
 import (
 	"fmt"
-	"strings"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/scenario"
@@ -144,23 +143,4 @@ func evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []p
 // result that does not echo its step is taken on trust.
 func samePlan(want, got protocol.Step) bool {
 	return got.Action == "" || want.Action == got.Action && want.Module == got.Module && want.Path == got.Path
-}
-
-// TaintString spells a taint mask with the kernel's letters in bit order
-// ("RO" for 4104), as print_tainted does but without its padding and its G
-// for "not proprietary"; a bit the kernel has no letter for shows as [N].
-// Zero is "".
-func TaintString(mask uint64) string {
-	var b strings.Builder
-	for bit := range 64 {
-		if mask&(1<<bit) == 0 {
-			continue
-		}
-		if bit < len(scenario.TaintLetters) {
-			b.WriteByte(scenario.TaintLetters[bit])
-		} else {
-			fmt.Fprintf(&b, "[%d]", bit)
-		}
-	}
-	return b.String()
 }

@@ -239,19 +239,3 @@ func TestConditionsWithoutModule(t *testing.T) {
 	}, res.Steps[0].Mismatches)
 	assert.Equal(t, `step 1 (check m, s.yaml:4): proc_modules: expected "Live", observed no /proc/modules`, res.Reason)
 }
-
-func TestTaintString(t *testing.T) {
-	for _, tc := range []struct {
-		mask uint64
-		want string
-	}{
-		{0, ""},
-		{4096, "O"},
-		{4104, "RO"},
-		{1<<0 | 1<<9 | 1<<13, "PWE"},
-		{1 << 19, "J"},
-		{1<<12 | 1<<21, "O[21]"},
-	} {
-		assert.Equal(t, tc.want, TaintString(tc.mask), "mask %d", tc.mask)
-	}
-}
