@@ -199,9 +199,15 @@ func kernelTestTree(t *testing.T, ctx context.Context) *testTree {
 	if i := bytes.Index(data, []byte("#\n# Debian packaging")); i >= 0 {
 		require.NoError(t, os.WriteFile(gi, data[:i], 0o644))
 	}
+	// The repository is made where it stays (git/, beside the tree), so
+	// nothing is moved under a running git. gc.auto=0: the first commit
+	// of 86k files would otherwise start a detached `git gc --auto` that
+	// goes on writing into the repository after the command returns.
 	git := func(args ...string) {
 		t.Helper()
 		runCmd(t, ctx, filepath.Join(tmp, "tree"), "git", append([]string{
+			"--git-dir=" + filepath.Join(tmp, "git"), "--work-tree=" + filepath.Join(tmp, "tree"),
+			"-c", "gc.auto=0", "-c", "maintenance.auto=false",
 			"-c", "user.name=modmatrix", "-c", "user.email=modmatrix@localhost", "-c", "commit.gpgsign=false",
 		}, args...)...)
 	}
@@ -209,7 +215,7 @@ func kernelTestTree(t *testing.T, ctx context.Context) *testTree {
 	// -f: upstream tracks the dotfiles its own .gitignore ignores.
 	git("add", "-f", "-A", ".")
 	git("commit", "-q", "-m", "linux "+deb.Version+" from Debian's linux-source-"+deb.Series)
-	require.NoError(t, os.Rename(filepath.Join(tmp, "tree", ".git"), filepath.Join(tmp, "git")))
+	require.NoFileExists(t, filepath.Join(tmp, "git", "gc.pid"), "a git gc is running in the test repository")
 	require.NoError(t, os.Rename(tmp, dir))
 	t.Logf("test tree %s: copied in %.1fs, git init+add+commit %.1fs", dir, copied.Seconds(), (time.Since(start) - copied).Seconds())
 	return tt

@@ -141,7 +141,7 @@ func TestDirGitTree(t *testing.T) {
 	dir := t.TempDir()
 	fakeTree(t, dir, kernelMakefile)
 	git := func(args ...string) string {
-		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "gc.auto=0", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, string(out))
 		return string(out)
@@ -297,7 +297,7 @@ func TestDirUntrackedContent(t *testing.T) {
 	dir := t.TempDir()
 	fakeTree(t, dir, kernelMakefile)
 	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "init"}} {
-		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...).CombinedOutput()
+		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "gc.auto=0", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...).CombinedOutput()
 		require.NoError(t, err, string(out))
 	}
 	// Two untracked versions of one file, same size and mtime: the
