@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,29 @@ func cacheDir() string {
 		return d
 	}
 	return kbuild.DefaultCacheDir()
+}
+
+// keptOnFailure is a temporary directory for a test's run outputs that
+// survives the test when it fails (moved beside the system's temporary
+// files, and named in the log), so a failure on CI can be read afterwards.
+func keptOnFailure(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		kept, err := os.MkdirTemp("", "modmatrix-"+strings.ReplaceAll(t.Name(), "/", "-")+"-")
+		if err == nil {
+			err = os.CopyFS(kept, os.DirFS(dir))
+		}
+		if err != nil {
+			t.Logf("keeping the outputs of %s: %v", dir, err)
+			return
+		}
+		t.Logf("outputs kept in %s", kept)
+	})
+	return dir
 }
 
 // modmatrixBin builds the CLI once per test binary.

@@ -93,7 +93,7 @@ func TestDiffNamesChangedCells(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
 	cells := "modules-off,unload-off,unload,force-unload"
-	dir := t.TempDir()
+	dir := keptOnFailure(t)
 	run := func(out string, modules string) {
 		cmd := exec.Command(bin, "run", "--cache", cacheDir(), "--modules", modules, "--cells", cells, "--out", out)
 		cmd.Dir = repoRoot(t)
@@ -120,7 +120,7 @@ func TestDiffNamesChangedCells(t *testing.T) {
 		changed = append(changed, c.Cell)
 		assert.True(t, c.Regression)
 	}
-	assert.ElementsMatch(t, []string{"modules-off", "unload-off"}, changed)
+	assert.ElementsMatch(t, []string{"modules-off", "unload-off"}, changed, "modmatrix diff:\n%s", out)
 
 	page, err := os.ReadFile(filepath.Join(dir, "new", "index.html"))
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func TestDiffNamesChangedCells(t *testing.T) {
 func TestDiffNamesChangedConfig(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
-	dir := t.TempDir()
+	dir := keptOnFailure(t)
 	run := func(out, kconfigs string) {
 		cmd := exec.Command(bin, "run", "-q", "--cache", cacheDir(), "--kconfigs", kconfigs,
 			"--cells", "unload,force-unload", "--scenarios", "refheld", "--out", out)

@@ -60,7 +60,8 @@ func (k *KmsgReader) ReadAvailable() []protocol.Kmsg {
 }
 
 // ParseKmsg parses one /dev/kmsg record: "PRI,SEQ,TS_US,FLAGS[,...];TEXT\n"
-// followed by optional " KEY=VALUE" dictionary lines.
+// followed by optional " KEY=VALUE" dictionary lines; with PRINTK_CALLER
+// the header's extra fields include "caller=T123".
 func ParseKmsg(raw string) (protocol.Kmsg, bool) {
 	head, rest, ok := strings.Cut(raw, ";")
 	if !ok {
@@ -77,7 +78,13 @@ func ParseKmsg(raw string) (protocol.Kmsg, bool) {
 		return protocol.Kmsg{}, false
 	}
 	text, _, _ := strings.Cut(rest, "\n")
-	return protocol.Kmsg{Seq: seq, Level: pri & 7, TimeUS: ts, Text: unescapeKmsg(text)}, true
+	rec := protocol.Kmsg{Seq: seq, Level: pri & 7, TimeUS: ts, Text: unescapeKmsg(text)}
+	for _, f := range fields[3:] {
+		if c, ok := strings.CutPrefix(f, "caller="); ok {
+			rec.Caller = c
+		}
+	}
+	return rec, true
 }
 
 // unescapeKmsg decodes the \xHH escapes /dev/kmsg uses for non-printable

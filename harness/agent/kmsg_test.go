@@ -31,7 +31,15 @@ func TestParseKmsg(t *testing.T) {
 		{
 			name: "facility and dictionary",
 			raw:  "12,5,100,c,caller=T1;text\n SUBSYSTEM=virtio\n",
-			want: protocol.Kmsg{Seq: 5, Level: 4, TimeUS: 100, Text: "text"},
+			want: protocol.Kmsg{Seq: 5, Level: 4, TimeUS: 100, Text: "text", Caller: "T1"},
+			ok:   true,
+		},
+		{
+			// kernel/printk/printk.c info_print_ext_header: ",caller=C%u"
+			// for a record printed in interrupt context.
+			name: "interrupt context",
+			raw:  "1,412,5140900,-,caller=C1;BUG: unable to handle page fault for address: ffffffffc0002010\n",
+			want: protocol.Kmsg{Seq: 412, Level: 1, TimeUS: 5140900, Text: "BUG: unable to handle page fault for address: ffffffffc0002010", Caller: "C1"},
 			ok:   true,
 		},
 		{name: "garbage", raw: "no header here"},

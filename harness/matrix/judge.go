@@ -289,7 +289,11 @@ func stepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 			Kmsg: []string{}, Hung: s.Hung, Died: s.Died,
 		}
 		for _, k := range s.Kmsg {
-			rec.Kmsg = append(rec.Kmsg, k.Text)
+			if k.Background(s.TID) {
+				rec.KmsgBackground = append(rec.KmsgBackground, k.Text)
+			} else {
+				rec.Kmsg = append(rec.Kmsg, k.Text)
+			}
 		}
 		if i < len(result.Steps) {
 			rec.Expected, rec.Mismatches = result.Steps[i].Expected, result.Steps[i].Mismatches

@@ -201,4 +201,16 @@ type Kmsg struct {
 	TimeUS int64 `json:"time_us"`
 	// Text is the message with /dev/kmsg escapes (\x0a) decoded.
 	Text string `json:"text"`
+	// Caller is CONFIG_PRINTK_CALLER's "T<tid>" (a task printed it) or
+	// "C<cpu>" (interrupt context); "" on a kernel without it.
+	Caller string `json:"caller,omitempty"`
+}
+
+// Background reports whether the record was printed by a task other than
+// thread tid, while tid's step ran: a late device probe, a kworker's
+// clocksource switch. Records from interrupt context, or from a kernel
+// without PRINTK_CALLER, cannot be told apart by thread and count as the
+// step's own.
+func (k Kmsg) Background(tid int) bool {
+	return tid > 0 && strings.HasPrefix(k.Caller, "T") && k.Caller != "T"+strconv.Itoa(tid)
 }

@@ -182,6 +182,9 @@ func details(s ScenarioResult) string {
 		for _, k := range st.Kmsg {
 			fmt.Fprintf(&b, "\n  kmsg: %s", k)
 		}
+		for _, k := range st.KmsgBackground {
+			fmt.Fprintf(&b, "\n  kmsg (another task): %s", k)
+		}
 	}
 	if s.ConsoleLog != "" {
 		fmt.Fprintf(&b, "\n\nconsole: %s\nevents: %s", s.ConsoleLog, s.EventLog)

@@ -16,8 +16,13 @@ import (
 )
 
 // SchemaVersion is bumped whenever a field of results.json changes meaning
-// or disappears; new fields do not bump it.
-const SchemaVersion = 1
+// or disappears; new fields do not bump it. 2: a step's kmsg holds only
+// its own records, other tasks' go to kmsg_background. Read also takes
+// version 1 files (every record in kmsg), so older baselines still diff.
+const SchemaVersion = 2
+
+// oldestSchemaVersion is the oldest results.json Read accepts.
+const oldestSchemaVersion = 1
 
 // Results is results.json.
 type Results struct {
@@ -90,7 +95,11 @@ type StepRecord struct {
 	Sysfs       map[string]string  `json:"sysfs,omitempty"`
 	Kallsyms    map[string]bool    `json:"kallsyms,omitempty"`
 	Files       map[string]bool    `json:"files,omitempty"`
-	Kmsg        []string           `json:"kmsg"`
+	// Kmsg are the records the step's own thread (or interrupt context)
+	// printed while it ran; KmsgBackground those other tasks printed
+	// meanwhile (a late probe, a kworker), which diffs leave out.
+	Kmsg           []string `json:"kmsg"`
+	KmsgBackground []string `json:"kmsg_background,omitempty"`
 	DurationUS  int64              `json:"duration_us"`
 	Expected    []string           `json:"expected,omitempty"`
 	Mismatches  []verdict.Mismatch `json:"mismatches,omitempty"`
@@ -143,8 +152,8 @@ func Read(path string) (*Results, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if r.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("%s: schema version %d, this modmatrix reads %d", path, r.SchemaVersion, SchemaVersion)
+	if r.SchemaVersion < oldestSchemaVersion || r.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("%s: schema version %d, this modmatrix reads %d to %d", path, r.SchemaVersion, oldestSchemaVersion, SchemaVersion)
 	}
 	return &r, nil
 }
