@@ -82,27 +82,27 @@ type ScenarioResult struct {
 
 // StepRecord is one step as observed, with what was expected of it.
 type StepRecord struct {
-	Action      string             `json:"action"`
-	Module      string             `json:"module,omitempty"`
-	Params      string             `json:"params,omitempty"`
-	Flags       []string           `json:"flags,omitempty"`
-	Path        string             `json:"path,omitempty"`
-	Errno       string             `json:"errno"`
-	Error       string             `json:"error,omitempty"`
-	TaintBefore uint64             `json:"taint_before"`
-	TaintAfter  uint64             `json:"taint_after"`
-	ProcModules string             `json:"proc_modules"`
-	Sysfs       map[string]string  `json:"sysfs,omitempty"`
-	Kallsyms    map[string]bool    `json:"kallsyms,omitempty"`
-	Files       map[string]bool    `json:"files,omitempty"`
+	Action      string            `json:"action"`
+	Module      string            `json:"module,omitempty"`
+	Params      string            `json:"params,omitempty"`
+	Flags       []string          `json:"flags,omitempty"`
+	Path        string            `json:"path,omitempty"`
+	Errno       string            `json:"errno"`
+	Error       string            `json:"error,omitempty"`
+	TaintBefore uint64            `json:"taint_before"`
+	TaintAfter  uint64            `json:"taint_after"`
+	ProcModules string            `json:"proc_modules"`
+	Sysfs       map[string]string `json:"sysfs,omitempty"`
+	Kallsyms    map[string]bool   `json:"kallsyms,omitempty"`
+	Files       map[string]bool   `json:"files,omitempty"`
 	// Kmsg are the records the step's own thread (or interrupt context)
 	// printed while it ran; KmsgBackground those other tasks printed
 	// meanwhile (a late probe, a kworker), which diffs leave out.
-	Kmsg           []string `json:"kmsg"`
-	KmsgBackground []string `json:"kmsg_background,omitempty"`
-	DurationUS  int64              `json:"duration_us"`
-	Expected    []string           `json:"expected,omitempty"`
-	Mismatches  []verdict.Mismatch `json:"mismatches,omitempty"`
+	Kmsg           []string           `json:"kmsg"`
+	KmsgBackground []string           `json:"kmsg_background,omitempty"`
+	DurationUS     int64              `json:"duration_us"`
+	Expected       []string           `json:"expected,omitempty"`
+	Mismatches     []verdict.Mismatch `json:"mismatches,omitempty"`
 	// Reports are the kernel reports (oops, WARNING, …) printed during the step.
 	Reports []verdict.Report `json:"reports,omitempty"`
 	Hung    bool             `json:"hung,omitempty"`

