@@ -61,7 +61,11 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 			// No module can be built for a MODULES=n kernel; the kernel
 			// refuses finit_module before reading the file, so an empty
 			// placeholder stands in for each module the scenario loads.
-			r.kos[sc.Name] = placeholders(sc, filepath.Join(r.out, "placeholder", sc.Name))
+			kos, err := placeholders(sc, filepath.Join(r.out, "placeholder", sc.Name))
+			if err != nil {
+				return nil, err
+			}
+			r.kos[sc.Name] = kos
 			continue
 		}
 		built, err := modbuild.Build(ctx, k, r.u.src.Dir, sc.Dir, modbuild.WithCache(r.m.cfg.CacheDir))
@@ -141,18 +145,24 @@ func placeModules(scenario string, steps []protocol.Step) {
 	}
 }
 
-func placeholders(sc *scenario.Scenario, dir string) map[string]string {
-	_ = os.MkdirAll(dir, 0o755)
+// placeholders writes them: a missing one would turn the kernel's ENOSYS
+// into the agent's "no such file", an ERROR instead of the verdict.
+func placeholders(sc *scenario.Scenario, dir string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, st := range sc.FlatSteps() {
 		if st.Action == protocol.ActionLoad {
 			file := st.Plan().File
 			p := filepath.Join(dir, file)
-			_ = os.WriteFile(p, nil, 0o644)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return nil, fmt.Errorf("placeholder for %s: %w", file, err)
+			}
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				return nil, fmt.Errorf("placeholder for %s: %w", file, err)
+			}
 			out[strings.TrimSuffix(file, ".ko")] = p
 		}
 	}
-	return out
+	return out, nil
 }
 
 // boot runs the cell's scenarios in as few boots as their state allows: a

@@ -321,7 +321,9 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
-	m.writeGenerated()
+	if err := m.writeGenerated(); err != nil {
+		return nil, err
+	}
 	base, err := initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
 	if err != nil {
 		return nil, err
@@ -342,12 +344,17 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 		mu     sync.Mutex
 		wg     sync.WaitGroup
 		vmSlot = make(chan struct{}, m.cfg.Jobs)
+		// writeErr is the first failed write of the partial results: a run
+		// killed after it would have lost them, which the caller must hear.
+		writeErr error
 	)
 	record := func(c report.Cell, rs []report.ScenarioResult) {
 		mu.Lock()
 		res.Cells = append(res.Cells, c)
 		res.Results = append(res.Results, rs...)
-		_ = res.Write(out)
+		if err := res.Write(out); err != nil && writeErr == nil {
+			writeErr = fmt.Errorf("partial results after %s %s: %w", c.Kernel, c.Cell, err)
+		}
 		mu.Unlock()
 		m.cfg.Progress.CellDone(c, rs)
 	}
@@ -384,6 +391,9 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	sortResults(res, units, m.scenarios)
 	if err := res.Write(out); err != nil {
 		return res, err
+	}
+	if writeErr != nil {
+		return res, writeErr
 	}
 	if res.Interrupted {
 		return res, ctx.Err()

@@ -1,10 +1,15 @@
 package matrix
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/scenario"
 )
 
 func TestShards(t *testing.T) {
@@ -57,4 +62,25 @@ func TestShardFromEnv(t *testing.T) {
 			assert.Equal(t, tc.want, s)
 		})
 	}
+}
+
+// TestIDIgnoresLeftoverGeneratedFile: a --module run's default scenario
+// lives under OUT; what an earlier run left there must not change the ID,
+// or shards of one matrix written into reused folders refuse to merge.
+func TestIDIgnoresLeftoverGeneratedFile(t *testing.T) {
+	out := t.TempDir()
+	base := filepath.Join(t.TempDir(), "base.config")
+	require.NoError(t, os.WriteFile(base, []byte("CONFIG_64BIT=y\n"), 0o644))
+	file := filepath.Join(out, "generated", "mydriver", "scenario.yaml")
+	m := &Matrix{
+		base:      &kconfig.Fragment{Path: base},
+		scenarios: []*scenario.Scenario{{Name: "mydriver", File: file}},
+		generated: []generated{{file: file, text: []byte("steps: [{load: mydriver}]\n")}},
+	}
+	fresh := m.ID()
+	require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o755))
+	require.NoError(t, os.WriteFile(file, []byte("# an earlier run's, edited by hand\nsteps: []\n"), 0o644))
+	assert.Equal(t, fresh, m.ID())
+	m.generated[0].text = []byte("steps: [{load: other}]\n")
+	assert.NotEqual(t, fresh, m.ID(), "the scenario itself still counts")
 }

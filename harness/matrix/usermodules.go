@@ -141,12 +141,24 @@ type generated struct {
 // writeGenerated saves the default scenarios made before any build (in
 // obj-m order) in the output folder; each kernel's own, in dependency
 // order, goes into its cell's folder.
-func (m *Matrix) writeGenerated() {
+func (m *Matrix) writeGenerated() error {
 	for _, g := range m.generated {
-		if err := os.MkdirAll(filepath.Dir(g.file), 0o755); err == nil {
-			_ = os.WriteFile(g.file, g.text, 0o644)
+		if err := writeScenarioFile(g.file, g.text); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// writeScenarioFile saves a generated scenario for the user to read.
+func writeScenarioFile(file string, text []byte) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return fmt.Errorf("generated scenario: %w", err)
+	}
+	if err := os.WriteFile(file, text, 0o644); err != nil {
+		return fmt.Errorf("generated scenario: %w", err)
+	}
+	return nil
 }
 
 // generatedFile is where a default scenario is written for the user to
@@ -180,8 +192,8 @@ func (r *cellRun) regenerate(sc *scenario.Scenario, built *modbuild.Result) (*sc
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err == nil {
-		_ = os.WriteFile(file, text, 0o644)
+	if err := writeScenarioFile(file, text); err != nil {
+		return nil, err
 	}
 	return gen, nil
 }
