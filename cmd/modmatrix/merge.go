@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"modmatrix.dev/modmatrix/harness/report"
+)
+
+func mergeCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "merge DIR...",
+		Short: "Combine shard outputs (results.json) of one matrix into one",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			var parts []*report.Results
+			for _, d := range dirs {
+				r, err := report.Read(d)
+				if err != nil {
+					return err
+				}
+				parts = append(parts, r)
+			}
+			merged, err := report.Merge(parts)
+			if err != nil {
+				return err
+			}
+			if err := merged.Write(out); err != nil {
+				return err
+			}
+			if err := merged.WriteTable(os.Stdout); err != nil {
+				return err
+			}
+			if !merged.AllPassed() {
+				return errFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "modmatrix-merged", "output folder for the merged results.json")
+	return cmd
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"modmatrix.dev/modmatrix/harness/report"
+)
+
+func reportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "report OUT",
+		Short: "Regenerate junit.xml and index.html (and the table) from OUT/results.json",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := report.Read(args[0])
+			if err != nil {
+				return err
+			}
+			if err := r.WriteJUnit(args[0]); err != nil {
+				return err
+			}
+			if err := r.WriteHTML(args[0]); err != nil {
+				return err
+			}
+			return r.WriteTable(os.Stdout)
+		},
+	}
+}
