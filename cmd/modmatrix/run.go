@@ -15,111 +15,144 @@ import (
 	"modmatrix.dev/modmatrix/harness/vm"
 )
 
+// runFlags are run's flags: the matrix's, and how to run and report it.
+type runFlags struct {
+	mf         matrixFlags
+	out        string
+	accel      string
+	jobs       int
+	timeout    time.Duration
+	shard      string
+	shardTotal int
+	baseline   string
+	quiet      bool
+	verbose    bool
+	repeat     int
+}
+
 func runCmd() *cobra.Command {
-	var (
-		mf         matrixFlags
-		out        string
-		accel      string
-		jobs       int
-		timeout    time.Duration
-		shard      string
-		shardTotal int
-		baseline   string
-		quiet      bool
-		verbose    bool
-		repeat     int
-	)
+	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Build, boot and judge every scenario on every cell",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := vm.ParseAccel(accel)
-			if err != nil {
-				return err
-			}
-			opts, err := mf.options()
-			if err != nil {
-				return err
-			}
-			sh, err := shardOption(shard, shardTotal)
-			if err != nil {
-				return err
-			}
-			// A live view in a terminal; plain lines in CI logs and with -v
-			// (the console stream would tear a redrawn block apart).
-			var p matrix.Progress
-			stopProgress := func() {}
-			switch {
-			case quiet:
-				p = matrix.Quiet
-			case verbose:
-				lines := progress.New(os.Stderr)
-				p, stopProgress = progress.Verbose{Lines: lines}, lines.Close
-			case progress.IsTerminal(os.Stderr):
-				live := progress.NewLive(os.Stderr)
-				p, stopProgress = live, live.Close
-			default:
-				lines := progress.New(os.Stderr)
-				p, stopProgress = lines, lines.Close
-			}
-			defer stopProgress()
-			opts = append(opts, matrix.WithOut(out), matrix.WithAccel(a), matrix.WithJobs(jobs),
-				matrix.WithBootTimeout(timeout), matrix.WithProgress(p))
-			if sh != nil {
-				opts = append(opts, matrix.WithShard(*sh))
-			}
-			if repeat < 0 {
-				return fmt.Errorf("--repeat %d: want a count of 1 or more", repeat)
-			}
-			opts = append(opts, matrix.WithRepeat(repeat))
-			m, err := matrix.New(cmd.Context(), opts...)
-			if err != nil {
-				return err
-			}
-			res, runErr := m.Run(cmd.Context())
-			// The progress view ends before the table: a live block redrawn
-			// after it would overwrite its last lines.
-			stopProgress()
-			if res == nil {
-				return runErr
-			}
-			fmt.Println()
-			if err := res.WriteTable(os.Stdout); err != nil {
-				return err
-			}
-			abs, _ := filepath.Abs(out)
-			fmt.Printf("\nresults: %s\n", filepath.Join(abs, "results.json"))
-			if runErr != nil {
-				return runErr
-			}
-			if baseline != "" {
-				base, err := report.Read(baseline)
-				if err != nil {
-					return err
-				}
-				fmt.Printf("\nchanges since %s:\n", baseline)
-				if err := printDiff(base, res, abs); err != nil {
-					return err
-				}
-			}
-			if !res.AllPassed() {
-				return errFailed
-			}
-			return nil
+			return f.run(cmd)
 		},
 	}
-	mf.register(cmd)
-	cmd.Flags().StringVar(&out, "out", "modmatrix-out", "output folder for results.json and logs")
-	cmd.Flags().StringVar(&accel, "accel", "auto", "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
-	cmd.Flags().IntVarP(&jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
-	cmd.Flags().DurationVar(&timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
-	cmd.Flags().StringVar(&shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress lines, only the table")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also stream every guest console line")
-	cmd.Flags().StringVar(&baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
-	cmd.Flags().IntVar(&shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
-	cmd.Flags().IntVar(&repeat, "repeat", 1, "run each scenario's steps N times in one boot, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
+	f.register(cmd)
 	return cmd
+}
+
+func (f *runFlags) register(cmd *cobra.Command) {
+	f.mf.register(cmd)
+	cmd.Flags().StringVar(&f.out, "out", "modmatrix-out", "output folder for results.json and logs")
+	cmd.Flags().StringVar(&f.accel, "accel", "auto", "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
+	cmd.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
+	cmd.Flags().DurationVar(&f.timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
+	cmd.Flags().StringVar(&f.shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines, only the table")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also stream every guest console line")
+	cmd.Flags().StringVar(&f.baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
+	cmd.Flags().IntVar(&f.shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
+	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one boot, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
+}
+
+// run builds, boots and judges the matrix with progress on stderr, then
+// prints the table.
+func (f *runFlags) run(cmd *cobra.Command) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	p, stopProgress := newProgress(f.quiet, f.verbose)
+	defer stopProgress()
+	opts = append(opts, matrix.WithProgress(p))
+	if f.repeat < 0 {
+		return fmt.Errorf("--repeat %d: want a count of 1 or more", f.repeat)
+	}
+	opts = append(opts, matrix.WithRepeat(f.repeat))
+	m, err := matrix.New(cmd.Context(), opts...)
+	if err != nil {
+		return err
+	}
+	res, runErr := m.Run(cmd.Context())
+	// The progress view ends before the table: a live block redrawn
+	// after it would overwrite its last lines.
+	stopProgress()
+	if res == nil {
+		return runErr
+	}
+	return f.printResults(res, runErr)
+}
+
+// options are the matrix the flags describe, run where --out, --accel,
+// --jobs, --boot-timeout and --shard say.
+func (f *runFlags) options() ([]matrix.Option, error) {
+	a, err := vm.ParseAccel(f.accel)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := f.mf.options()
+	if err != nil {
+		return nil, err
+	}
+	sh, err := shardOption(f.shard, f.shardTotal)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, matrix.WithOut(f.out), matrix.WithAccel(a), matrix.WithJobs(f.jobs),
+		matrix.WithBootTimeout(f.timeout))
+	if sh != nil {
+		opts = append(opts, matrix.WithShard(*sh))
+	}
+	return opts, nil
+}
+
+// newProgress is a live view in a terminal; plain lines in CI logs and with
+// -v (the console stream would tear a redrawn block apart). stop ends it.
+func newProgress(quiet, verbose bool) (p matrix.Progress, stop func()) {
+	switch {
+	case quiet:
+		return matrix.Quiet, func() {}
+	case verbose:
+		lines := progress.New(os.Stderr)
+		return progress.Verbose{Lines: lines}, lines.Close
+	case progress.IsTerminal(os.Stderr):
+		live := progress.NewLive(os.Stderr)
+		return live, live.Close
+	default:
+		lines := progress.New(os.Stderr)
+		return lines, lines.Close
+	}
+}
+
+// printResults prints the table and where results.json is, then the
+// changes since --baseline. A run that failed (runErr), a cell that did not
+// pass or a regression is the error.
+func (f *runFlags) printResults(res *report.Results, runErr error) error {
+	fmt.Println()
+	if err := res.WriteTable(os.Stdout); err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(f.out)
+	fmt.Printf("\nresults: %s\n", filepath.Join(abs, "results.json"))
+	if runErr != nil {
+		return runErr
+	}
+	if f.baseline != "" {
+		base, err := report.Read(f.baseline)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nchanges since %s:\n", f.baseline)
+		if err := printDiff(base, res, abs); err != nil {
+			return err
+		}
+	}
+	if !res.AllPassed() {
+		return errFailed
+	}
+	return nil
 }
 
 // shardOption is --shard, else what the CI engine's environment says.
