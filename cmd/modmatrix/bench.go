@@ -6,13 +6,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"modmatrix.dev/modmatrix/harness/matrix"
-	"modmatrix.dev/modmatrix/harness/vm"
 )
 
 func benchCmd() *cobra.Command {
 	var (
 		mf    matrixFlags
-		accel string
+		accel accelFlag
 		runs  int
 		out   string
 	)
@@ -20,7 +19,7 @@ func benchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure kernel build, cache hit, initramfs and boot time per cell against a bare floor",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := vm.ParseAccel(accel)
+			a, err := accel.parse()
 			if err != nil {
 				return err
 			}
@@ -36,7 +35,7 @@ func benchCmd() *cobra.Command {
 		},
 	}
 	mf.register(cmd)
-	cmd.Flags().StringVar(&accel, "accel", "auto", "QEMU accelerator: auto, tcg or kvm")
+	accel.register(cmd)
 	cmd.Flags().IntVar(&runs, "runs", 5, "boots per median")
 	cmd.Flags().StringVar(&out, "out", "modmatrix-out", "output folder (bench/ inside it)")
 	return cmd

@@ -12,6 +12,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/distro"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/vm"
 )
 
 // matrixFlags are the flags every command that builds a matrix shares.
@@ -85,6 +86,16 @@ func (f *matrixFlags) open(cmd *cobra.Command, extra ...matrix.Option) (*matrix.
 	}
 	return matrix.New(cmd.Context(), append(opts, extra...)...)
 }
+
+// accelFlag is --accel, for every command that boots a guest.
+type accelFlag string
+
+func (a *accelFlag) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar((*string)(a), "accel", string(vm.AccelAuto), "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
+}
+
+// parse checks the value.
+func (a accelFlag) parse() (vm.Accel, error) { return vm.ParseAccel(string(a)) }
 
 // findRepo walks up from the working directory to the modmatrix checkout.
 func findRepo() (string, error) {

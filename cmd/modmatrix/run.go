@@ -12,14 +12,13 @@ import (
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/progress"
 	"modmatrix.dev/modmatrix/harness/report"
-	"modmatrix.dev/modmatrix/harness/vm"
 )
 
 // runFlags are run's flags: the matrix's, and how to run and report it.
 type runFlags struct {
 	mf         matrixFlags
 	out        string
-	accel      string
+	accel      accelFlag
 	jobs       int
 	timeout    time.Duration
 	shard      string
@@ -46,7 +45,7 @@ func runCmd() *cobra.Command {
 func (f *runFlags) register(cmd *cobra.Command) {
 	f.mf.register(cmd)
 	cmd.Flags().StringVar(&f.out, "out", "modmatrix-out", "output folder for results.json and logs")
-	cmd.Flags().StringVar(&f.accel, "accel", "auto", "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
+	f.accel.register(cmd)
 	cmd.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
 	cmd.Flags().DurationVar(&f.timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
 	cmd.Flags().StringVar(&f.shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
@@ -88,7 +87,7 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 // options are the matrix the flags describe, run where --out, --accel,
 // --jobs, --boot-timeout and --shard say.
 func (f *runFlags) options() ([]matrix.Option, error) {
-	a, err := vm.ParseAccel(f.accel)
+	a, err := f.accel.parse()
 	if err != nil {
 		return nil, err
 	}
