@@ -45,13 +45,18 @@ func (f *matrixFlags) register(cmd *cobra.Command) {
 	f.kernelsFlag = fl.Lookup("kernels")
 }
 
+// repoDir is --repo, else the checkout found from the working directory.
+func (f *matrixFlags) repoDir() (string, error) {
+	if f.repo != "" {
+		return f.repo, nil
+	}
+	return findRepo()
+}
+
 func (f *matrixFlags) options() ([]matrix.Option, error) {
-	repo := f.repo
-	if repo == "" {
-		var err error
-		if repo, err = findRepo(); err != nil {
-			return nil, err
-		}
+	repo, err := f.repoDir()
+	if err != nil {
+		return nil, err
 	}
 	opts := []matrix.Option{
 		matrix.WithRepo(repo),
