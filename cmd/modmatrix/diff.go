@@ -12,7 +12,18 @@ func diffCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "diff BASE NEW",
 		Short: "List every scenario × cell whose verdict or observations changed; exit 1 on a regression",
-		Args:  cobra.ExactArgs(2),
+		Long: `Compare two runs (output folders or results.json files): every scenario ×
+cell whose verdict or observations (errno, /proc/modules state, taint,
+kmsg, kernel reports) changed, as a table and, when NEW is a folder, as
+NEW/diff.json and a section of NEW/index.html. Runs on different kernel
+versions are matched by cell.` + exitHelp(
+			"no regression: nothing changed, or only fixes",
+			"a regression: PASS became something else, or an observation changed while both passed",
+			"BASE or NEW unreadable, or NEW not writable",
+			""),
+		Example: `  modmatrix diff last-run modmatrix-out
+  modmatrix diff base/results.json new/results.json`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			base, err := report.Read(args[0])
 			if err != nil {

@@ -12,6 +12,17 @@ func listCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List cells and scenarios (validates every scenario file)",
+		Long: `List the kernels, cells and scenarios the flags select, as run would take
+them: every scenario file and Kconfig fragment is read and checked, and
+the kernels are found (a source unpacked, a prebuilt --kernel downloaded
+into the cache on first use), but nothing is built.` + exitHelp(
+			"listed: every input is valid",
+			"",
+			"bad flag or input (a scenario file, a fragment, an unknown cell or kernel), or a missing tool",
+			"interrupted (SIGINT, SIGTERM)"),
+		Example: `  modmatrix list
+  modmatrix list --kernels 6.12,6.1 --cells unload,debug
+  modmatrix list --module ./mydriver --scenario ./mydriver/stress.yaml`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, err := mf.open(cmd)
 			if err != nil {

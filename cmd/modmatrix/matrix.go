@@ -19,6 +19,16 @@ func matrixCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "matrix",
 		Short: "Print the matrix for a CI engine (GitHub Actions strategy.matrix JSON)",
+		Long: `Print the kernel × cell units the flags select (or --shards N shards of them)
+as a CI engine's matrix, for one job per entry, each running
+modmatrix run --shard I/N (or --kernels and --cells); modmatrix merge
+combines their outputs. Inputs are checked as by list; nothing is built.` + exitHelp(
+			"the matrix is printed",
+			"",
+			"bad flag or input (an unknown --format, a scenario file, a cell or kernel)",
+			"interrupted (SIGINT, SIGTERM)"),
+		Example: `  modmatrix matrix --format github
+  modmatrix matrix --format github --shards 4 --kernels 6.12,6.1`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "github" {
 				return fmt.Errorf("unknown format %q (want github)", format)

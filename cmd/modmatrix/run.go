@@ -34,6 +34,19 @@ func runCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Build, boot and judge every scenario on every cell",
+		Long: `Build (or take from the cache) the kernel of every kernel × cell, build the
+scenarios' modules against it, boot it in QEMU with the agent, and judge
+every scenario on every cell. Prints the table; writes results.json,
+junit.xml and index.html to --out.` + exitHelp(
+			"every scenario passed (or was skipped) on every cell, and no regression since --baseline",
+			"some cell did not pass (FAIL, ERROR, HANG or CRASH, a kernel or module build that failed, or nothing ran), or --baseline found a regression",
+			"the harness could not run: bad flag or input, missing tool, a failure before any result",
+			"interrupted (SIGINT, SIGTERM): the results so far are written, no QEMU is left"),
+		Example: `  modmatrix run
+  modmatrix run --kernels 6.12,6.1 --cells unload,debug --scenarios hello
+  modmatrix run --module ./mydriver --cell kasan=kconfigs/unload.config,kasan.config --cells kasan
+  modmatrix run --module ./mydriver --kernel debian-cloud-6.12
+  modmatrix run --shard 2/4 --out shard-2 --baseline last-run/`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd)
 		},

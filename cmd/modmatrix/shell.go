@@ -51,7 +51,14 @@ The kernel and cell flags are run's, for one kernel built from source and
 one cell: --kernels or --kernel-src, --cell NAME or --cells NAME (or the
 only --cell NAME=FRAGMENT), --kconfig, --kconfigs, --modules, --module,
 --scenario, --scenarios, --cache, --repo, --accel. A prebuilt --kernel, or
-more than one kernel or cell, is refused before anything is built.`,
+more than one kernel or cell, is refused before anything is built.` + exitHelp(
+			"the session ended: poweroff or exit in the guest, or Ctrl-A X",
+			"",
+			"bad flag or input, missing tool, a build that failed, QEMU failing, or the terminal gone (SIGHUP)",
+			"interrupted (SIGINT, SIGTERM; Ctrl-C itself goes to the guest)"),
+		Example: `  modmatrix shell --cell unload
+  modmatrix shell --cell debug --module ./mydriver
+  modmatrix shell --kernels 6.1 --cell mine=./my.config --scenarios hello`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd)
