@@ -6,21 +6,31 @@ import (
 	"github.com/spf13/cobra"
 
 	"modmatrix.dev/modmatrix/harness/matrix"
-	"modmatrix.dev/modmatrix/harness/vm"
 )
 
 func benchCmd() *cobra.Command {
 	var (
 		mf    matrixFlags
-		accel string
+		accel accelFlag
 		runs  int
 		out   string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure kernel build, cache hit, initramfs and boot time per cell against a bare floor",
+		Long: `Measure, per kernel × cell, the kernel build (or that it was cached), a cache
+hit, packing the initramfs, and the median of --runs boots of the cell
+(scenario hello unless --scenarios says otherwise) against the floor: the
+same kernel booting an init that reboots at once. Prints a table and
+judges nothing.` + exitHelp(
+			"the table is printed",
+			"",
+			"bad flag or input, missing tool, or a build or boot that failed or timed out",
+			"interrupted (SIGINT, SIGTERM)"),
+		Example: `  modmatrix bench --cells unload
+  modmatrix bench --kernels 6.12,6.1 --runs 3 --accel tcg`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := vm.ParseAccel(accel)
+			a, err := accel.parse()
 			if err != nil {
 				return err
 			}
@@ -36,7 +46,7 @@ func benchCmd() *cobra.Command {
 		},
 	}
 	mf.register(cmd)
-	cmd.Flags().StringVar(&accel, "accel", "auto", "QEMU accelerator: auto, tcg or kvm")
+	accel.register(cmd)
 	cmd.Flags().IntVar(&runs, "runs", 5, "boots per median")
 	cmd.Flags().StringVar(&out, "out", "modmatrix-out", "output folder (bench/ inside it)")
 	return cmd

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,36 @@ const (
 	exitInterrupted = 130
 )
 
+// rootCmd is modmatrix with every command.
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "modmatrix",
+		Short:         "Boot real kernels per Kconfig cell and check how they load and unload modules",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(runCmd(), listCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd(), diffCmd(), shellCmd())
+	return root
+}
+
+// exitHelp is the end of a command's Long help: what each exit status
+// the command can return means for it. An empty text leaves the status
+// out (a command that judges nothing never returns exitFail; one that
+// does not watch the context finishes its work when interrupted).
+func exitHelp(pass, fail, harness, interrupted string) string {
+	var b strings.Builder
+	b.WriteString("\n\nExit status:")
+	for _, s := range []struct {
+		code int
+		text string
+	}{{exitPass, pass}, {exitFail, fail}, {exitHarness, harness}, {exitInterrupted, interrupted}} {
+		if s.text != "" {
+			fmt.Fprintf(&b, "\n  %-4d %s", s.code, s.text)
+		}
+	}
+	return b.String()
+}
+
 // errFailed marks a run that worked but found cells that did not pass.
 var errFailed = errors.New("some cells did not pass")
 
@@ -31,14 +62,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	root := &cobra.Command{
-		Use:           "modmatrix",
-		Short:         "Boot real kernels per Kconfig cell and check how they load and unload modules",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(runCmd(), listCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd(), diffCmd(), shellCmd())
-	err := root.ExecuteContext(ctx)
+	err := rootCmd().ExecuteContext(ctx)
 	switch {
 	case err == nil:
 		os.Exit(exitPass)

@@ -5,197 +5,166 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"modmatrix.dev/modmatrix/harness/distro"
-	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/progress"
 	"modmatrix.dev/modmatrix/harness/report"
-	"modmatrix.dev/modmatrix/harness/vm"
 )
 
-// matrixFlags are the flags every command that builds a matrix shares.
-type matrixFlags struct {
-	repo, modules, kconfigs, cache, kernelSrc string
-	kernels, cells, scen                      []string
-	// The user's own: module folders, a scenario file, fragments, cells.
-	moduleDirs, fragments, cellSpecs []string
-	scenarioFile                     string
-	// prebuilt are --kernel kernels; alone, they replace the --kernels default.
-	prebuilt    []string
-	kernelsFlag *pflag.Flag
+// runFlags are run's flags: the matrix's, and how to run and report it.
+type runFlags struct {
+	mf         matrixFlags
+	out        string
+	accel      accelFlag
+	jobs       int
+	timeout    time.Duration
+	shard      string
+	shardTotal int
+	baseline   string
+	quiet      bool
+	verbose    bool
+	repeat     int
 }
 
-func (f *matrixFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.repo, "repo", "", "modmatrix checkout with kconfigs/ and modules/ (default: found from the working directory)")
-	fl.StringVar(&f.modules, "modules", "", "folder of scenarios, one subfolder each (default: REPO/modules)")
-	fl.StringVar(&f.kconfigs, "kconfigs", "", "folder of Kconfig fragments, base.config plus one per cell (default: REPO/kconfigs)")
-	fl.StringVar(&f.cache, "cache", kbuild.DefaultCacheDir(), "cache folder for kernel sources, builds and modules")
-	fl.StringVar(&f.kernelSrc, "kernel-src", "", "kernel tree to use instead of Debian's linux-source packages")
-	fl.StringSliceVar(&f.kernels, "kernels", []string{"6.12"}, "Debian linux-source series to test (e.g. 6.12,6.1)")
-	fl.StringSliceVar(&f.cells, "cells", nil, "cells to run (default: every fragment in kconfigs/)")
-	fl.StringSliceVar(&f.scen, "scenarios", nil, "scenarios to run (default: every folder in modules/)")
-	fl.StringArrayVar(&f.moduleDirs, "module", nil, "your out-of-tree module folder (Kbuild or Makefile) to run instead of modules/; repeatable. Its scenario.yaml drives it, else a default scenario (load, check live, unload, check gone, no kernel report)")
-	fl.StringVar(&f.scenarioFile, "scenario", "", "scenario file for the one --module folder, instead of its scenario.yaml")
-	fl.StringArrayVar(&f.fragments, "kconfig", nil, "Kconfig fragment merged into every cell, last; repeatable")
-	fl.StringArrayVar(&f.cellSpecs, "cell", nil, "add a cell: NAME=FRAGMENT[,FRAGMENT...] over base.config; repeatable")
-	fl.StringArrayVar(&f.prebuilt, "kernel", nil, "a prebuilt kernel, run as one cell of its own configuration (alone, instead of --kernels' default); repeatable: "+distro.Syntax)
-	f.kernelsFlag = fl.Lookup("kernels")
+func runCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Build, boot and judge every scenario on every cell",
+		Long: `Build (or take from the cache) the kernel of every kernel × cell, build the
+scenarios' modules against it, boot it in QEMU with the agent, and judge
+every scenario on every cell. Prints the table; writes results.json,
+junit.xml and index.html to --out.` + exitHelp(
+			"every scenario passed (or was skipped) on every cell, and no regression since --baseline",
+			"some cell did not pass (FAIL, ERROR, HANG or CRASH, a kernel or module build that failed, or nothing ran), or --baseline found a regression",
+			"the harness could not run: bad flag or input, missing tool, a failure before any result",
+			"interrupted (SIGINT, SIGTERM): the results so far are written, no QEMU is left"),
+		Example: `  modmatrix run
+  modmatrix run --kernels 6.12,6.1 --cells unload,debug --scenarios hello
+  modmatrix run --module ./mydriver --cell kasan=kconfigs/unload.config,kasan.config --cells kasan
+  modmatrix run --module ./mydriver --kernel debian-cloud-6.12
+  modmatrix run --shard 2/4 --out shard-2 --baseline last-run/`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return f.run(cmd)
+		},
+	}
+	f.register(cmd)
+	return cmd
 }
 
-func (f *matrixFlags) options() ([]matrix.Option, error) {
-	repo := f.repo
-	if repo == "" {
-		var err error
-		if repo, err = findRepo(); err != nil {
-			return nil, err
-		}
+func (f *runFlags) register(cmd *cobra.Command) {
+	f.mf.register(cmd)
+	cmd.Flags().StringVar(&f.out, "out", "modmatrix-out", "output folder for results.json and logs")
+	f.accel.register(cmd)
+	cmd.Flags().IntVarP(&f.jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
+	cmd.Flags().DurationVar(&f.timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
+	cmd.Flags().StringVar(&f.shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines, only the table")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also stream every guest console line")
+	cmd.Flags().StringVar(&f.baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
+	cmd.Flags().IntVar(&f.shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
+	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one boot, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
+}
+
+// run builds, boots and judges the matrix with progress on stderr, then
+// prints the table.
+func (f *runFlags) run(cmd *cobra.Command) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
 	}
-	opts := []matrix.Option{
-		matrix.WithRepo(repo),
-		matrix.WithCache(f.cache),
-		matrix.WithKernels(f.kernels...),
-		matrix.WithKernelSrc(f.kernelSrc),
-		matrix.WithCells(f.cells...),
-		matrix.WithScenarios(f.scen...),
+	p, stopProgress := newProgress(f.quiet, f.verbose)
+	defer stopProgress()
+	opts = append(opts, matrix.WithProgress(p))
+	if f.repeat < 0 {
+		return fmt.Errorf("--repeat %d: want a count of 1 or more", f.repeat)
 	}
-	if f.modules != "" {
-		opts = append(opts, matrix.WithModulesDir(f.modules))
+	opts = append(opts, matrix.WithRepeat(f.repeat))
+	m, err := matrix.New(cmd.Context(), opts...)
+	if err != nil {
+		return err
 	}
-	if f.kconfigs != "" {
-		opts = append(opts, matrix.WithKconfigDir(f.kconfigs))
+	res, runErr := m.Run(cmd.Context())
+	// The progress view ends before the table: a live block redrawn
+	// after it would overwrite its last lines.
+	stopProgress()
+	if res == nil {
+		return runErr
 	}
-	opts = append(opts, matrix.WithModuleDirs(f.moduleDirs...), matrix.WithScenarioFile(f.scenarioFile),
-		matrix.WithFragments(f.fragments...), matrix.WithCellSpecs(f.cellSpecs...))
-	if len(f.prebuilt) > 0 {
-		opts = append(opts, matrix.WithPrebuilt(f.prebuilt...))
-		if !f.kernelsFlag.Changed && f.kernelSrc == "" {
-			opts = append(opts, matrix.WithKernels())
-		}
+	return f.printResults(res, runErr)
+}
+
+// options are the matrix the flags describe, run where --out, --accel,
+// --jobs, --boot-timeout and --shard say.
+func (f *runFlags) options() ([]matrix.Option, error) {
+	a, err := f.accel.parse()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := f.mf.options()
+	if err != nil {
+		return nil, err
+	}
+	sh, err := shardOption(f.shard, f.shardTotal)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, matrix.WithOut(f.out), matrix.WithAccel(a), matrix.WithJobs(f.jobs),
+		matrix.WithBootTimeout(f.timeout))
+	if sh != nil {
+		opts = append(opts, matrix.WithShard(*sh))
 	}
 	return opts, nil
 }
 
-// open loads and validates the matrix the flags describe, plus extra options.
-func (f *matrixFlags) open(cmd *cobra.Command, extra ...matrix.Option) (*matrix.Matrix, error) {
-	opts, err := f.options()
-	if err != nil {
-		return nil, err
+// newProgress is a live view in a terminal; plain lines in CI logs and with
+// -v (the console stream would tear a redrawn block apart). stop ends it.
+func newProgress(quiet, verbose bool) (p matrix.Progress, stop func()) {
+	switch {
+	case quiet:
+		return matrix.Quiet, func() {}
+	case verbose:
+		lines := progress.New(os.Stderr)
+		return progress.Verbose{Lines: lines}, lines.Close
+	case progress.IsTerminal(os.Stderr):
+		live := progress.NewLive(os.Stderr)
+		return live, live.Close
+	default:
+		lines := progress.New(os.Stderr)
+		return lines, lines.Close
 	}
-	return matrix.New(cmd.Context(), append(opts, extra...)...)
 }
 
-func runCmd() *cobra.Command {
-	var (
-		mf         matrixFlags
-		out        string
-		accel      string
-		jobs       int
-		timeout    time.Duration
-		shard      string
-		shardTotal int
-		baseline   string
-		quiet      bool
-		verbose    bool
-		repeat     int
-	)
-	cmd := &cobra.Command{
-		Use:   "run",
-		Short: "Build, boot and judge every scenario on every cell",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := vm.ParseAccel(accel)
-			if err != nil {
-				return err
-			}
-			opts, err := mf.options()
-			if err != nil {
-				return err
-			}
-			sh, err := shardOption(shard, shardTotal)
-			if err != nil {
-				return err
-			}
-			// A live view in a terminal; plain lines in CI logs and with -v
-			// (the console stream would tear a redrawn block apart).
-			var p matrix.Progress
-			stopProgress := func() {}
-			switch {
-			case quiet:
-				p = matrix.Quiet
-			case verbose:
-				lines := progress.New(os.Stderr)
-				p, stopProgress = progress.Verbose{Lines: lines}, lines.Close
-			case progress.IsTerminal(os.Stderr):
-				live := progress.NewLive(os.Stderr)
-				p, stopProgress = live, live.Close
-			default:
-				lines := progress.New(os.Stderr)
-				p, stopProgress = lines, lines.Close
-			}
-			defer stopProgress()
-			opts = append(opts, matrix.WithOut(out), matrix.WithAccel(a), matrix.WithJobs(jobs),
-				matrix.WithBootTimeout(timeout), matrix.WithProgress(p))
-			if sh != nil {
-				opts = append(opts, matrix.WithShard(*sh))
-			}
-			if repeat < 0 {
-				return fmt.Errorf("--repeat %d: want a count of 1 or more", repeat)
-			}
-			opts = append(opts, matrix.WithRepeat(repeat))
-			m, err := matrix.New(cmd.Context(), opts...)
-			if err != nil {
-				return err
-			}
-			res, runErr := m.Run(cmd.Context())
-			// The progress view ends before the table: a live block redrawn
-			// after it would overwrite its last lines.
-			stopProgress()
-			if res == nil {
-				return runErr
-			}
-			fmt.Println()
-			if err := res.WriteTable(os.Stdout); err != nil {
-				return err
-			}
-			abs, _ := filepath.Abs(out)
-			fmt.Printf("\nresults: %s\n", filepath.Join(abs, "results.json"))
-			if runErr != nil {
-				return runErr
-			}
-			if baseline != "" {
-				base, err := report.Read(baseline)
-				if err != nil {
-					return err
-				}
-				fmt.Printf("\nchanges since %s:\n", baseline)
-				if err := printDiff(base, res, abs); err != nil {
-					return err
-				}
-			}
-			if !res.AllPassed() {
-				return errFailed
-			}
-			return nil
-		},
+// printResults prints the table and where results.json is, then the
+// changes since --baseline. A run that failed (runErr), a cell that did not
+// pass or a regression is the error.
+func (f *runFlags) printResults(res *report.Results, runErr error) error {
+	fmt.Println()
+	if err := res.WriteTable(os.Stdout); err != nil {
+		return err
 	}
-	mf.register(cmd)
-	cmd.Flags().StringVar(&out, "out", "modmatrix-out", "output folder for results.json and logs")
-	cmd.Flags().StringVar(&accel, "accel", "auto", "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
-	cmd.Flags().IntVarP(&jobs, "jobs", "j", runtime.NumCPU(), "VMs to run at once")
-	cmd.Flags().DurationVar(&timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
-	cmd.Flags().StringVar(&shard, "shard", "", "run shard I/N of the kernel × cell units (default: from MODMATRIX_SHARD, GitLab's CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX)")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress lines, only the table")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also stream every guest console line")
-	cmd.Flags().StringVar(&baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
-	cmd.Flags().IntVar(&shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
-	cmd.Flags().IntVar(&repeat, "repeat", 1, "run each scenario's steps N times in one boot, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
-	return cmd
+	abs, _ := filepath.Abs(f.out)
+	fmt.Printf("\nresults: %s\n", filepath.Join(abs, "results.json"))
+	if runErr != nil {
+		return runErr
+	}
+	if f.baseline != "" {
+		base, err := report.Read(f.baseline)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nchanges since %s:\n", f.baseline)
+		if err := printDiff(base, res, abs); err != nil {
+			return err
+		}
+	}
+	if !res.AllPassed() {
+		return errFailed
+	}
+	return nil
 }
 
 // shardOption is --shard, else what the CI engine's environment says.
@@ -209,61 +178,4 @@ func shardOption(flag string, total int) (*matrix.Shard, error) {
 		return nil, err
 	}
 	return &s, nil
-}
-
-func listCmd() *cobra.Command {
-	var mf matrixFlags
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List cells and scenarios (validates every scenario file)",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := mf.open(cmd)
-			if err != nil {
-				return err
-			}
-			fmt.Println("kernels:")
-			for _, s := range m.Sources() {
-				fmt.Printf("  %-10s %s\n", s.Version, s.Dir)
-			}
-			for _, k := range m.Prebuilt() {
-				fmt.Printf("  %-10s %s (cell %s, prebuilt: --kernel %s)\n", k.Kernel.Version, k.Kernel.BzImage, k.Spec.Cell, k.Spec.Text)
-			}
-			fmt.Println("cells:")
-			for _, c := range m.Cells() {
-				fmt.Printf("  %-14s %s\n", c.Name, c.Description)
-			}
-			fmt.Println("scenarios:")
-			for _, s := range m.Scenarios() {
-				fmt.Printf("  %-14s %s\n", s.Name, firstSentence(s.Description))
-			}
-			return nil
-		},
-	}
-	mf.register(cmd)
-	return cmd
-}
-
-// firstSentence keeps list output to one line per scenario.
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
-}
-
-// findRepo walks up from the working directory to the modmatrix checkout.
-func findRepo() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil &&
-			strings.Contains(string(b), "module modmatrix.dev/modmatrix\n") {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no modmatrix checkout above %s: run from the repository or pass --repo", dir)
-		}
-	}
 }

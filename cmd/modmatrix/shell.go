@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -14,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/progress"
 	"modmatrix.dev/modmatrix/harness/protocol"
@@ -22,13 +24,20 @@ import (
 	"modmatrix.dev/modmatrix/initramfs"
 )
 
+// shellFlags are shell's flags: the matrix flags run takes (narrowed to
+// the one kernel and cell shell boots), --accel, and shell's own --memory.
+type shellFlags struct {
+	mf     matrixFlags
+	accel  accelFlag
+	memory int
+}
+
 func shellCmd() *cobra.Command {
-	var (
-		repo, modulesDir, kconfigs, cache string
-		cell, kernel, accel               string
-		moduleDirs, scenarios             []string
-		memory                            int
-	)
+	var f shellFlags
+	return f.command()
+}
+
+func (f *shellFlags) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "shell --cell NAME",
 		Short: "Boot one cell with its modules and give you a shell on its console",
@@ -36,58 +45,143 @@ func shellCmd() *cobra.Command {
 on the serial console and the modules in /modmatrix/ko: the scenarios'
 modules, or the folders given with --module, built against that kernel.
 insmod, rmmod, lsmod, dmesg, cat, ls and grep are there. poweroff ends the
-session; so does Ctrl-A X (QEMU's console escape).`,
+session; so does Ctrl-A X (QEMU's console escape).
+
+The kernel and cell flags are run's, for one kernel built from source and
+one cell: --kernels or --kernel-src, --cell NAME or --cells NAME (or the
+only --cell NAME=FRAGMENT), --kconfig, --kconfigs, --modules, --module,
+--scenario, --scenarios, --cache, --repo, --accel. A prebuilt --kernel, or
+more than one kernel or cell, is refused before anything is built.` + exitHelp(
+			"the session ended: poweroff or exit in the guest, or Ctrl-A X",
+			"",
+			"bad flag or input, missing tool, a build that failed, QEMU failing, or the terminal gone (SIGHUP)",
+			"interrupted (SIGINT, SIGTERM; Ctrl-C itself goes to the guest)"),
+		Example: `  modmatrix shell --cell unload
+  modmatrix shell --cell debug --module ./mydriver
+  modmatrix shell --kernels 6.1 --cell mine=./my.config --scenarios hello`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := vm.ParseAccel(accel)
-			if err != nil {
-				return err
-			}
-			if repo == "" {
-				if repo, err = findRepo(); err != nil {
-					return err
-				}
-			}
-			// A closed terminal ends the session like Ctrl-C ends a run.
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGHUP)
-			defer stop()
-			s := shellSession{repo: repo, cache: cache, cell: cell, log: os.Stderr}
-			opts := []matrix.Option{
-				matrix.WithRepo(repo), matrix.WithCache(cache), matrix.WithKernels(kernel),
-				matrix.WithCells(cell),
-			}
-			if modulesDir != "" {
-				opts = append(opts, matrix.WithModulesDir(modulesDir))
-			}
-			if kconfigs != "" {
-				opts = append(opts, matrix.WithKconfigDir(kconfigs))
-			}
-			if len(moduleDirs) > 0 {
-				opts = append(opts, matrix.WithModuleDirs(moduleDirs...))
-			} else {
-				opts = append(opts, matrix.WithScenarios(scenarios...))
-			}
-			boot, cleanup, err := s.prepare(ctx, opts)
-			defer cleanup()
-			if err != nil {
-				return err
-			}
-			return s.run(ctx, boot, vm.WithAccel(a), vm.WithMemory(memory))
+			return f.run(cmd)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&cell, "cell", "", "cell to boot (a fragment name in kconfigs/, e.g. unload)")
-	fl.StringVar(&kernel, "kernel", "6.12", "Debian linux-source series (6.12 or 6.1)")
-	fl.StringArrayVar(&moduleDirs, "module", nil, "out-of-tree module folder (its own Kbuild or Makefile) to build and pack instead of the scenarios' modules; repeatable")
-	fl.StringSliceVar(&scenarios, "scenarios", nil, "scenarios whose modules to pack (default: all; ignored with --module)")
-	fl.StringVar(&repo, "repo", "", "modmatrix checkout with kconfigs/ and modules/ (default: found from the working directory)")
-	fl.StringVar(&modulesDir, "modules", "", "folder of scenarios, one subfolder each (default: REPO/modules)")
-	fl.StringVar(&kconfigs, "kconfigs", "", "folder of Kconfig fragments (default: REPO/kconfigs)")
-	fl.StringVar(&cache, "cache", kbuild.DefaultCacheDir(), "cache folder for kernel sources, builds, modules and the shell image")
-	fl.StringVar(&accel, "accel", "auto", "QEMU accelerator: auto (KVM only where it really works), tcg or kvm")
-	fl.IntVar(&memory, "memory", 256, "guest memory in MiB")
-	_ = cmd.MarkFlagRequired("cell")
+	f.register(cmd)
 	return cmd
+}
+
+func (f *shellFlags) register(cmd *cobra.Command) {
+	f.mf.register(cmd)
+	f.accel.register(cmd)
+	fl := cmd.Flags()
+	fl.IntVar(&f.memory, "memory", 256, "guest memory in MiB")
+	// The shared flags, as shell reads them.
+	fl.Lookup("cell").Usage = "the cell to boot: NAME in kconfigs/ (e.g. unload), or a cell of your own, NAME=FRAGMENT[,FRAGMENT...] over base.config (booted when it is the only one named); repeatable"
+	fl.Lookup("cells").Usage = "the cell to boot (one; the same as --cell NAME)"
+	fl.Lookup("kernel").Usage = "a Debian linux-source series (6.12: the same as --kernels 6.12); prebuilt kernels are refused, shell boots kernels built from source"
+	fl.Lookup("kernels").Usage = "the Debian linux-source series to boot (one: 6.12 or 6.1)"
+	fl.Lookup("scenarios").Usage = "scenarios whose modules to pack (default: all; with --module, names of its folders)"
+	fl.Lookup("module").Usage = "out-of-tree module folder (its own Kbuild or Makefile) to build and pack instead of the scenarios' modules; repeatable"
+	fl.Lookup("cache").Usage = "cache folder for kernel sources, builds, modules and the shell image"
+}
+
+// run checks the flags, builds (or finds) the kernel, the modules and the
+// image, and boots them with the console on this terminal.
+func (f *shellFlags) run(cmd *cobra.Command) error {
+	cell, err := f.narrow()
+	if err != nil {
+		return err
+	}
+	a, err := f.accel.parse()
+	if err != nil {
+		return err
+	}
+	repo, err := f.mf.repoDir()
+	if err != nil {
+		return err
+	}
+	f.mf.repo = repo
+	opts, err := f.mf.options()
+	if err != nil {
+		return err
+	}
+	// A closed terminal ends the session like Ctrl-C ends a run.
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGHUP)
+	defer stop()
+	s := shellSession{repo: repo, cache: f.mf.cache, cell: cell, log: os.Stderr}
+	boot, cleanup, err := s.prepare(ctx, opts)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, boot, vm.WithAccel(a), vm.WithMemory(f.memory))
+}
+
+// seriesRE is a Debian linux-source series, what shell's --kernel took
+// before --kernel named prebuilt kernels too.
+var seriesRE = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+
+// narrow narrows the matrix flags to what a session boots, one kernel
+// built from source and one cell, and names that cell. It refuses, naming
+// the flag, what shell cannot boot; it reads no file, so a mistake costs
+// nothing.
+func (f *shellFlags) narrow() (cell string, err error) {
+	if err := f.oneKernel(); err != nil {
+		return "", err
+	}
+	return f.oneCell()
+}
+
+// oneKernel takes --kernel SERIES as --kernels SERIES, and refuses a
+// prebuilt kernel (its cell is no fragment of kconfigs/) or more than one.
+func (f *shellFlags) oneKernel() error {
+	mf := &f.mf
+	var series []string
+	for _, k := range mf.prebuilt {
+		if !seriesRE.MatchString(k) {
+			return fmt.Errorf("--kernel %s: shell boots a kernel built from source, a series (--kernel 6.12 or --kernels 6.12) or --kernel-src DIR, not a prebuilt one", k)
+		}
+		series = append(series, k)
+	}
+	flag := "--kernels"
+	if len(series) > 0 {
+		if mf.kernelsFlag.Changed {
+			return fmt.Errorf("--kernel %s and --kernels %s: name the series once", strings.Join(series, ","), strings.Join(mf.kernels, ","))
+		}
+		mf.kernels, mf.prebuilt, flag = series, nil, "--kernel"
+	}
+	// --kernel-src replaces the series, as in run.
+	if mf.kernelSrc == "" && len(mf.kernels) != 1 {
+		return fmt.Errorf("%s %s: shell boots one kernel, name one series", flag, strings.Join(mf.kernels, ","))
+	}
+	return nil
+}
+
+// oneCell takes --cell NAME as --cells NAME and --cell NAME=FRAGMENT as a
+// cell to add, as in run, and names the one cell to boot: the one named,
+// else the one added.
+func (f *shellFlags) oneCell() (string, error) {
+	mf := &f.mf
+	var names, specs, added []string
+	names = append(names, mf.cells...)
+	for _, c := range mf.cellSpecs {
+		if name, _, ok := strings.Cut(c, "="); ok {
+			specs, added = append(specs, c), append(added, name)
+		} else {
+			names = append(names, c)
+		}
+	}
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	switch {
+	case len(names) == 0 && len(added) == 1:
+		names = added
+	case len(names) == 0 && len(added) > 1:
+		return "", fmt.Errorf("--cell adds %s: shell boots one cell, name it with --cells NAME", strings.Join(added, ", "))
+	case len(names) == 0:
+		return "", errors.New("--cell: name the cell to boot (a fragment in kconfigs/, e.g. --cell unload)")
+	case len(names) > 1:
+		return "", fmt.Errorf("--cell/--cells name %s: shell boots one cell, name one", strings.Join(names, ", "))
+	}
+	mf.cells, mf.cellSpecs = names, specs
+	return names[0], nil
 }
 
 // shellSession is one `modmatrix shell`: what to build, and where it says so.

@@ -41,62 +41,83 @@ func (m *Matrix) Bench(ctx context.Context, w io.Writer, runs int) error {
 	for _, src := range m.sources {
 		for _, c := range m.cells {
 			r := &cellRun{m: m, u: unit{src, c}, out: filepath.Join(out, src.Version, c.Name), base: base}
-			k, err := r.prepare(ctx)
+			row, err := m.benchCell(ctx, r, floor, runs)
 			if err != nil {
 				return err
 			}
-			build := "cached"
-			if !k.Cached {
-				build = k.BuildTime.Round(time.Second).String()
-			}
-			t = time.Now()
-			if _, err := r.prepare(ctx); err != nil {
-				return err
-			}
-			hit := time.Since(t)
-
-			image := filepath.Join(r.out, "bench.cpio")
-			if err := os.MkdirAll(r.out, 0o755); err != nil {
-				return err
-			}
-			t = time.Now()
-			plan, kos, _ := r.plan(m.scenarios)
-			if err := base.Boot(plan, kos, image); err != nil {
-				return err
-			}
-			imageTime := time.Since(t)
-
-			kernel, pvh := k.BootImage()
-			boot := func(initrd string) (time.Duration, error) {
-				var ds []time.Duration
-				for range runs {
-					res, err := vm.Boot(ctx, vm.WithKernel(kernel, pvh), vm.WithInitramfs(initrd),
-						vm.WithAccel(m.cfg.Accel), vm.WithTimeout(m.cfg.BootTimeout))
-					if err != nil {
-						return 0, err
-					}
-					if res.TimedOut {
-						return 0, fmt.Errorf("%s %s: bench boot timed out", src.Version, c.Name)
-					}
-					ds = append(ds, res.Duration)
-				}
-				slices.Sort(ds)
-				return ds[len(ds)/2], nil
-			}
-			cell, err := boot(image)
-			if err != nil {
-				return err
-			}
-			fl, err := boot(floor)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n", src.Version, c.Name, build,
-				hit.Round(time.Millisecond), imageTime.Round(time.Millisecond),
-				cell.Round(time.Millisecond), fl.Round(time.Millisecond), float64(cell)/float64(fl))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n", src.Version, c.Name, row.build,
+				row.hit.Round(time.Millisecond), row.image.Round(time.Millisecond),
+				row.cell.Round(time.Millisecond), row.floor.Round(time.Millisecond), float64(row.cell)/float64(row.floor))
 		}
 	}
 	return tw.Flush()
+}
+
+// benchRow is one cell's measurements, a line of the bench table.
+type benchRow struct {
+	build       string        // the kernel's build time, or "cached"
+	hit         time.Duration // finding the kernel and modules again
+	image       time.Duration // packing the cell's initramfs
+	cell, floor time.Duration // median boots: the cell's scenarios, the floor
+}
+
+// benchCell measures one cell: builds (or finds) its kernel and modules,
+// finds them again as a cache hit, packs its image, and boots it and the
+// floor runs times each.
+func (m *Matrix) benchCell(ctx context.Context, r *cellRun, floor string, runs int) (benchRow, error) {
+	var row benchRow
+	k, err := r.prepare(ctx)
+	if err != nil {
+		return row, err
+	}
+	row.build = "cached"
+	if !k.Cached {
+		row.build = k.BuildTime.Round(time.Second).String()
+	}
+	t := time.Now()
+	if _, err := r.prepare(ctx); err != nil {
+		return row, err
+	}
+	row.hit = time.Since(t)
+
+	image := filepath.Join(r.out, "bench.cpio")
+	if err := os.MkdirAll(r.out, 0o755); err != nil {
+		return row, err
+	}
+	t = time.Now()
+	plan, kos, _ := r.plan(m.scenarios)
+	if err := r.base.Boot(plan, kos, image); err != nil {
+		return row, err
+	}
+	row.image = time.Since(t)
+
+	kernel, pvh := k.BootImage()
+	if row.cell, err = m.medianBoot(ctx, r.u, kernel, pvh, image, runs); err != nil {
+		return row, err
+	}
+	if row.floor, err = m.medianBoot(ctx, r.u, kernel, pvh, floor, runs); err != nil {
+		return row, err
+	}
+	return row, nil
+}
+
+// medianBoot boots kernel with initrd runs times and returns the median
+// boot's wall time; a boot that times out is an error naming the unit.
+func (m *Matrix) medianBoot(ctx context.Context, u unit, kernel string, pvh bool, initrd string, runs int) (time.Duration, error) {
+	var ds []time.Duration
+	for range runs {
+		res, err := vm.Boot(ctx, vm.WithKernel(kernel, pvh), vm.WithInitramfs(initrd),
+			vm.WithAccel(m.cfg.Accel), vm.WithTimeout(m.cfg.BootTimeout))
+		if err != nil {
+			return 0, err
+		}
+		if res.TimedOut {
+			return 0, fmt.Errorf("%s %s: bench boot timed out", u.src.Version, u.cell.Name)
+		}
+		ds = append(ds, res.Duration)
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], nil
 }
 
 func hostName() string {

@@ -9,16 +9,13 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"modmatrix.dev/modmatrix/harness/report"
 )
 
 // IsTerminal reports whether f is a terminal (a live view makes sense).
-func IsTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
+func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Live redraws a status block in a terminal: how many cells are done,
 // running and left, and each running cell's stage with its elapsed time.

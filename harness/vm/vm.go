@@ -164,35 +164,18 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 
-	evDir, err := os.MkdirTemp("", "modmatrix-events-")
+	tail, evFile, closeTail, err := newEventTail()
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(evDir)
-	evFile := filepath.Join(evDir, "events")
-	tail := &eventTail{}
-	if tail.f, err = os.OpenFile(evFile, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
+	defer closeTail()
+	fns := append(machineFns, qemu.ArbitraryArgs(eventChannelArgs(evFile, protocol.EventChannel)...))
+	stall := newStallWatch(c.StallAfterOops)
+	serialFns, console, err := c.serial(stall)
+	if err != nil {
 		return nil, err
 	}
-	defer tail.f.Close()
-	fns := append(machineFns, qemu.ArbitraryArgs(eventChannelArgs(evFile, protocol.EventChannel)...))
-	var console *os.File
-	if c.ConsoleLog != "" {
-		console, err = os.Create(c.ConsoleLog)
-		if err != nil {
-			return nil, err
-		}
-		fns = append(fns, qemu.WithSerialOutput(console))
-	}
-	stall := newStallWatch(c.StallAfterOops)
-	if c.OnConsole != nil || stall != nil {
-		fns = append(fns, qemu.LogSerialByLine(func(line string) {
-			stall.console(line)
-			if c.OnConsole != nil {
-				c.OnConsole(line)
-			}
-		}))
-	}
+	fns = append(fns, serialFns...)
 
 	start := time.Now()
 	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64, fns...)
@@ -204,17 +187,84 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	}
 	res := &Result{Cmdline: machine.CmdlineQuoted()}
 
-	// Events are read while the VM runs (progress and the stall watch
-	// need them live), and once more after it exits.
-	var log *bufio.Writer
-	if c.EventLog != "" {
-		if f, err := os.Create(c.EventLog); err == nil {
-			defer f.Close()
-			log = bufio.NewWriter(f)
-			defer log.Flush()
-		}
+	log, closeLog := openEventLog(c.EventLog)
+	defer closeLog()
+	res.Stalled, err = waitDraining(machine, tail, stall, c.collector(res, log, stall))
+	res.Duration = time.Since(start)
+	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
+	// err is set when QEMU failed or the done event is missing; a
+	// boot counts as complete only without either.
+	res.Done = err == nil && !res.TimedOut
+	res.Err = err
+	return res, nil
+}
+
+// newEventTail creates the file QEMU writes the agent's events to, in a
+// scratch folder, and opens it for reading; closeTail removes both.
+func newEventTail() (tail *eventTail, file string, closeTail func(), err error) {
+	dir, err := os.MkdirTemp("", "modmatrix-events-")
+	if err != nil {
+		return nil, "", nil, err
 	}
-	emit := func(e protocol.Event) {
+	file = filepath.Join(dir, "events")
+	tail = &eventTail{}
+	if tail.f, err = os.OpenFile(file, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	return tail, file, func() {
+		tail.f.Close()
+		os.RemoveAll(dir)
+	}, nil
+}
+
+// serial is where the console goes: the ConsoleLog file (returned, for the
+// caller to close if QEMU does not start), and line by line to OnConsole
+// and the stall watch.
+func (c Config) serial(stall *stallWatch) ([]qemu.Fn, *os.File, error) {
+	var fns []qemu.Fn
+	var console *os.File
+	if c.ConsoleLog != "" {
+		var err error
+		console, err = os.Create(c.ConsoleLog)
+		if err != nil {
+			return nil, nil, err
+		}
+		fns = append(fns, qemu.WithSerialOutput(console))
+	}
+	if c.OnConsole != nil || stall != nil {
+		fns = append(fns, qemu.LogSerialByLine(func(line string) {
+			stall.console(line)
+			if c.OnConsole != nil {
+				c.OnConsole(line)
+			}
+		}))
+	}
+	return fns, console, nil
+}
+
+// openEventLog opens the EventLog file, if any (nil when unset or when it
+// cannot be created: the log is a convenience, not the result); closeLog
+// flushes and closes it.
+func openEventLog(path string) (log *bufio.Writer, closeLog func()) {
+	if path == "" {
+		return nil, func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, func() {}
+	}
+	log = bufio.NewWriter(f)
+	return log, func() {
+		log.Flush()
+		f.Close()
+	}
+}
+
+// collector takes each event as it arrives: it tells the stall watch, adds
+// the event to res, writes it to log (if any) and hands it to OnEvent.
+func (c Config) collector(res *Result, log *bufio.Writer, stall *stallWatch) func(protocol.Event) {
+	return func(e protocol.Event) {
 		stall.event()
 		res.Events = append(res.Events, e)
 		if log != nil {
@@ -225,6 +275,13 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 			c.OnEvent(e)
 		}
 	}
+}
+
+// waitDraining waits for QEMU to exit while the events are read (progress
+// and the stall watch need them live), and once more after it exits.
+// stalled says whether the stall watch killed the VM; err is QEMU's
+// failure, the event channel's, or a missing done event.
+func waitDraining(machine *qemu.VM, tail *eventTail, stall *stallWatch, emit func(protocol.Event)) (stalled bool, err error) {
 	stop := make(chan struct{})
 	followed := make(chan struct{})
 	go func() {
@@ -233,7 +290,7 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	}()
 	stopWatch := stall.watch(machine.Kill)
 	err = machine.Wait()
-	res.Stalled = stopWatch()
+	stalled = stopWatch()
 	close(stop)
 	<-followed
 	if err == nil && !tail.done {
@@ -242,13 +299,7 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	if err == nil {
 		err = tail.err
 	}
-	res.Duration = time.Since(start)
-	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-	// err is set when QEMU failed or the done event is missing; a
-	// boot counts as complete only without either.
-	res.Done = err == nil && !res.TimedOut
-	res.Err = err
-	return res, nil
+	return stalled, err
 }
 
 // newConfig applies opts over the defaults every boot shares.
