@@ -11,7 +11,8 @@ import (
 )
 
 // testdata/resolved-6.12.117-unload.config is the .config that Resolve
-// produced for base.config + unload.config on 6.12.117 (tinyconfig based).
+// produced for base.config + unload.config on 6.12.117 (tinyconfig based),
+// copied from the cache (configs/<key>/config) of a real run.
 const recorded = "testdata/resolved-6.12.117-unload.config"
 
 func TestParseFragment(t *testing.T) {
