@@ -161,9 +161,15 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 
+	log, err := openEventLog(c.EventLog)
+	if err != nil {
+		return nil, err
+	}
+	defer log.close() // on the early returns; the result takes its error below
 	tail, evFile, closeTail, err := newEventTail()
 	if err != nil {
 		return nil, err
@@ -187,13 +193,21 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	}
 	res := &Result{Cmdline: machine.CmdlineQuoted()}
 
-	log, closeLog := openEventLog(c.EventLog)
-	defer closeLog()
 	res.Stalled, err = waitDraining(machine, tail, stall, c.collector(res, log, stall))
 	res.Duration = time.Since(start)
-	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-	// err is set when QEMU failed or the done event is missing; a
-	// boot counts as complete only without either.
+	// Only the VM's own timeout is a hang: the caller's deadline or
+	// cancellation (an interrupted run, a go test -timeout) says nothing
+	// about the guest.
+	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded) && caller.Err() == nil
+	if err == nil && caller.Err() != nil {
+		err = fmt.Errorf("stopped by the caller: %w", caller.Err())
+	}
+	if logErr := log.close(); logErr != nil && err == nil {
+		err = logErr
+	}
+	// err is set when QEMU failed, the done event is missing or the
+	// event log could not be written; a boot counts as complete only
+	// without any of them.
 	res.Done = err == nil && !res.TimedOut
 	res.Err = err
 	return res, nil
@@ -243,34 +257,70 @@ func (c Config) serial(stall *stallWatch) ([]qemu.Fn, *os.File, error) {
 	return fns, console, nil
 }
 
-// openEventLog opens the EventLog file, if any (nil when unset or when it
-// cannot be created: the log is a convenience, not the result); closeLog
-// flushes and closes it.
-func openEventLog(path string) (log *bufio.Writer, closeLog func()) {
+// eventLog is the EventLog file: results.json points users at it, so a
+// log that cannot be created or written is an error of the boot, not a
+// silently missing file. A nil *eventLog (no EventLog asked) writes nothing.
+type eventLog struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	err  error // the first write error
+}
+
+func openEventLog(path string) (*eventLog, error) {
 	if path == "" {
-		return nil, func() {}
+		return nil, nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, func() {}
+		return nil, fmt.Errorf("event log: %w", err)
 	}
-	log = bufio.NewWriter(f)
-	return log, func() {
-		log.Flush()
-		f.Close()
+	return &eventLog{path: path, f: f, w: bufio.NewWriter(f)}, nil
+}
+
+func (l *eventLog) write(e protocol.Event) {
+	if l == nil || l.err != nil {
+		return
 	}
+	b, err := json.Marshal(e)
+	if err == nil {
+		_, err = l.w.Write(append(b, '\n'))
+	}
+	if err != nil {
+		l.err = fmt.Errorf("event log %s: %w", l.path, err)
+	}
+}
+
+// close flushes and closes the file, returning the first error; closing
+// again returns it again.
+func (l *eventLog) close() error {
+	if l == nil || l.f == nil {
+		return l.firstErr()
+	}
+	defer func() { l.f = nil }()
+	if err := l.w.Flush(); err != nil && l.err == nil {
+		l.err = fmt.Errorf("event log %s: %w", l.path, err)
+	}
+	if err := l.f.Close(); err != nil && l.err == nil {
+		l.err = fmt.Errorf("event log %s: %w", l.path, err)
+	}
+	return l.err
+}
+
+func (l *eventLog) firstErr() error {
+	if l == nil {
+		return nil
+	}
+	return l.err
 }
 
 // collector takes each event as it arrives: it tells the stall watch, adds
 // the event to res, writes it to log (if any) and hands it to OnEvent.
-func (c Config) collector(res *Result, log *bufio.Writer, stall *stallWatch) func(protocol.Event) {
+func (c Config) collector(res *Result, log *eventLog, stall *stallWatch) func(protocol.Event) {
 	return func(e protocol.Event) {
 		stall.event()
 		res.Events = append(res.Events, e)
-		if log != nil {
-			b, _ := json.Marshal(e)
-			log.Write(append(b, '\n'))
-		}
+		log.write(e)
 		if c.OnEvent != nil {
 			c.OnEvent(e)
 		}

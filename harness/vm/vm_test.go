@@ -1,10 +1,13 @@
 package vm
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
 func TestParseAccel(t *testing.T) {
@@ -50,4 +53,21 @@ func TestQEMUArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEventLogErrors: results.json points at the event log, so a log that
+// cannot be created or written is an error, not a missing file.
+func TestEventLogErrors(t *testing.T) {
+	_, err := openEventLog(filepath.Join(t.TempDir(), "no", "such", "dir", "events.jsonl"))
+	assert.ErrorContains(t, err, "event log")
+
+	full, err := openEventLog("/dev/full")
+	require.NoError(t, err)
+	full.write(protocol.Event{Kind: protocol.EventBoot})
+	assert.ErrorContains(t, full.close(), "/dev/full")
+	assert.Error(t, full.close(), "closing again repeats the error")
+
+	var none *eventLog
+	none.write(protocol.Event{Kind: protocol.EventBoot})
+	assert.NoError(t, none.close())
 }
