@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
 
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -263,15 +263,12 @@ wait:
 	return res, hung
 }
 
-// oopsMarkers start the kmsg records of reports that kill the calling task.
-var oopsMarkers = []string{"BUG: ", "Oops: ", "general protection fault", "Kernel panic"}
-
+// hasOops: one of the records starts a report that may kill the calling
+// task (kinds.CrashMarkers).
 func hasOops(recs []protocol.Kmsg) bool {
 	for _, r := range recs {
-		for _, m := range oopsMarkers {
-			if strings.HasPrefix(r.Text, m) {
-				return true
-			}
+		if kinds.StartsCrash(r.Text) {
+			return true
 		}
 	}
 	return false
