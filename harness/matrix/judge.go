@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"modmatrix.dev/modmatrix/harness/kreport"
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
@@ -128,7 +129,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 		case res.Err != nil:
 			reason = fmt.Sprintf("boot produced no scenario events (%v)", res.Err)
 		}
-		if strings.Contains(console, "Kernel panic") {
+		if kinds.Panicked(console) {
 			v = verdict.Crash
 		}
 		sr := r.bootError(batch[0], reason+"\nlast console lines:\n"+console, prefix)
@@ -168,7 +169,7 @@ func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agent
 		return verdict.Crash, fmt.Sprintf("kernel oops %s, then the guest went silent (killed)%s", where, tail)
 	case res.TimedOut:
 		return verdict.Hang, fmt.Sprintf("VM timed out after %s %s%s", res.Duration.Round(1e8), where, tail)
-	case strings.Contains(console, "Kernel panic"):
+	case kinds.Panicked(console):
 		return verdict.Crash, fmt.Sprintf("kernel panic %s%s", where, tail)
 	case agentErr != "":
 		return verdict.Error, fmt.Sprintf("agent failed %s: %s%s", where, agentErr, tail)

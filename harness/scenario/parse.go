@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -328,6 +329,15 @@ func (p *parser) step(n *yaml.Node) Step {
 	return st
 }
 
+// kindList names the report kinds for errors: "WARNING, BUG, …".
+func kindList() string {
+	var names []string
+	for _, k := range kinds.All() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
 // reports reads `report: {kind: OOPS, module: NAME}` or a list of them.
 func (p *parser) reports(n *yaml.Node) []ReportExpect {
 	items := []*yaml.Node{n}
@@ -341,9 +351,9 @@ func (p *parser) reports(n *yaml.Node) []ReportExpect {
 			v, _ := p.str(f.val, f.key)
 			switch f.key {
 			case "kind":
-				r.Kind = v
-				if !slices.Contains(ReportKinds, v) {
-					p.errorf(f.val, "unknown report kind %q (want one of %s)", v, strings.Join(ReportKinds, ", "))
+				r.Kind = kinds.Kind(v)
+				if !r.Kind.Known() {
+					p.errorf(f.val, "unknown report kind %q (want one of %s)", v, kindList())
 				}
 			case "module":
 				r.Module = v

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -105,19 +106,11 @@ type Expectation struct {
 	KUnit []KUnitExpect
 }
 
-// ReportKinds are the kernel report kinds an expectation may name (those
-// of package kreport).
-var ReportKinds = []string{"WARNING", "BUG", "OOPS", "NULL_DEREF", "GPF", "KASAN", "LEAK", "PANIC", "HANG", "INIT_RETURN"}
-
-// CrashKinds are the report kinds that kill the task that hit them (and may
-// take the kernel with it).
-var CrashKinds = []string{"OOPS", "NULL_DEREF", "BUG", "GPF", "PANIC"}
-
 // ReportExpect is one expected kernel report: its kind, the module it must
 // name, and optionally a pattern on its title.
 type ReportExpect struct {
 	Line   int
-	Kind   string
+	Kind   kinds.Kind // one of kinds.All
 	Module string
 	Title  *Pattern
 }

@@ -200,7 +200,7 @@ func iterationReports(in scenario.Step, lookup func(string) string, where string
 	}
 	missing, unexpected := matchReports(want, got)
 	for _, w := range missing {
-		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + w.Kind, Observed: titles(got), Line: w.Line})
+		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + string(w.Kind), Observed: titles(got), Line: w.Line})
 	}
 	for _, rep := range unexpected {
 		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "none", Observed: rep.Title})
