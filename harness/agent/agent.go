@@ -16,6 +16,7 @@ import (
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
 
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
@@ -150,7 +151,7 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 		}
 	}
 	markConsole(protocol.StepMarker(sc.Name, len(sc.Steps)))
-	if gained := (a.Sys.Taint() &^ taintStart) &^ protocol.HarmlessTaint; gained != 0 {
+	if gained := (a.Sys.Taint() &^ taintStart) &^ kernel.HarmlessTaint; gained != 0 {
 		// A tainted kernel (a forced unload, an oops) ends the boot anyway;
 		// closing fds into a force-unloaded module's code would oops again.
 		dirty = fmt.Sprintf("taint gained: %d", gained)
@@ -366,7 +367,8 @@ func uptimeMS() int64 {
 }
 
 // errnoName gives the symbolic name of an errno ("EAGAIN"), as the
-// expectations spell it.
+// expectations spell it: package kernel's errno table, which its tests
+// check against unix.ErrnoName.
 func errnoName(err error) string {
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
@@ -278,8 +279,8 @@ func (s *Scenario) LeavesClean(lookup func(string) string) string {
 			if e.Loaded != nil {
 				isLoaded = e.Loaded
 			}
-			if gained := e.TaintGained &^ protocol.HarmlessTaint; gained != 0 {
-				return fmt.Sprintf("line %d: %s expects taint %s", e.Line, st.Describe(), TaintString(gained))
+			if gained := e.TaintGained &^ kernel.HarmlessTaint; gained != 0 {
+				return fmt.Sprintf("line %d: %s expects taint %s", e.Line, st.Describe(), kernel.TaintString(gained))
 			}
 			for _, r := range e.Reports {
 				if !r.Kind.Benign() {

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
@@ -436,7 +437,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 			e.When, e.Pred = p.when(f.val)
 		case "errno":
 			if s, ok := p.str(f.val, "errno"); ok {
-				name, known := CanonicalErrno(s)
+				name, known := kernel.CanonicalErrno(s)
 				if !known {
 					p.errorf(f.val, "unknown errno %q", s)
 				}
@@ -479,7 +480,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	if conditions == 0 && len(p.errs) == nerrs {
 		p.errorf(n, "expect block has no conditions")
 	}
-	for bit, letter := range TaintLetters {
+	for bit, letter := range kernel.TaintLetters {
 		if (e.TaintGained&e.TaintNotGained)>>bit&1 != 0 {
 			p.errorf(n, "taint %c is in both taint_gained and taint_not_gained", letter)
 		}
@@ -573,7 +574,7 @@ func (p *parser) presence(n *yaml.Node, what string, valid func(string) bool) Pr
 }
 
 func (p *parser) taint(n *yaml.Node, what string) uint64 {
-	mask, err := TaintMask(strings.Join(p.strs(n, what), ""))
+	mask, err := kernel.TaintMask(strings.Join(p.strs(n, what), ""))
 	if err != nil {
 		p.errorf(n, "%s: %v", what, err)
 	}

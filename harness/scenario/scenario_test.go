@@ -281,42 +281,6 @@ func TestKconfigSymbols(t *testing.T) {
 	assert.True(t, errors.Is(err, os.ErrNotExist))
 }
 
-func TestCanonicalErrno(t *testing.T) {
-	for _, tc := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"ok", "", true},
-		{"", "", true},
-		{"ENOSYS", "ENOSYS", true},
-		{"enosys", "ENOSYS", true},
-		{"EWOULDBLOCK", "EAGAIN", true},
-		{"EDEADLOCK", "EDEADLK", true},
-		{"EOPNOTSUPP", "ENOTSUP", true},
-		{"EKEYREJECTED", "EKEYREJECTED", true},
-		{"EHWPOISON", "EHWPOISON", true},
-		{"ENOSUCH", "ENOSUCH", false},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, ok := CanonicalErrno(tc.in)
-			assert.Equal(t, tc.want, got)
-			assert.Equal(t, tc.ok, ok)
-		})
-	}
-	assert.Len(t, linuxErrnos, 131, "EPERM..EHWPOISON less the unused 41 and 58")
-}
-
-func TestTaintMask(t *testing.T) {
-	m, err := TaintMask("RO")
-	require.NoError(t, err)
-	assert.Equal(t, uint64(4104), m)
-	m, err = TaintMask("PJ")
-	require.NoError(t, err)
-	assert.Equal(t, uint64(1|1<<19), m)
-	_, err = TaintMask("G")
-	assert.EqualError(t, err, "unknown taint letter 'G' (known: PFSRMBUDAWCIOELKXTNJ)")
-}
-
 func TestPattern(t *testing.T) {
 	lit, err := ParsePattern("hi module")
 	require.NoError(t, err)
@@ -336,20 +300,4 @@ func TestPattern(t *testing.T) {
 
 	_, err = ParsePattern("/(/")
 	assert.Error(t, err)
-}
-
-func TestTaintString(t *testing.T) {
-	for _, tc := range []struct {
-		mask uint64
-		want string
-	}{
-		{0, ""},
-		{4096, "O"},
-		{4104, "RO"},
-		{1<<0 | 1<<9 | 1<<13, "PWE"},
-		{1 << 19, "J"},
-		{1<<12 | 1<<21, "O[21]"},
-	} {
-		assert.Equal(t, tc.want, TaintString(tc.mask), "mask %d", tc.mask)
-	}
 }
