@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/kreport"
 	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
@@ -97,7 +98,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 				reports[at.index] = append(reports[at.index], reps...)
 			}
 		}
-		result := verdict.Judge(sc, scenario.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
+		result := verdict.Judge(sc, kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
 			func(i int) []verdict.Report { return reports[i] })
 		sr.Steps = stepRecords(ev.steps, result, reports)
 		sr.KUnit = result.KUnit

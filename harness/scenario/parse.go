@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
@@ -488,19 +489,19 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	return e
 }
 
-func (p *parser) when(n *yaml.Node) (string, Predicate) {
+func (p *parser) when(n *yaml.Node) (string, kconfig.Predicate) {
 	src, ok := p.str(n, "when")
 	if !ok {
-		return "", Predicate{}
+		return "", kconfig.Predicate{}
 	}
-	pred, err := ParsePredicate(src)
+	pred, err := kconfig.ParsePredicate(src)
 	if err != nil {
 		p.errorf(n, "%v", err)
-		return src, Predicate{}
+		return src, kconfig.Predicate{}
 	}
 	if p.opts.knownSymbol != nil {
 		for _, sym := range pred.Symbols() {
-			if sym != KernelVersion && !p.opts.knownSymbol(sym) {
+			if sym != kconfig.KernelVersion && !p.opts.knownSymbol(sym) {
 				p.errorf(n, "unknown Kconfig symbol CONFIG_%s in %q", sym, src)
 			}
 		}

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,11 @@ import (
 var testSymbols = WithSymbolChecker(func(sym string) bool {
 	return sym == "MODULES" || sym == "MODULE_UNLOAD" || sym == "MODULE_FORCE_UNLOAD"
 })
+
+// config is a resolved .config as the harness's lookup sees it.
+func config(values map[string]string) func(string) string {
+	return func(sym string) string { return values[sym] }
+}
 
 // Cells as lookups of their resolved .config.
 var (
@@ -253,32 +257,6 @@ func TestHelloScenario(t *testing.T) {
 			assert.Equal(t, tc.unload, errnos(sc.Steps[1], tc.lookup))
 		})
 	}
-}
-
-func TestKconfigSymbols(t *testing.T) {
-	src := t.TempDir()
-	files := map[string]string{
-		"init/Kconfig": "config MODULES\n\tbool \"modules\"\n\thelp\n\t  config options below\n\t  config FROM_HELP\n\n\t  config FROM_HELP_TOO\n" +
-			"if MODULES\nconfig MODULE_UNLOAD\n\tbool\nendif\n",
-		"arch/x86/Kconfig":    "menuconfig HYPERVISOR_GUEST\n\tbool\n  config INDENTED # in a choice\n",
-		"lib/Kconfig.debug":   "config DEBUG_KERNEL\n",
-		"drivers/Makefile":    "config NOT_KCONFIG\n",
-		".git/Kconfig":        "config IN_GIT\n",
-		"Documentation/x.rst": "config NOT_DOC\n",
-	}
-	for name, body := range files {
-		p := filepath.Join(src, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
-	}
-	syms, err := KconfigSymbols(src)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{
-		"MODULES": true, "MODULE_UNLOAD": true, "HYPERVISOR_GUEST": true, "INDENTED": true, "DEBUG_KERNEL": true,
-	}, syms)
-
-	_, err = KconfigSymbols(filepath.Join(src, "missing"))
-	assert.True(t, errors.Is(err, os.ErrNotExist))
 }
 
 func TestPattern(t *testing.T) {
