@@ -10,13 +10,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
 
+	"modmatrix.dev/modmatrix/harness/kernel"
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -150,7 +151,7 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 		}
 	}
 	markConsole(protocol.StepMarker(sc.Name, len(sc.Steps)))
-	if gained := (a.Sys.Taint() &^ taintStart) &^ protocol.HarmlessTaint; gained != 0 {
+	if gained := (a.Sys.Taint() &^ taintStart) &^ kernel.HarmlessTaint; gained != 0 {
 		// A tainted kernel (a forced unload, an oops) ends the boot anyway;
 		// closing fds into a force-unloaded module's code would oops again.
 		dirty = fmt.Sprintf("taint gained: %d", gained)
@@ -263,15 +264,12 @@ wait:
 	return res, hung
 }
 
-// oopsMarkers start the kmsg records of reports that kill the calling task.
-var oopsMarkers = []string{"BUG: ", "Oops: ", "general protection fault", "Kernel panic"}
-
+// hasOops: one of the records starts a report that may kill the calling
+// task (kinds.CrashMarkers).
 func hasOops(recs []protocol.Kmsg) bool {
 	for _, r := range recs {
-		for _, m := range oopsMarkers {
-			if strings.HasPrefix(r.Text, m) {
-				return true
-			}
+		if kinds.StartsCrash(r.Text) {
+			return true
 		}
 	}
 	return false
@@ -369,7 +367,8 @@ func uptimeMS() int64 {
 }
 
 // errnoName gives the symbolic name of an errno ("EAGAIN"), as the
-// expectations spell it.
+// expectations spell it: package kernel's errno table, which its tests
+// check against unix.ErrnoName.
 func errnoName(err error) string {
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {

@@ -1,7 +1,10 @@
 // Package kreport finds kernel reports (oopses, WARNINGs, KASAN and kmemleak
 // reports, panics, hung tasks, the loader's "suspiciously returned" warning)
 // in a console log or in a list of /dev/kmsg records, and names each one
-// with a kind, a syzkaller-style title and the modules it mentions.
+// with a kind, a syzkaller-style title and the modules it mentions. The
+// kinds themselves, which of them kill a task and the markers that start
+// those, are package kinds, which the guest agent imports without this
+// package's regexps.
 //
 // The recognisers are data: patterns (table.go) is a table of start
 // regexps, title templates and end rules. testdata/ holds one log per file
@@ -12,23 +15,25 @@ package kreport
 import (
 	"regexp"
 	"strings"
+
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 )
 
-// Kind is the class of a kernel report.
-type Kind string
+// Kind is the class of a kernel report; package kinds holds the list.
+type Kind = kinds.Kind
 
-// Report kinds.
+// Report kinds (see package kinds).
 const (
-	KindWarning    Kind = "WARNING"     // WARN*(): "WARNING: CPU: N PID: N at FILE:LINE FUNC"
-	KindBUG        Kind = "BUG"         // BUG(), "kernel BUG at", other "BUG: …" lines
-	KindOops       Kind = "OOPS"        // page fault or bare "Oops:" die
-	KindGPF        Kind = "GPF"         // general protection fault
-	KindKASAN      Kind = "KASAN"       // "BUG: KASAN: …"
-	KindLeak       Kind = "LEAK"        // kmemleak "unreferenced object"
-	KindPanic      Kind = "PANIC"       // "Kernel panic - not syncing: …"
-	KindHang       Kind = "HANG"        // hung task, soft lockup
-	KindInitReturn Kind = "INIT_RETURN" // do_init_module: init suspiciously returned N (benign)
-	KindNullDeref  Kind = "NULL_DEREF"  // "BUG: kernel NULL pointer dereference"
+	KindWarning    = kinds.Warning
+	KindBUG        = kinds.BUG
+	KindOops       = kinds.Oops
+	KindGPF        = kinds.GPF
+	KindKASAN      = kinds.KASAN
+	KindLeak       = kinds.Leak
+	KindPanic      = kinds.Panic
+	KindHang       = kinds.Hang
+	KindInitReturn = kinds.InitReturn
+	KindNullDeref  = kinds.NullDeref
 )
 
 // Report is one kernel report found in a log.

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/kreport"
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
@@ -96,7 +98,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 				reports[at.index] = append(reports[at.index], reps...)
 			}
 		}
-		result := verdict.Judge(sc, scenario.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
+		result := verdict.Judge(sc, kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
 			func(i int) []verdict.Report { return reports[i] })
 		sr.Steps = stepRecords(ev.steps, result, reports)
 		sr.KUnit = result.KUnit
@@ -128,7 +130,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 		case res.Err != nil:
 			reason = fmt.Sprintf("boot produced no scenario events (%v)", res.Err)
 		}
-		if strings.Contains(console, "Kernel panic") {
+		if kinds.Panicked(console) {
 			v = verdict.Crash
 		}
 		sr := r.bootError(batch[0], reason+"\nlast console lines:\n"+console, prefix)
@@ -168,7 +170,7 @@ func unfinished(sc *scenario.Scenario, ev *scenarioEvents, res *vm.Result, agent
 		return verdict.Crash, fmt.Sprintf("kernel oops %s, then the guest went silent (killed)%s", where, tail)
 	case res.TimedOut:
 		return verdict.Hang, fmt.Sprintf("VM timed out after %s %s%s", res.Duration.Round(1e8), where, tail)
-	case strings.Contains(console, "Kernel panic"):
+	case kinds.Panicked(console):
 		return verdict.Crash, fmt.Sprintf("kernel panic %s%s", where, tail)
 	case agentErr != "":
 		return verdict.Error, fmt.Sprintf("agent failed %s: %s%s", where, agentErr, tail)

@@ -256,7 +256,7 @@ func (m *Matrix) checkBuiltFor() error {
 func kconfigSymbols(sources []*ksrc.Source) (map[string]bool, error) {
 	all := map[string]bool{}
 	for _, src := range sources {
-		syms, err := scenario.KconfigSymbols(src.Dir)
+		syms, err := kconfig.Symbols(src.Dir)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
 	"modmatrix.dev/modmatrix/harness/verdict"
@@ -8,7 +9,7 @@ import (
 
 // holds tells whether the cell's kernel meets the scenario's `requires`.
 func (r *cellRun) holds(sc *scenario.Scenario) bool {
-	return sc.Requires.Holds(scenario.Lookup(r.kernel.Config.Value, r.u.src.Version))
+	return sc.Requires.Holds(kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version))
 }
 
 // runnable is the scenarios the cell's kernel can run, in order, and a

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/kreport"
 	"modmatrix.dev/modmatrix/harness/protocol"
-	"modmatrix.dev/modmatrix/harness/scenario"
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
@@ -83,7 +83,7 @@ func (r *cellRun) applyRepeat() {
 		return
 	}
 	r.notes = map[string]string{}
-	lookup := scenario.Lookup(r.kernel.Config.Value, r.u.src.Version)
+	lookup := kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version)
 	for i, sc := range r.own {
 		rep, why := sc.Repeated(n, lookup)
 		if why != "" {

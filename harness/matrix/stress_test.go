@@ -61,7 +61,7 @@ func TestJudgeUnfinishedLoop(t *testing.T) {
 	hello, err := scenario.Load("../../modules/hello")
 	require.NoError(t, err)
 	unloadCfg := kconfig.Config{"MODULES": "y", "MODULE_UNLOAD": "y"}
-	rep, why := hello.Repeated(50, scenario.Lookup(unloadCfg.Value, "6.12.117"))
+	rep, why := hello.Repeated(50, kconfig.Lookup(unloadCfg.Value, "6.12.117"))
 	require.Empty(t, why)
 	iteration := func(k int) protocol.Event {
 		ok := protocol.StepResult{TaintBefore: 4096, TaintAfter: 4096}

@@ -118,9 +118,17 @@ func (m *Matrix) userScenario(dir string, opts ...scenario.Option) (*scenario.Sc
 	if file == "" {
 		file = filepath.Join(dir, scenario.FileName)
 		if _, err := os.Stat(file); err != nil {
-			mods, err := scenario.KbuildModules(dir)
+			kos, err := modbuild.KbuildModules(dir)
+			if errors.Is(err, modbuild.ErrNoObjM) {
+				return nil, fmt.Errorf("%s: no %s and %w: write a %s for it (see modmatrix's harness/scenario/doc.go)",
+					dir, scenario.FileName, modbuild.ErrNoObjM, scenario.FileName)
+			}
 			if err != nil {
 				return nil, err
+			}
+			var mods []scenario.ModuleInfo
+			for _, ko := range kos {
+				mods = append(mods, scenario.ModuleInfo{Name: modbuild.ModuleName(ko), File: ko})
 			}
 			sc, text, err := scenario.Default(dir, m.generatedFile(filepath.Base(dir), ""), mods)
 			if err == nil {

@@ -18,11 +18,6 @@ const ModuleDir = "/modmatrix/ko"
 // EventChannel is the virtio-serial port name the agent writes events to.
 const EventChannel = "modmatrix"
 
-// HarmlessTaint are the taint bits that do not make a kernel dirty: every
-// out-of-tree test module sets O (bit 12), and an unsigned one sets E
-// (bit 13) under MODULE_SIG, once, at its first load.
-const HarmlessTaint = 1<<12 | 1<<13
-
 // Plan is what one boot runs: scenarios in order, each from a clean module state.
 type Plan struct {
 	Cell      string     `json:"cell"`

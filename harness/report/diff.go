@@ -11,7 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"modmatrix.dev/modmatrix/harness/scenario"
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
@@ -91,7 +91,7 @@ func stepChanges(a, b []StepRecord) []string {
 		}
 		add("errno", x.Errno, y.Errno)
 		add("proc_modules", procState(x.ProcModules), procState(y.ProcModules))
-		add("taint gained", scenario.TaintString(x.TaintAfter&^x.TaintBefore), scenario.TaintString(y.TaintAfter&^y.TaintBefore))
+		add("taint gained", kernel.TaintString(x.TaintAfter&^x.TaintBefore), kernel.TaintString(y.TaintAfter&^y.TaintBefore))
 		add("kmsg", strings.Join(stable(x.Kmsg), " | "), strings.Join(stable(y.Kmsg), " | "))
 		add("reports", reportTitles(x.Reports), reportTitles(y.Reports))
 	}

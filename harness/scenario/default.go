@@ -1,18 +1,15 @@
 package scenario
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 )
 
 // ModuleInfo is one module of a folder without a scenario file, as the
-// default scenario needs it: names from kbuild, the rest from the built .ko.
+// default scenario needs it: names from kbuild (modbuild.KbuildModules),
+// the rest from the built .ko.
 type ModuleInfo struct {
 	Name string // the kernel's name (foo_bar)
 	File string // foo-bar.ko
@@ -20,39 +17,6 @@ type ModuleInfo struct {
 	Depends []string
 	// Permanent: no exit routine, so the kernel refuses to unload it.
 	Permanent bool
-}
-
-var objM = regexp.MustCompile(`^\s*obj-(m|y|\$\([A-Za-z0-9_]+\))\s*[:+]?=\s*(.*)$`)
-
-// KbuildModules lists the modules a folder's Kbuild (else Makefile)
-// builds, from its obj-m lines, before anything is built. The default
-// scenario needs the names for kernels nothing can be built for
-// (MODULES=n), where every load is refused anyway.
-func KbuildModules(dir string) ([]ModuleInfo, error) {
-	for _, name := range []string{"Kbuild", "Makefile"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			continue
-		}
-		var mods []ModuleInfo
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			m := objM.FindStringSubmatch(sc.Text())
-			if m == nil {
-				continue
-			}
-			for _, o := range strings.Fields(m[2]) {
-				if base, ok := strings.CutSuffix(o, ".o"); ok {
-					mods = append(mods, ModuleInfo{Name: strings.ReplaceAll(base, "-", "_"), File: base + ".ko"})
-				}
-			}
-		}
-		if len(mods) > 0 {
-			return mods, nil
-		}
-	}
-	return nil, fmt.Errorf("%s: no %s and no obj-m line in Kbuild or Makefile: write a %s for it (see modmatrix's harness/scenario/doc.go)",
-		dir, FileName, FileName)
 }
 
 // Default is the scenario of a module folder that has none: load each

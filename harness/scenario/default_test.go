@@ -1,8 +1,6 @@
 package scenario
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,27 +8,6 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
-
-func TestKbuildModules(t *testing.T) {
-	for _, tc := range []struct {
-		name, file, text string
-		want             []string
-	}{
-		{"kbuild", "Kbuild", "obj-m := dep_a.o dep-b.o\n", []string{"dep_a", "dep_b"}},
-		{"classic makefile", "Makefile", "ifneq ($(KERNELRELEASE),)\nobj-m += mine.o\nmine-y := a.o b.o\nelse\nall:\n\tmake -C $(KDIR) M=$(PWD)\nendif\n", []string{"mine"}},
-		{"config-dependent", "Kbuild", "obj-$(CONFIG_FOO) += foo.o\n", []string{"foo"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			require.NoError(t, os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.text), 0o644))
-			mods, err := KbuildModules(dir)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, names(mods))
-		})
-	}
-	_, err := KbuildModules(t.TempDir())
-	assert.ErrorContains(t, err, "no obj-m line")
-}
 
 func TestDefaultOrdersByDependencies(t *testing.T) {
 	mods := []ModuleInfo{

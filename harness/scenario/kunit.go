@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ktap"
 )
 
@@ -15,10 +16,10 @@ import (
 type Requirement struct {
 	Line int
 	Src  string
-	Pred Predicate
+	Pred kconfig.Predicate
 }
 
-// Holds evaluates the requirement for a kernel (see Lookup).
+// Holds evaluates the requirement for a kernel (see kconfig.Lookup).
 func (r *Requirement) Holds(lookup func(sym string) string) bool {
 	return r == nil || r.Pred.Eval(lookup)
 }
@@ -52,14 +53,14 @@ func (p *parser) requires(n *yaml.Node) *Requirement {
 	if !ok {
 		return nil
 	}
-	pred, err := ParsePredicate(src)
+	pred, err := kconfig.ParsePredicate(src)
 	if err != nil {
 		p.errorf(n, "requires: %v", err)
 		return nil
 	}
 	if p.opts.knownSymbol != nil {
 		for _, sym := range pred.Symbols() {
-			if sym != KernelVersion && !p.opts.knownSymbol(sym) {
+			if sym != kconfig.KernelVersion && !p.opts.knownSymbol(sym) {
 				p.errorf(n, "unknown Kconfig symbol CONFIG_%s in requires %q", sym, src)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"modmatrix.dev/modmatrix/harness/kernel"
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -92,8 +94,8 @@ func RepeatableSteps(steps []Step) string {
 }
 
 // endsBoot: a report of kind k kills its task or hangs it.
-func endsBoot(k string) bool {
-	return k == "HANG" || slices.Contains(CrashKinds, k)
+func endsBoot(k kinds.Kind) bool {
+	return k == kinds.Hang || k.Crash()
 }
 
 // loopStep parses a step whose action is repeat or concurrent; ok is false
@@ -277,11 +279,11 @@ func (s *Scenario) LeavesClean(lookup func(string) string) string {
 			if e.Loaded != nil {
 				isLoaded = e.Loaded
 			}
-			if gained := e.TaintGained &^ protocol.HarmlessTaint; gained != 0 {
-				return fmt.Sprintf("line %d: %s expects taint %s", e.Line, st.Describe(), TaintString(gained))
+			if gained := e.TaintGained &^ kernel.HarmlessTaint; gained != 0 {
+				return fmt.Sprintf("line %d: %s expects taint %s", e.Line, st.Describe(), kernel.TaintString(gained))
 			}
 			for _, r := range e.Reports {
-				if r.Kind != "INIT_RETURN" {
+				if !r.Kind.Benign() {
 					return fmt.Sprintf("line %d: %s expects a kernel report %s", r.Line, st.Describe(), r.Kind)
 				}
 			}

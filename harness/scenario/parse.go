@@ -12,6 +12,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/kernel"
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -328,6 +331,15 @@ func (p *parser) step(n *yaml.Node) Step {
 	return st
 }
 
+// kindList names the report kinds for errors: "WARNING, BUG, …".
+func kindList() string {
+	var names []string
+	for _, k := range kinds.All() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
 // reports reads `report: {kind: OOPS, module: NAME}` or a list of them.
 func (p *parser) reports(n *yaml.Node) []ReportExpect {
 	items := []*yaml.Node{n}
@@ -341,9 +353,9 @@ func (p *parser) reports(n *yaml.Node) []ReportExpect {
 			v, _ := p.str(f.val, f.key)
 			switch f.key {
 			case "kind":
-				r.Kind = v
-				if !slices.Contains(ReportKinds, v) {
-					p.errorf(f.val, "unknown report kind %q (want one of %s)", v, strings.Join(ReportKinds, ", "))
+				r.Kind = kinds.Kind(v)
+				if !r.Kind.Known() {
+					p.errorf(f.val, "unknown report kind %q (want one of %s)", v, kindList())
 				}
 			case "module":
 				r.Module = v
@@ -426,7 +438,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 			e.When, e.Pred = p.when(f.val)
 		case "errno":
 			if s, ok := p.str(f.val, "errno"); ok {
-				name, known := CanonicalErrno(s)
+				name, known := kernel.CanonicalErrno(s)
 				if !known {
 					p.errorf(f.val, "unknown errno %q", s)
 				}
@@ -469,7 +481,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	if conditions == 0 && len(p.errs) == nerrs {
 		p.errorf(n, "expect block has no conditions")
 	}
-	for bit, letter := range TaintLetters {
+	for bit, letter := range kernel.TaintLetters {
 		if (e.TaintGained&e.TaintNotGained)>>bit&1 != 0 {
 			p.errorf(n, "taint %c is in both taint_gained and taint_not_gained", letter)
 		}
@@ -477,19 +489,19 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	return e
 }
 
-func (p *parser) when(n *yaml.Node) (string, Predicate) {
+func (p *parser) when(n *yaml.Node) (string, kconfig.Predicate) {
 	src, ok := p.str(n, "when")
 	if !ok {
-		return "", Predicate{}
+		return "", kconfig.Predicate{}
 	}
-	pred, err := ParsePredicate(src)
+	pred, err := kconfig.ParsePredicate(src)
 	if err != nil {
 		p.errorf(n, "%v", err)
-		return src, Predicate{}
+		return src, kconfig.Predicate{}
 	}
 	if p.opts.knownSymbol != nil {
 		for _, sym := range pred.Symbols() {
-			if sym != KernelVersion && !p.opts.knownSymbol(sym) {
+			if sym != kconfig.KernelVersion && !p.opts.knownSymbol(sym) {
 				p.errorf(n, "unknown Kconfig symbol CONFIG_%s in %q", sym, src)
 			}
 		}
@@ -563,7 +575,7 @@ func (p *parser) presence(n *yaml.Node, what string, valid func(string) bool) Pr
 }
 
 func (p *parser) taint(n *yaml.Node, what string) uint64 {
-	mask, err := TaintMask(strings.Join(p.strs(n, what), ""))
+	mask, err := kernel.TaintMask(strings.Join(p.strs(n, what), ""))
 	if err != nil {
 		p.errorf(n, "%s: %v", what, err)
 	}

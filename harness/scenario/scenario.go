@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -80,7 +82,7 @@ func (b *BuiltFor) Suffix() string {
 type Expectation struct {
 	Line int    // of the block in the file
 	When string // the predicate as written, "" when the block always applies
-	Pred Predicate
+	Pred kconfig.Predicate
 
 	// Errno is nil when not checked; "" means success.
 	Errno *string
@@ -105,19 +107,11 @@ type Expectation struct {
 	KUnit []KUnitExpect
 }
 
-// ReportKinds are the kernel report kinds an expectation may name (those
-// of package kreport).
-var ReportKinds = []string{"WARNING", "BUG", "OOPS", "NULL_DEREF", "GPF", "KASAN", "LEAK", "PANIC", "HANG", "INIT_RETURN"}
-
-// CrashKinds are the report kinds that kill the task that hit them (and may
-// take the kernel with it).
-var CrashKinds = []string{"OOPS", "NULL_DEREF", "BUG", "GPF", "PANIC"}
-
 // ReportExpect is one expected kernel report: its kind, the module it must
 // name, and optionally a pattern on its title.
 type ReportExpect struct {
 	Line   int
-	Kind   string
+	Kind   kinds.Kind // one of kinds.All
 	Module string
 	Title  *Pattern
 }
@@ -190,23 +184,6 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
-// KernelVersion is the one predicate symbol that is not a CONFIG symbol:
-// the kernel's version ("6.12.117", as `make kernelversion` prints it), for
-// behaviour that changed between releases rather than with configuration.
-// Compare it with <, <=, >, >= (KERNELVERSION >= 6.5).
-const KernelVersion = "KERNELVERSION"
-
-// Lookup answers predicate symbols for a kernel: CONFIG symbols from its
-// resolved .config, KERNELVERSION from its version.
-func Lookup(config func(sym string) string, version string) func(string) string {
-	return func(sym string) string {
-		if sym == KernelVersion {
-			return version
-		}
-		return config(sym)
-	}
-}
-
 // Option configures Load and LoadAll.
 type Option func(*options)
 
@@ -215,7 +192,7 @@ type options struct {
 }
 
 // WithSymbolChecker rejects predicates naming a symbol for which known
-// returns false; known gets the symbol without CONFIG_ (see KconfigSymbols).
+// returns false; known gets the symbol without CONFIG_ (see kconfig.Symbols).
 func WithSymbolChecker(known func(sym string) bool) Option {
 	return func(o *options) { o.knownSymbol = known }
 }
@@ -273,7 +250,7 @@ func LoadAll(modulesDir string, opts ...Option) ([]*Scenario, error) {
 }
 
 // Applicable returns the expectations whose When holds for lookup (see
-// Predicate.Eval).
+// kconfig.Predicate.Eval).
 func (st Step) Applicable(lookup func(sym string) string) []Expectation {
 	var out []Expectation
 	for _, e := range st.Expect {

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,11 @@ import (
 var testSymbols = WithSymbolChecker(func(sym string) bool {
 	return sym == "MODULES" || sym == "MODULE_UNLOAD" || sym == "MODULE_FORCE_UNLOAD"
 })
+
+// config is a resolved .config as the harness's lookup sees it.
+func config(values map[string]string) func(string) string {
+	return func(sym string) string { return values[sym] }
+}
 
 // Cells as lookups of their resolved .config.
 var (
@@ -255,68 +259,6 @@ func TestHelloScenario(t *testing.T) {
 	}
 }
 
-func TestKconfigSymbols(t *testing.T) {
-	src := t.TempDir()
-	files := map[string]string{
-		"init/Kconfig": "config MODULES\n\tbool \"modules\"\n\thelp\n\t  config options below\n\t  config FROM_HELP\n\n\t  config FROM_HELP_TOO\n" +
-			"if MODULES\nconfig MODULE_UNLOAD\n\tbool\nendif\n",
-		"arch/x86/Kconfig":    "menuconfig HYPERVISOR_GUEST\n\tbool\n  config INDENTED # in a choice\n",
-		"lib/Kconfig.debug":   "config DEBUG_KERNEL\n",
-		"drivers/Makefile":    "config NOT_KCONFIG\n",
-		".git/Kconfig":        "config IN_GIT\n",
-		"Documentation/x.rst": "config NOT_DOC\n",
-	}
-	for name, body := range files {
-		p := filepath.Join(src, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
-	}
-	syms, err := KconfigSymbols(src)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]bool{
-		"MODULES": true, "MODULE_UNLOAD": true, "HYPERVISOR_GUEST": true, "INDENTED": true, "DEBUG_KERNEL": true,
-	}, syms)
-
-	_, err = KconfigSymbols(filepath.Join(src, "missing"))
-	assert.True(t, errors.Is(err, os.ErrNotExist))
-}
-
-func TestCanonicalErrno(t *testing.T) {
-	for _, tc := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"ok", "", true},
-		{"", "", true},
-		{"ENOSYS", "ENOSYS", true},
-		{"enosys", "ENOSYS", true},
-		{"EWOULDBLOCK", "EAGAIN", true},
-		{"EDEADLOCK", "EDEADLK", true},
-		{"EOPNOTSUPP", "ENOTSUP", true},
-		{"EKEYREJECTED", "EKEYREJECTED", true},
-		{"EHWPOISON", "EHWPOISON", true},
-		{"ENOSUCH", "ENOSUCH", false},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			got, ok := CanonicalErrno(tc.in)
-			assert.Equal(t, tc.want, got)
-			assert.Equal(t, tc.ok, ok)
-		})
-	}
-	assert.Len(t, linuxErrnos, 131, "EPERM..EHWPOISON less the unused 41 and 58")
-}
-
-func TestTaintMask(t *testing.T) {
-	m, err := TaintMask("RO")
-	require.NoError(t, err)
-	assert.Equal(t, uint64(4104), m)
-	m, err = TaintMask("PJ")
-	require.NoError(t, err)
-	assert.Equal(t, uint64(1|1<<19), m)
-	_, err = TaintMask("G")
-	assert.EqualError(t, err, "unknown taint letter 'G' (known: PFSRMBUDAWCIOELKXTNJ)")
-}
-
 func TestPattern(t *testing.T) {
 	lit, err := ParsePattern("hi module")
 	require.NoError(t, err)
@@ -336,20 +278,4 @@ func TestPattern(t *testing.T) {
 
 	_, err = ParsePattern("/(/")
 	assert.Error(t, err)
-}
-
-func TestTaintString(t *testing.T) {
-	for _, tc := range []struct {
-		mask uint64
-		want string
-	}{
-		{0, ""},
-		{4096, "O"},
-		{4104, "RO"},
-		{1<<0 | 1<<9 | 1<<13, "PWE"},
-		{1 << 19, "J"},
-		{1<<12 | 1<<21, "O[21]"},
-	} {
-		assert.Equal(t, tc.want, TaintString(tc.mask), "mask %d", tc.mask)
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/scenario"
 )
@@ -30,7 +31,7 @@ func checksOf(st scenario.Step, e scenario.Expectation) []check {
 		want := *e.Errno
 		add("errno "+errnoText(want, "ok"), "errno", errnoText(want, `"" (success)`), func(r *protocol.StepResult) (string, bool) {
 			got := r.Errno
-			if c, known := scenario.CanonicalErrno(got); known {
+			if c, known := kernel.CanonicalErrno(got); known {
 				got = c
 			}
 			return errnoText(got, `"" (success)`), got == want
@@ -117,12 +118,12 @@ func checksOf(st scenario.Step, e scenario.Expectation) []check {
 		})
 	}
 	if m := e.TaintGained; m != 0 {
-		add("taint gains "+scenario.TaintString(m), "taint gained", scenario.TaintString(m), func(r *protocol.StepResult) (string, bool) {
+		add("taint gains "+kernel.TaintString(m), "taint gained", kernel.TaintString(m), func(r *protocol.StepResult) (string, bool) {
 			return gainedText(r), gained(r)&m == m
 		})
 	}
 	if m := e.TaintNotGained; m != 0 {
-		add("taint does not gain "+scenario.TaintString(m), "taint gained", "none of "+scenario.TaintString(m), func(r *protocol.StepResult) (string, bool) {
+		add("taint does not gain "+kernel.TaintString(m), "taint gained", "none of "+kernel.TaintString(m), func(r *protocol.StepResult) (string, bool) {
 			return gainedText(r), gained(r)&m == 0
 		})
 	}
@@ -153,7 +154,7 @@ func presentWord(present bool) string {
 func gained(r *protocol.StepResult) uint64 { return r.TaintAfter &^ r.TaintBefore }
 
 func gainedText(r *protocol.StepResult) string {
-	g := scenario.TaintString(gained(r))
+	g := kernel.TaintString(gained(r))
 	if g == "" {
 		g = "nothing"
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/scenario"
 )
@@ -17,7 +18,7 @@ type StressSummary struct {
 	Loops []LoopSummary `json:"loops"`
 	// TaintBefore and TaintAfter bound the whole step; TaintGained spells
 	// the difference, TaintGainedAt the first iteration that changed it.
-	// Neither counts O or E (protocol.HarmlessTaint), which the first load
+	// Neither counts O or E (kernel.HarmlessTaint), which the first load
 	// of a test module sets whether or not anything went wrong.
 	TaintBefore   uint64 `json:"taint_before"`
 	TaintAfter    uint64 `json:"taint_after"`
@@ -104,7 +105,7 @@ type iterationKey struct{ loop, iteration, step int }
 // inner step does not expect fails its iteration. Mismatches are kept for
 // the first failing iteration only; the summary counts the others.
 func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepResult, reports []Report, out *StepOutcome) {
-	sum := &StressSummary{TaintBefore: r.TaintBefore, TaintAfter: r.TaintAfter, TaintGained: scenario.TaintString(drift(r.TaintBefore, r.TaintAfter)), Clocksource: r.Clocksource}
+	sum := &StressSummary{TaintBefore: r.TaintBefore, TaintAfter: r.TaintAfter, TaintGained: kernel.TaintString(drift(r.TaintBefore, r.TaintAfter)), Clocksource: r.Clocksource}
 	if hz, err := strconv.ParseInt(lookup("HZ"), 10, 64); err == nil && hz > 0 && strings.Contains(r.Clocksource, "jiffies") {
 		sum.ClockTickUS = 1e6 / hz
 	}
@@ -200,7 +201,7 @@ func iterationReports(in scenario.Step, lookup func(string) string, where string
 	}
 	missing, unexpected := matchReports(want, got)
 	for _, w := range missing {
-		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + w.Kind, Observed: titles(got), Line: w.Line})
+		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + string(w.Kind), Observed: titles(got), Line: w.Line})
 	}
 	for _, rep := range unexpected {
 		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "none", Observed: rep.Title})
@@ -210,7 +211,7 @@ func iterationReports(in scenario.Step, lookup func(string) string, where string
 
 // drift is the taint bits gained from before to after, but O and E.
 func drift(before, after uint64) uint64 {
-	return after &^ before &^ protocol.HarmlessTaint
+	return after &^ before &^ kernel.HarmlessTaint
 }
 
 func loopWord(st scenario.Step, li int) string {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/scenario"
 )
@@ -12,7 +13,7 @@ import (
 // Report is a kernel report (oops, WARNING, leak, …) attributed to a step,
 // as the runner's classifier found it in the step's kmsg or the console.
 type Report struct {
-	Kind    string   `json:"kind"`
+	Kind    string   `json:"kind"` // a kinds.Kind
 	Title   string   `json:"title"`
 	Modules []string `json:"modules,omitempty"`
 	// Iteration (from 1) places a report printed inside a repeat or
@@ -22,10 +23,6 @@ type Report struct {
 	Loop      int `json:"loop,omitempty"`
 	InnerStep int `json:"inner_step,omitempty"`
 }
-
-// benignKinds are reports a scenario may cause without saying so: the
-// loader's warning about a positive init return is documented behaviour.
-var benignKinds = []string{"INIT_RETURN"}
 
 // Judge is Evaluate plus the kernel reports of each step (reports(i) for
 // step i): a report the step's expectations do not ask for is never a PASS
@@ -45,7 +42,7 @@ func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol
 			Error: "no result: the guest died in the expected crash"}
 		for _, e := range st.Applicable(lookup) {
 			for _, want := range e.Reports {
-				out.Expected = append(out.Expected, "kernel report "+want.Kind+" naming "+want.Module)
+				out.Expected = append(out.Expected, "kernel report "+string(want.Kind)+" naming "+want.Module)
 			}
 		}
 		res.Steps = append(res.Steps, out)
@@ -85,7 +82,7 @@ func expectedEnd(st scenario.Step, lookup func(string) string, r protocol.StepRe
 		}
 		if r.Died {
 			for _, want := range e.Reports {
-				if slices.Contains(scenario.CrashKinds, want.Kind) && findReport(want, reps) != nil {
+				if want.Kind.Crash() && findReport(want, reps) != nil {
 					return true
 				}
 			}
@@ -122,7 +119,7 @@ func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, 
 		// are judged with their iteration (loop.go) and a loop cannot
 		// expect a crash, so a crash there is always unexpected.
 		for _, r := range got {
-			if r.Iteration > 0 && slices.Contains(scenario.CrashKinds, r.Kind) && crashReason == "" {
+			if r.Iteration > 0 && kinds.Kind(r.Kind).Crash() && crashReason == "" {
 				crashReason = fmt.Sprintf("%s: %s: unexpected kernel report: %s", where, iterationWhere(st, r), r.Title)
 			}
 		}
@@ -139,7 +136,7 @@ func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, 
 			m := Mismatch{What: "kernel report", Expected: "none", Observed: r.Title}
 			out.Mismatches = append(out.Mismatches, m)
 			reason := fmt.Sprintf("%s: unexpected kernel report: %s", where, r.Title)
-			if slices.Contains(scenario.CrashKinds, r.Kind) {
+			if kinds.Kind(r.Kind).Crash() {
 				if crashReason == "" {
 					crashReason = reason
 				}
@@ -162,7 +159,9 @@ func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, 
 
 // matchReports pairs the reports a step expects with those it printed:
 // missing are the expectations no report matched, unexpected the reports
-// no expectation asked for, but for the benign kinds.
+// no expectation asked for, but for the benign kinds (kinds.Kind.Benign:
+// the loader's warning about a positive init return is documented
+// behaviour).
 func matchReports(want []scenario.ReportExpect, got []Report) (missing []scenario.ReportExpect, unexpected []Report) {
 	matched := map[int]bool{}
 	for _, w := range want {
@@ -173,7 +172,7 @@ func matchReports(want []scenario.ReportExpect, got []Report) (missing []scenari
 		missing = append(missing, w)
 	}
 	for j, r := range got {
-		if !matched[j] && !slices.Contains(benignKinds, r.Kind) {
+		if !matched[j] && !kinds.Kind(r.Kind).Benign() {
 			unexpected = append(unexpected, r)
 		}
 	}
@@ -181,7 +180,7 @@ func matchReports(want []scenario.ReportExpect, got []Report) (missing []scenari
 }
 
 func reportDesc(want scenario.ReportExpect) string {
-	desc := "kernel report " + want.Kind
+	desc := "kernel report " + string(want.Kind)
 	if want.Module != "" {
 		desc += " naming " + want.Module
 	}
@@ -191,7 +190,7 @@ func reportDesc(want scenario.ReportExpect) string {
 // findReport returns the index of the first report that matches want.
 func findReport(want scenario.ReportExpect, got []Report) *int {
 	for j, r := range got {
-		if r.Kind != want.Kind {
+		if kinds.Kind(r.Kind) != want.Kind {
 			continue
 		}
 		if want.Module != "" && !slices.Contains(r.Modules, want.Module) {

@@ -4,10 +4,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// oopsMarkers begin console reports after which a guest may be wedged.
-var oopsMarkers = []string{"BUG: ", "Oops: ", "general protection fault", "Kernel panic"}
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
+)
 
 // stallWatch kills a VM that stays silent after an oops: the console shows
 // the oops, then no agent event arrives for d.
@@ -33,15 +32,14 @@ func (w *stallWatch) console(line string) {
 	if _, text, ok := strings.Cut(line, "] "); ok {
 		line = text
 	}
-	for _, m := range oopsMarkers {
-		if strings.HasPrefix(line, m) {
-			w.mu.Lock()
-			if w.oops.IsZero() {
-				w.oops, w.lastSign = time.Now(), time.Now()
-			}
-			w.mu.Unlock()
-			return
+	// A report that may kill a task (kinds.CrashMarkers): after it, the
+	// guest may be wedged.
+	if kinds.StartsCrash(line) {
+		w.mu.Lock()
+		if w.oops.IsZero() {
+			w.oops, w.lastSign = time.Now(), time.Now()
 		}
+		w.mu.Unlock()
 	}
 }
 

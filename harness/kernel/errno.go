@@ -1,14 +1,16 @@
-package scenario
+// Package kernel holds facts about Linux that the host and the guest agent
+// share, in the kernel's own words: errno names as userspace sees them,
+// taint flags and their letters. It needs nothing but the standard
+// library's strings and fmt, so the agent stays small.
+package kernel
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // linuxErrnos lists the errno names userspace can see on Linux, in number
 // order from EPERM (1) to EHWPOISON (133), spelled as x/sys/unix.ErrnoName
-// spells them (the agent reports errnos with it). A table rather than unix's
-// own keeps the names Linux's whichever host parses the scenario.
+// spells them (the agent reports errnos with it; errno_linux_test.go checks
+// the two agree). A table rather than unix's own keeps the names Linux's
+// whichever host parses the scenario.
 var linuxErrnos = strings.Fields(`
 	EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM
 	EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE
@@ -53,40 +55,4 @@ func CanonicalErrno(name string) (string, bool) {
 		return a, true
 	}
 	return up, knownErrnos[up]
-}
-
-// TaintLetters holds the kernel's taint flag letters, indexed by bit
-// (P is bit 0, R bit 3, O bit 12, J bit 19), as kernel/panic.c prints them.
-const TaintLetters = "PFSRMBUDAWCIOELKXTNJ"
-
-// TaintMask turns letters ("RO") into the /proc/sys/kernel/tainted bits.
-func TaintMask(letters string) (uint64, error) {
-	var mask uint64
-	for _, c := range letters {
-		bit := strings.IndexRune(TaintLetters, c)
-		if bit < 0 {
-			return 0, fmt.Errorf("unknown taint letter %q (known: %s)", c, TaintLetters)
-		}
-		mask |= 1 << bit
-	}
-	return mask, nil
-}
-
-// TaintString spells a taint mask with the kernel's letters in bit order
-// ("RO" for 4104), as print_tainted does but without its padding and its G
-// for "not proprietary"; a bit the kernel has no letter for shows as [N].
-// Zero is "".
-func TaintString(mask uint64) string {
-	var b strings.Builder
-	for bit := range 64 {
-		if mask&(1<<bit) == 0 {
-			continue
-		}
-		if bit < len(TaintLetters) {
-			b.WriteByte(TaintLetters[bit])
-		} else {
-			fmt.Fprintf(&b, "[%d]", bit)
-		}
-	}
-	return b.String()
 }

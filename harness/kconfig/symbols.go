@@ -1,4 +1,4 @@
-package scenario
+package kconfig
 
 import (
 	"bufio"
@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// KconfigSymbols returns the symbols (without CONFIG_) that the Kconfig*
-// files of a kernel source tree define with `config SYM` or `menuconfig SYM`.
+// Symbols returns the symbols (without CONFIG_) that the Kconfig* files
+// of a kernel source tree define with `config SYM` or `menuconfig SYM`.
 // It scans lines, skipping help text, rather than parsing Kconfig: enough
 // to catch a misspelt symbol in a predicate, and fast on a full tree.
-func KconfigSymbols(srcDir string) (map[string]bool, error) {
+func Symbols(srcDir string) (map[string]bool, error) {
 	syms := map[string]bool{}
 	err := filepath.WalkDir(srcDir, func(p string, d fs.DirEntry, err error) error {
 		switch {

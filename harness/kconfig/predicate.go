@@ -1,4 +1,4 @@
-package scenario
+package kconfig
 
 import (
 	"fmt"
@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// Predicate is a parsed `when` expression over Kconfig symbols. The zero
-// Predicate (no `when`) always holds.
+// Predicate is a parsed expression over Kconfig symbols (a scenario's
+// `when` and `requires`), evaluated on a resolved .config. The zero
+// Predicate (no expression) always holds.
 type Predicate struct {
 	root node
 }
@@ -55,6 +56,23 @@ func (p Predicate) String() string {
 	var b strings.Builder
 	p.root.write(&b, 0)
 	return b.String()
+}
+
+// KernelVersion is the one predicate symbol that is not a CONFIG symbol:
+// the kernel's version ("6.12.117", as `make kernelversion` prints it), for
+// behaviour that changed between releases rather than with configuration.
+// Compare it with <, <=, >, >= (KERNELVERSION >= 6.5).
+const KernelVersion = "KERNELVERSION"
+
+// Lookup answers predicate symbols for a kernel: CONFIG symbols from its
+// resolved .config, KERNELVERSION from its version.
+func Lookup(config func(sym string) string, version string) func(string) string {
+	return func(sym string) string {
+		if sym == KernelVersion {
+			return version
+		}
+		return config(sym)
+	}
 }
 
 // Precedence levels, loosest first.
@@ -223,7 +241,7 @@ var (
 	versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 )
 
-// ParsePredicate parses a `when` expression: SYM, !SYM, SYM=y|m|n|NUMBER|"str",
+// ParsePredicate parses a predicate: SYM, !SYM, SYM=y|m|n|NUMBER|"str",
 // SYM!=…, &&, ||, parentheses; ! binds tighter than &&, && than ||. A
 // CONFIG_ prefix on a symbol is accepted and dropped.
 func ParsePredicate(src string) (Predicate, error) {
