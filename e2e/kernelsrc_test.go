@@ -200,16 +200,15 @@ func kernelTestTree(t *testing.T, ctx context.Context) *testTree {
 		require.NoError(t, os.WriteFile(gi, data[:i], 0o644))
 	}
 	// The repository is made where it stays (git/, beside the tree), so
-	// nothing is moved under a running git. gc.auto=0: the first commit
-	// of 86k files would otherwise start a detached `git gc --auto` that
-	// goes on writing into the repository after the command returns.
+	// nothing is moved under a running git, and ksrc.Git starts no gc.
 	git := func(args ...string) {
 		t.Helper()
-		runCmd(t, ctx, filepath.Join(tmp, "tree"), "git", append([]string{
+		cmd := ksrc.Git(ctx, filepath.Join(tmp, "tree"), append([]string{
 			"--git-dir=" + filepath.Join(tmp, "git"), "--work-tree=" + filepath.Join(tmp, "tree"),
-			"-c", "gc.auto=0", "-c", "maintenance.auto=false",
 			"-c", "user.name=modmatrix", "-c", "user.email=modmatrix@localhost", "-c", "commit.gpgsign=false",
 		}, args...)...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %s: %s", strings.Join(args, " "), out)
 	}
 	git("init", "-q")
 	// -f: upstream tracks the dotfiles its own .gitignore ignores.

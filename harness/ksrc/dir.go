@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -63,8 +62,7 @@ const untrackedHashMax = 1 << 20
 func gitID(ctx context.Context, dir string) (string, error) {
 	git := func(args ...string) ([]byte, error) {
 		// --no-optional-locks: status must not refresh the user's index.
-		// gc.auto=0: keying a tree must never start a (detached) gc in it.
-		cmd := exec.CommandContext(ctx, "git", append([]string{"--no-optional-locks", "-c", "gc.auto=0", "-c", "maintenance.auto=false", "-C", dir}, args...)...)
+		cmd := Git(ctx, dir, append([]string{"--no-optional-locks"}, args...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()

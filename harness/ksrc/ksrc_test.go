@@ -141,7 +141,7 @@ func TestDirGitTree(t *testing.T) {
 	dir := t.TempDir()
 	fakeTree(t, dir, kernelMakefile)
 	git := func(args ...string) string {
-		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "gc.auto=0", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd := Git(context.Background(), dir, append([]string{"-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, string(out))
 		return string(out)
@@ -297,7 +297,7 @@ func TestDirUntrackedContent(t *testing.T) {
 	dir := t.TempDir()
 	fakeTree(t, dir, kernelMakefile)
 	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-qm", "init"}} {
-		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "gc.auto=0", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...).CombinedOutput()
+		out, err := Git(context.Background(), dir, append([]string{"-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...).CombinedOutput()
 		require.NoError(t, err, string(out))
 	}
 	// Two untracked versions of one file, same size and mtime: the
@@ -354,4 +354,20 @@ func TestStatsDiffer(t *testing.T) {
 	assert.Empty(t, old.Differ(old))
 	assert.False(t, now.Equal(old))
 	assert.True(t, old.Equal(Stats{"a.c": {Size: 1}, "b.c": {Size: 2}, "gone.c": {Size: 3}}))
+}
+
+// TestGitIgnoresCallersRepository: run from a git hook or `git rebase -x`,
+// GIT_DIR names the caller's repository; a git init in a scratch tree
+// must not touch it (it once re-initialised the caller's as bare).
+func TestGitIgnoresCallersRepository(t *testing.T) {
+	caller := t.TempDir()
+	require.NoError(t, Git(context.Background(), caller, "init", "-q").Run())
+	t.Setenv("GIT_DIR", filepath.Join(caller, ".git"))
+	scratch := t.TempDir()
+	out, err := Git(context.Background(), scratch, "init", "-q").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.DirExists(t, filepath.Join(scratch, ".git"))
+	cfg, err := os.ReadFile(filepath.Join(caller, ".git", "config"))
+	require.NoError(t, err)
+	assert.Contains(t, string(cfg), "bare = false")
 }
