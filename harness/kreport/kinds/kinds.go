@@ -105,13 +105,15 @@ const PanicMarker = "Kernel panic"
 
 // CrashMarkers start the first line of the reports that may kill the task
 // that hit them: "BUG: …" (page faults, NULL dereferences, and other BUG:
-// lines), die()'s "Oops: …" header, 6.1's bare "general protection fault"
-// and panic(). They are a cheap watch for code that cannot classify (the
+// lines), BUG()'s "kernel BUG at FILE:LINE!" (on 6.1 die() follows it
+// with a bare "invalid opcode: 0000 [#1]", which no other marker starts),
+// die()'s "Oops: …" header, 6.1's bare "general protection fault" and
+// panic(). They are a cheap watch for code that cannot classify (the
 // agent polling kmsg while a step runs, the VM watching its console), not
 // a classifier: a marker also starts some reports that do not kill
 // ("BUG: KASAN: …"), and only says to watch whether the task comes back.
 // kreport's tests check them against its classification of real logs.
-var CrashMarkers = []string{"BUG: ", "Oops: ", "general protection fault", PanicMarker}
+var CrashMarkers = []string{"BUG: ", "kernel BUG at ", "Oops: ", "general protection fault", PanicMarker}
 
 // StartsCrash tells whether line (a kmsg record's text, or a console line
 // without its timestamp) begins with one of the CrashMarkers.
