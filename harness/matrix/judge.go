@@ -98,7 +98,7 @@ func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix strin
 				reports[at.index] = append(reports[at.index], reps...)
 			}
 		}
-		result := verdict.Judge(sc, kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version), ev.steps,
+		result := verdict.Judge(verdict.Resolve(sc, kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version)), ev.steps,
 			func(i int) []verdict.Report { return reports[i] })
 		sr.Steps = stepRecords(ev.steps, result, reports)
 		sr.KUnit = result.KUnit

@@ -62,7 +62,7 @@ func kunitOutcome(step int, applicable []scenario.Expectation, r *protocol.StepR
 	listed := map[string]bool{}
 	for _, e := range applicable {
 		for _, want := range e.KUnit {
-			expected = append(expected, fmt.Sprintf("kunit %s %s", want.Case, want.Status))
+			expected = append(expected, kunitDesc(want))
 			listed[want.Case] = true
 			i, ok := byID[want.Case]
 			if !ok {
@@ -82,6 +82,11 @@ func kunitOutcome(step int, applicable []scenario.Expectation, r *protocol.StepR
 		}
 	}
 	return cases, expected, mismatches
+}
+
+// kunitDesc is how an expected case reads in results and explanations.
+func kunitDesc(want scenario.KUnitExpect) string {
+	return fmt.Sprintf("kunit %s %s", want.Case, want.Status)
 }
 
 // caseText is a status with the first diagnostic line that explains it.

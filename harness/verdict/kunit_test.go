@@ -40,7 +40,7 @@ func caseStatuses(cases []KUnitCase) map[string]string {
 // The steps of a real boot of 6.12's kunit cell: each case as reported,
 // with what the scenario expects of it.
 func TestKUnitRecorded(t *testing.T) {
-	res := Evaluate(loadScenario(t, kunitDir), kunitCell, recorded(t, "kunit-example-6.12"))
+	res := Evaluate(Resolve(loadScenario(t, kunitDir), kunitCell), recorded(t, "kunit-example-6.12"))
 	assert.Equal(t, Pass, res.Verdict, res.Reason)
 	assert.Equal(t, map[string]string{
 		"modmatrix_example.example_pass":                PASS + "/" + PASS,
@@ -113,7 +113,7 @@ func TestKUnitMismatches(t *testing.T) {
 			if tc.kmsg != nil {
 				results[0].Kmsg = tc.kmsg(results[0].Kmsg)
 			}
-			res := Evaluate(kunitCopy(t, tc.edit), kunitCell, results)
+			res := Evaluate(Resolve(kunitCopy(t, tc.edit), kunitCell), results)
 			assert.Equal(t, Fail, res.Verdict)
 			assert.Contains(t, res.Reason, "step 1 (load kunit_example, ")
 			assert.Contains(t, res.Reason, file)

@@ -104,7 +104,8 @@ type iterationKey struct{ loop, iteration, step int }
 // of each inner step applies to each iteration, and a kernel report an
 // inner step does not expect fails its iteration. Mismatches are kept for
 // the first failing iteration only; the summary counts the others.
-func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepResult, reports []Report, out *StepOutcome) {
+func loopOutcome(es ExpectedStep, lookup func(string) string, r *protocol.StepResult, reports []Report, out *StepOutcome) {
+	st := es.Step
 	sum := &StressSummary{TaintBefore: r.TaintBefore, TaintAfter: r.TaintAfter, TaintGained: kernel.TaintString(drift(r.TaintBefore, r.TaintAfter)), Clocksource: r.Clocksource}
 	if hz, err := strconv.ParseInt(lookup("HZ"), 10, 64); err == nil && hz > 0 && strings.Contains(r.Clocksource, "jiffies") {
 		sum.ClockTickUS = 1e6 / hz
@@ -121,11 +122,11 @@ func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepR
 		ls := LoopSummary{Planned: l.Count}
 		checks[li] = make([][]check, len(l.Steps))
 		for si, in := range l.Steps {
-			for _, e := range in.Applicable(lookup) {
+			for _, e := range es.Loops[li][si].Expect {
 				checks[li][si] = append(checks[li][si], checksOf(in, e)...)
 			}
 			for _, c := range checks[li][si] {
-				out.Expected = append(out.Expected, fmt.Sprintf("each iteration%s: %s: %s", loopWord(st, li), in.Describe(), c.desc))
+				out.Expected = append(out.Expected, iterationDesc(st, li, in, c))
 			}
 		}
 		sum.Loops = append(sum.Loops, ls)
@@ -164,7 +165,7 @@ func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepR
 					ms = append(ms, Mismatch{What: where + ": " + c.what, Expected: c.want, Observed: observed, Line: c.line})
 				}
 			}
-			ms = append(ms, iterationReports(in, lookup, where, reps)...)
+			ms = append(ms, iterationReports(es.Loops[it.Loop][si], where, reps)...)
 		}
 		ls.Iterations = append(ls.Iterations, row)
 		if len(ms) == 0 {
@@ -192,14 +193,16 @@ func loopOutcome(st scenario.Step, lookup func(string) string, r *protocol.StepR
 	out.Stress = sum
 }
 
+// iterationDesc is how an inner step's check reads: it holds in every
+// iteration of its loop.
+func iterationDesc(st scenario.Step, loop int, in scenario.Step, c check) string {
+	return fmt.Sprintf("each iteration%s: %s: %s", loopWord(st, loop), in.Describe(), c.desc)
+}
+
 // iterationReports matches one inner step's kernel reports of one
 // iteration against what the step expects.
-func iterationReports(in scenario.Step, lookup func(string) string, where string, got []Report) (ms []Mismatch) {
-	var want []scenario.ReportExpect
-	for _, e := range in.Applicable(lookup) {
-		want = append(want, e.Reports...)
-	}
-	missing, unexpected := matchReports(want, got)
+func iterationReports(in ExpectedStep, where string, got []Report) (ms []Mismatch) {
+	missing, unexpected := matchReports(in.reports(), got)
 	for _, w := range missing {
 		ms = append(ms, Mismatch{What: where + ": kernel report", Expected: "kernel report " + string(w.Kind), Observed: titles(got), Line: w.Line})
 	}

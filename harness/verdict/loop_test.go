@@ -114,7 +114,7 @@ func TestLoopRecorded(t *testing.T) {
 			if reports == nil {
 				reports = noReports
 			}
-			res := Judge(sc, unloadOn, rs, reports)
+			res := Judge(Resolve(sc, unloadOn), rs, reports)
 			assert.Equal(t, tc.verdict, res.Verdict, res.Reason)
 			assert.Contains(t, res.Reason, tc.reason)
 			require.Len(t, res.Steps, 3)
@@ -158,14 +158,14 @@ func TestLoopJiffiesClock(t *testing.T) {
 	rs := recordedLoop(t)
 	rs[2].Clocksource = "refined-jiffies"
 	hz250 := config(map[string]string{"MODULES": "y", "MODULE_UNLOAD": "y", "HZ": "250"})
-	res := Judge(sc, hz250, rs, func(int) []Report { return nil })
+	res := Judge(Resolve(sc, hz250), rs, func(int) []Report { return nil })
 	s := res.Steps[2].Stress
 	require.NotNil(t, s)
 	assert.Equal(t, int64(4000), s.ClockTickUS)
 	assert.Contains(t, s.Timings(), "(clocksource refined-jiffies: durations in 4.0ms ticks)")
 
 	rs[2].Clocksource = "tsc"
-	res = Judge(sc, hz250, rs, func(int) []Report { return nil })
+	res = Judge(Resolve(sc, hz250), rs, func(int) []Report { return nil })
 	assert.Zero(t, res.Steps[2].Stress.ClockTickUS)
 	assert.NotContains(t, res.Steps[2].Stress.Timings(), "clocksource")
 }
@@ -213,7 +213,7 @@ func TestLoopKASANFailsLikeStep(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(rs)
 			}
-			res := Judge(sc, unloadOn, rs, func(i int) []Report {
+			res := Judge(Resolve(sc, unloadOn), rs, func(i int) []Report {
 				if i == tc.step {
 					return []Report{tc.report}
 				}
@@ -272,7 +272,7 @@ func TestLoopTaintDrift(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&rs[2])
 			}
-			res := Judge(sc, unloadOn, rs, func(int) []Report { return nil })
+			res := Judge(Resolve(sc, unloadOn), rs, func(int) []Report { return nil })
 			s := res.Steps[2].Stress
 			require.NotNil(t, s)
 			assert.Equal(t, tc.gained, s.TaintGained)

@@ -29,21 +29,19 @@ type Report struct {
 // (CRASH for the kinds that kill a task, FAIL for the others), an expected
 // one must be there with its kind and module, and a step expected to hang
 // or to die in an oops may end the scenario early.
-func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol.StepResult, reports func(i int) []Report) Result {
+func Judge(exp *Expected, results []protocol.StepResult, reports func(i int) []Report) Result {
+	sc := exp.Scenario
 	// The guest went silent during step n (no result at all) and the crash
 	// that step expects is on the console: the kernel did what was pinned.
-	if n := len(results); n < len(sc.Steps) && (n == 0 || !results[n-1].Hung && !results[n-1].Died) &&
-		expectedEnd(sc.Steps[n], lookup, protocol.StepResult{Died: true}, reports(n)) {
-		trimmed := *sc
-		trimmed.Steps = sc.Steps[:n]
-		res := withReports(&trimmed, lookup, evaluate(&trimmed, lookup, results, reports), reports)
-		st := sc.Steps[n]
+	if n := len(results); n < len(exp.Steps) && (n == 0 || !results[n-1].Hung && !results[n-1].Died) &&
+		expectedEnd(exp.Steps[n], protocol.StepResult{Died: true}, reports(n)) {
+		trimmed := exp.upTo(n)
+		res := withReports(trimmed, evaluate(trimmed, results, reports), reports)
+		st := exp.Steps[n]
 		out := StepOutcome{Index: n, Line: st.Line, Action: string(st.Action), Module: st.Module, Flags: st.Flags,
 			Error: "no result: the guest died in the expected crash"}
-		for _, e := range st.Applicable(lookup) {
-			for _, want := range e.Reports {
-				out.Expected = append(out.Expected, "kernel report "+string(want.Kind)+" naming "+want.Module)
-			}
+		for _, want := range st.reports() {
+			out.Expected = append(out.Expected, "kernel report "+string(want.Kind)+" naming "+want.Module)
 		}
 		res.Steps = append(res.Steps, out)
 		return res
@@ -53,21 +51,20 @@ func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol
 		if !r.Hung && !r.Died {
 			continue
 		}
-		if expectedEnd(sc.Steps[i], lookup, r, reports(i)) {
-			trimmed := *sc
-			trimmed.Steps = sc.Steps[:i+1]
-			res := evaluate(&trimmed, lookup, relabel(results[:i+1], i), reports)
-			return withReports(&trimmed, lookup, res, reports)
+		if expectedEnd(exp.Steps[i], r, reports(i)) {
+			trimmed := exp.upTo(i + 1)
+			res := evaluate(trimmed, relabel(results[:i+1], i), reports)
+			return withReports(trimmed, res, reports)
 		}
 		break
 	}
-	res := withReports(sc, lookup, evaluate(sc, lookup, results, reports), reports)
+	res := withReports(exp, evaluate(exp, results, reports), reports)
 	// A step whose thread died in an oops is a crash even when no report
 	// could be classified.
 	for i, r := range results {
-		if r.Died && res.Verdict == Error && i < len(sc.Steps) {
+		if r.Died && res.Verdict == Error && i < len(exp.Steps) {
 			res.Verdict = Crash
-			res.Reason = fmt.Sprintf("step %d (%s, %s:%d): %s", i+1, sc.Steps[i].Describe(), sc.File, sc.Steps[i].Line, r.Error)
+			res.Reason = fmt.Sprintf("step %d (%s, %s:%d): %s", i+1, exp.Steps[i].Describe(), sc.File, exp.Steps[i].Line, r.Error)
 		}
 	}
 	return res
@@ -75,8 +72,8 @@ func Judge(sc *scenario.Scenario, lookup func(string) string, results []protocol
 
 // expectedEnd: the step hung and a hang was expected, or it died and the
 // report that killed it was expected.
-func expectedEnd(st scenario.Step, lookup func(string) string, r protocol.StepResult, reps []Report) bool {
-	for _, e := range st.Applicable(lookup) {
+func expectedEnd(st ExpectedStep, r protocol.StepResult, reps []Report) bool {
+	for _, e := range st.Expect {
 		if r.Hung && e.Hung != nil && *e.Hung {
 			return true
 		}
@@ -99,17 +96,15 @@ func relabel(results []protocol.StepResult, last int) []protocol.StepResult {
 	return out
 }
 
-func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, reports func(i int) []Report) Result {
+func withReports(exp *Expected, res Result, reports func(i int) []Report) Result {
+	sc := exp.Scenario
 	var crashReason, failReason string
-	for i, st := range sc.Steps {
+	for i, st := range exp.Steps {
 		if i >= len(res.Steps) {
 			break
 		}
 		got := reports(i)
-		var expected []scenario.ReportExpect
-		for _, e := range st.Applicable(lookup) {
-			expected = append(expected, e.Reports...)
-		}
+		expected := st.reports()
 		out := &res.Steps[i]
 		where := fmt.Sprintf("step %d (%s, %s:%d)", i+1, st.Describe(), sc.File, st.Line)
 		for _, want := range expected {
@@ -120,7 +115,7 @@ func withReports(sc *scenario.Scenario, lookup func(string) string, res Result, 
 		// expect a crash, so a crash there is always unexpected.
 		for _, r := range got {
 			if r.Iteration > 0 && kinds.Kind(r.Kind).Crash() && crashReason == "" {
-				crashReason = fmt.Sprintf("%s: %s: unexpected kernel report: %s", where, iterationWhere(st, r), r.Title)
+				crashReason = fmt.Sprintf("%s: %s: unexpected kernel report: %s", where, iterationWhere(st.Step, r), r.Title)
 			}
 		}
 		got = slices.DeleteFunc(slices.Clone(got), func(r Report) bool { return r.Iteration > 0 })

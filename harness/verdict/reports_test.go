@@ -56,7 +56,7 @@ func TestJudgeReports(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := Judge(tc.sc, unload, tc.results, func(i int) []Report { return tc.reports[i] })
+			res := Judge(Resolve(tc.sc, unload), tc.results, func(i int) []Report { return tc.reports[i] })
 			assert.Equal(t, tc.verdict, res.Verdict, res.Reason)
 			assert.Contains(t, res.Reason, tc.reason)
 		})

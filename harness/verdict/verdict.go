@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
-	"modmatrix.dev/modmatrix/harness/scenario"
 )
 
 // Verdict is a scenario's outcome on one cell.
@@ -60,23 +59,25 @@ type Mismatch struct {
 }
 
 // Evaluate judges results, the agent's step results in step order, against
-// the expectations of sc that hold for lookup (the resolved .config of the
-// kernel that ran). Missing results (the guest died) and agent failures make
-// the verdict ERROR whatever else happened (HANG when a step overran its
-// timeout); otherwise any mismatch is FAIL.
-func Evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []protocol.StepResult) Result {
-	return evaluate(sc, lookup, results, func(int) []Report { return nil })
+// the expectations of the scenario on the kernel that ran (see Resolve).
+// Missing results (the guest died) and agent failures make the verdict
+// ERROR whatever else happened (HANG when a step overran its timeout);
+// otherwise any mismatch is FAIL.
+func Evaluate(exp *Expected, results []protocol.StepResult) Result {
+	return evaluate(exp, results, func(int) []Report { return nil })
 }
 
 // evaluate is Evaluate with the kernel reports of each step, which a loop
 // step judges iteration by iteration.
-func evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []protocol.StepResult, reports func(i int) []Report) Result {
+func evaluate(exp *Expected, results []protocol.StepResult, reports func(i int) []Report) Result {
+	sc := exp.Scenario
 	res := Result{Verdict: Pass}
 	var hangReason, errorReason, failReason string
-	for i, st := range sc.Steps {
+	for i, es := range exp.Steps {
+		st := es.Step
 		out := StepOutcome{Index: i, Line: st.Line, Action: string(st.Action), Module: st.Module, Flags: st.Flags}
 		var checks []check
-		for _, e := range st.Applicable(lookup) {
+		for _, e := range es.Expect {
 			checks = append(checks, checksOf(st, e)...)
 		}
 		for _, c := range checks {
@@ -105,13 +106,13 @@ func evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []p
 					out.Mismatches = append(out.Mismatches, Mismatch{What: c.what, Expected: c.want, Observed: observed, Line: c.line})
 				}
 			}
-			cases, expected, mismatches := kunitOutcome(i, st.Applicable(lookup), &results[i])
+			cases, expected, mismatches := kunitOutcome(i, es.Expect, &results[i])
 			res.KUnit = append(res.KUnit, cases...)
 			out.Expected = append(out.Expected, expected...)
 			out.Mismatches = append(out.Mismatches, mismatches...)
 		}
 		if st.IsLoop() && i < len(results) {
-			loopOutcome(st, lookup, &results[i], reports(i), &out)
+			loopOutcome(es, exp.Kernel, &results[i], reports(i), &out)
 		}
 		if i < len(results) && (out.Error != "" || results[i].Hung) {
 			// What the KTAP says up to the failure still tells which case broke.
@@ -125,8 +126,8 @@ func evaluate(sc *scenario.Scenario, lookup func(sym string) string, results []p
 		}
 		res.Steps = append(res.Steps, out)
 	}
-	if extra := len(results) - len(sc.Steps); extra > 0 && errorReason == "" {
-		errorReason = fmt.Sprintf("%s: %d results for %d steps", sc.File, len(results), len(sc.Steps))
+	if extra := len(results) - len(exp.Steps); extra > 0 && errorReason == "" {
+		errorReason = fmt.Sprintf("%s: %d results for %d steps", sc.File, len(results), len(exp.Steps))
 	}
 	switch {
 	case hangReason != "":

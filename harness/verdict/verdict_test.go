@@ -75,7 +75,7 @@ func TestEvaluateRecorded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := loadScenario(t, tc.dir)
-			res := Evaluate(sc, tc.lookup, recorded(t, tc.results))
+			res := Evaluate(Resolve(sc, tc.lookup), recorded(t, tc.results))
 			assert.Equal(t, tc.verdict, res.Verdict)
 			assert.Equal(t, tc.reason, res.Reason)
 			require.Len(t, res.Steps, len(sc.Steps), "every step has an outcome")
@@ -93,7 +93,7 @@ func TestEvaluateRecorded(t *testing.T) {
 // expected and observed; the step outcome lists every mismatch.
 func TestWrongExpectationFails(t *testing.T) {
 	sc := loadScenario(t, "testdata/scenarios/hello-wrong")
-	res := Evaluate(sc, unloadOff, recorded(t, "hello-unload-n"))
+	res := Evaluate(Resolve(sc, unloadOff), recorded(t, "hello-unload-n"))
 	assert.Equal(t, Fail, res.Verdict)
 	assert.Equal(t, `step 2 (unload hello, testdata/scenarios/hello-wrong/scenario.yaml:8): errno: expected "" (success), observed ENOSYS`, res.Reason)
 	require.Len(t, res.Steps, 2)
@@ -118,16 +118,16 @@ func TestEvaluateMisalignedResults(t *testing.T) {
 
 	rs := recorded(t, "hello-unload-y")
 	rs[0], rs[1] = rs[1], rs[0]
-	res := Evaluate(sc, unloadOn, rs)
+	res := Evaluate(Resolve(sc, unloadOn), rs)
 	assert.Equal(t, Error, res.Verdict)
 	assert.Equal(t, "step 1 (load hello, "+helloFile+":5): the result is for unload hello", res.Reason)
 
 	rs = recorded(t, "hello-unload-y")
-	res = Evaluate(sc, unloadOn, append(rs, rs[1]))
+	res = Evaluate(Resolve(sc, unloadOn), append(rs, rs[1]))
 	assert.Equal(t, Error, res.Verdict)
 	assert.Equal(t, helloFile+": 3 results for 2 steps", res.Reason)
 
-	res = Evaluate(sc, unloadOn, nil)
+	res = Evaluate(Resolve(sc, unloadOn), nil)
 	assert.Equal(t, Error, res.Verdict, "no results is never a pass")
 	assert.Equal(t, "step 1 (load hello, "+helloFile+":5) produced no result", res.Reason)
 }
@@ -213,7 +213,7 @@ func TestConditions(t *testing.T) {
 			sc := &scenario.Scenario{File: "s.yaml", Steps: []scenario.Step{
 				{Line: 1, Action: protocol.ActionCheck, Module: "m", Expect: []scenario.Expectation{tc.expect}},
 			}}
-			res := Evaluate(sc, config(nil), []protocol.StepResult{observed})
+			res := Evaluate(Resolve(sc, config(nil)), []protocol.StepResult{observed})
 			assert.Equal(t, tc.desc, res.Steps[0].Expected)
 			assert.Equal(t, tc.mismatch, res.Steps[0].Mismatches)
 			if tc.mismatch == nil {
@@ -232,7 +232,7 @@ func TestConditionsWithoutModule(t *testing.T) {
 		ProcModules: pattern(t, "Live"),
 		Sysfs:       []scenario.SysfsExpect{{Attr: "refcnt", Absent: true}, {Attr: "initstate"}},
 	}}}}}
-	res := Evaluate(sc, config(nil), []protocol.StepResult{{Step: protocol.Step{Action: protocol.ActionCheck, Module: "m"}}})
+	res := Evaluate(Resolve(sc, config(nil)), []protocol.StepResult{{Step: protocol.Step{Action: protocol.ActionCheck, Module: "m"}}})
 	assert.Equal(t, []Mismatch{
 		{What: "proc_modules", Expected: `"Live"`, Observed: "no /proc/modules", Line: 5},
 		{What: "sysfs initstate", Expected: "present", Observed: "absent (no /sys/module/m)", Line: 5},
