@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,12 +18,11 @@ import (
 	"strings"
 	"time"
 
-	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"modmatrix.dev/modmatrix/harness/internal/kmake"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
-	"modmatrix.dev/modmatrix/internal/stale"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // Kernel is a prebuilt kernel made ready for the matrix.
@@ -76,32 +76,16 @@ func Get(ctx context.Context, cacheDir string, a *Apt, s Spec) (*Kernel, error) 
 		return nil, err
 	}
 	entry := filepath.Join(dir, entryName(pkgs))
-	complete := func() bool {
-		_, err := os.Stat(filepath.Join(entry, manifestName))
-		return err == nil
-	}
-	fetched := false
-	if !complete() {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		unlock, err := flock.Lock(ctx, entry+".lock")
-		if err != nil {
-			return nil, err
-		}
-		defer unlock()
-		if !complete() { // else another run unpacked it while we waited
-			if err := fetch(ctx, entry, pkgs); err != nil {
-				return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
-			}
-			fetched = true
-		}
+	hit, err := cacheentry.Entry{Path: entry, Locked: true, Complete: complete}.Get(ctx,
+		func(ctx context.Context, tmp string) (string, error) { return tmp, fetch(ctx, tmp, entry, pkgs) })
+	if err != nil {
+		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
 	}
 	k, err := load(s, entry)
 	if err != nil {
 		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
 	}
-	k.Kernel.Cached = !fetched
+	k.Kernel.Cached = hit
 	if !s.series() {
 		// Only a hint for the next run: without it apt is asked again.
 		_ = pin(dir, s, entry)
@@ -123,21 +107,12 @@ func entryName(pkgs []pkg) string {
 // pinName is the file naming the entry an exact spec resolved to.
 func pinName(dir string, s Spec) string { return filepath.Join(dir, "spec-"+pathSafe(s.Text)) }
 
-// pin records, by rename, which entry s resolved to.
+// pin records which entry s resolved to.
 func pin(dir string, s Spec, entry string) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-spec-")
-	if err != nil {
+	return cacheentry.Replace(pinName(dir, s), func(w io.Writer) error {
+		_, err := io.WriteString(w, filepath.Base(entry)+"\n")
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(filepath.Base(entry) + "\n"); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), pinName(dir, s))
+	})
 }
 
 // loadPinned is the complete entry an exact spec resolved to before.
@@ -238,15 +213,14 @@ type manifest struct {
 
 const manifestName = "manifest.json"
 
-// fetch downloads and unpacks pkgs into entry (the caller holds its lock).
-func fetch(ctx context.Context, entry string, pkgs []pkg) error {
-	parent, name := filepath.Dir(entry), filepath.Base(entry)
-	stale.RemoveAll(parent, ".tmp-"+name+"-*") // we hold the entry's lock
-	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
+// complete reports whether entry is unpacked whole.
+func complete(entry string) bool {
+	_, err := os.Stat(filepath.Join(entry, manifestName))
+	return err == nil
+}
+
+// fetch downloads and unpacks pkgs into tmp, which is to become entry.
+func fetch(ctx context.Context, tmp, entry string, pkgs []pkg) error {
 	debs, root := filepath.Join(tmp, "debs"), filepath.Join(tmp, "root")
 	for _, d := range []string{debs, root} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -296,16 +270,7 @@ func fetch(ctx context.Context, entry string, pkgs []pkg) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, manifestName), append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700
-		return err
-	}
-	if err := os.RemoveAll(entry); err != nil { // debris without a manifest
-		return err
-	}
-	return os.Rename(tmp, entry)
+	return os.WriteFile(filepath.Join(tmp, manifestName), append(data, '\n'), 0o644)
 }
 
 // describe finds the kernel's files in an unpacked root (paths relative
