@@ -27,10 +27,9 @@ import (
 	"sync"
 	"time"
 
-	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
-	"modmatrix.dev/modmatrix/internal/stale"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // Arch is the only architecture built so far.
@@ -140,11 +139,6 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 	for _, fn := range opts {
 		fn(&o)
 	}
-	for _, sub := range []string{"configs", "kernels"} {
-		if err := os.MkdirAll(filepath.Join(c.Dir, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("kbuild: cache: %w", err)
-		}
-	}
 	cc, err := c.compilerVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -154,51 +148,65 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 		return nil, err
 	}
 	key := kernelKey(src.ID, Arch, cc, config)
-	entry := filepath.Join(c.Dir, "kernels", key)
-	if k, err := loadEntry(entry); err == nil {
-		k.Cell = cellName
-		o.progress("cached")
-		return k, nil
+	var k *Kernel
+	entry := cacheentry.Entry{
+		Path:   filepath.Join(c.Dir, "kernels", key),
+		Locked: true,
+		Complete: func(dir string) bool {
+			var err error
+			k, err = loadEntry(dir)
+			return err == nil
+		},
+		Stage: stagePath(c.Dir, src, cc),
 	}
-
-	unlock, err := flock.Lock(ctx, entry+".lock")
+	hit, err := entry.Get(ctx, func(ctx context.Context, stage string) (string, error) {
+		return stage, c.buildEntry(ctx, src, cellName, cc, key, config, stage, &o)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	// Another run may have built it while we waited for the lock.
-	if k, err := loadEntry(entry); err == nil {
-		k.Cell = cellName
+	if hit {
 		o.progress("cached")
-		return k, nil
+	} else {
+		if k, err = loadEntry(entry.Path); err != nil {
+			return nil, err
+		}
+		k.Cached = false
 	}
-	return c.buildEntry(ctx, src, cellName, cc, key, config, &o)
+	k.Cell = cellName
+	return k, nil
 }
 
 // config returns the resolved .config for the fragments, resolving them in
 // a scratch directory on a miss.
 func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, frags []*kconfig.Fragment, o *options) ([]byte, error) {
 	key := fragKey(src.ID, Arch, cc, frags)
-	dir := filepath.Join(c.Dir, "configs", key)
-	if data, err := os.ReadFile(filepath.Join(dir, "config")); err == nil {
-		return data, nil
+	var data []byte
+	entry := cacheentry.Entry{
+		Path:   filepath.Join(c.Dir, "configs", key),
+		Locked: true,
+		Complete: func(dir string) bool {
+			var err error
+			data, err = os.ReadFile(filepath.Join(dir, "config"))
+			return err == nil
+		},
 	}
-	unlock, err := flock.Lock(ctx, dir+".lock")
+	_, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
+		o.progress("configure")
+		var err error
+		data, err = c.resolveInto(ctx, tmp, src, cell, frags, o)
+		return tmp, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if data, err := os.ReadFile(filepath.Join(dir, "config")); err == nil {
-		return data, nil
-	}
-	o.progress("configure")
-	stale.RemoveAll(filepath.Join(c.Dir, "configs"), ".tmp-"+key+"-*")
-	tmp, err := os.MkdirTemp(filepath.Join(c.Dir, "configs"), ".tmp-"+key+"-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	obj := filepath.Join(tmp, "obj")
+	return data, nil
+}
+
+// resolveInto resolves the fragments in dir/obj and leaves in dir the
+// resolved .config as config, and what was merged as fragments.
+func (c *Cache) resolveInto(ctx context.Context, dir string, src *ksrc.Source, cell string, frags []*kconfig.Fragment, o *options) ([]byte, error) {
+	obj := filepath.Join(dir, "obj")
 	if _, err := c.resolve(ctx, src.Dir, obj, frags, kconfig.WithLog(o.log), kconfig.WithArch(Arch)); err != nil {
 		return nil, fmt.Errorf("cell %s: configure (linux %s): %w", cell, src.Version, err)
 	}
@@ -211,22 +219,17 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 		merged = append(merged, "# "+f.Path+"\n"...)
 		merged = append(merged, f.Text()...)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "fragments"), merged, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "fragments"), merged, 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "config"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config"), data, 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.RemoveAll(obj); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, err
-	}
-	return data, nil
+	return data, os.RemoveAll(obj)
 }
 
-// buildEntry builds kernels/<key>; the caller holds the key's lock.
+// buildEntry builds the tree of key at stage and writes its manifest; the
+// caller holds the key's lock and the stage's.
 //
 // Trees are built at one fixed path per source, kernels/.stage-<id>, and
 // renamed into place when complete. For a tree with a Location
@@ -245,34 +248,21 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 // the renamed entry are unaffected (they never run objtool's build).
 // The price is one build at a time per source, which is what two cores
 // afford anyway.
-func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key string, config []byte, o *options) (*Kernel, error) {
-	kernels := filepath.Join(c.Dir, "kernels")
-	stage := stagePath(c.Dir, src, cc)
-	unlock, err := flock.Lock(ctx, stage+".lock")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	// Whatever is at the stage now is a failed or crashed build (kept until
-	// here so that it can be inspected).
-	if err := os.RemoveAll(stage); err != nil {
-		return nil, err
-	}
-
+func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key string, config []byte, stage string, o *options) error {
 	want, err := kconfig.ParseConfigData(config)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var stats ksrc.Stats // of an editable tree, taken before make reads it
 	if src.Location != "" {
 		if stats, err = ksrc.ReadStats(src.Dir); err != nil {
-			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
+			return fmt.Errorf("kernel source %s: %w", src.Dir, err)
 		}
 		// The tree must still be the one src.ID names (from these stats,
 		// not another walk); stats == after below carries that through
 		// the build.
 		if err := src.Verify(stats); err != nil {
-			return nil, fmt.Errorf("cell %s: %w", cell, err)
+			return fmt.Errorf("cell %s: %w", cell, err)
 		}
 	}
 	base := c.nearest(src, cc, want, stats)
@@ -292,34 +282,34 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	o.progress(stageName)
 	start := time.Now()
 	if err := c.build(ctx, j); err != nil {
-		return nil, fmt.Errorf("cell %s: %s of linux %s in %s: %w", cell, stageName, src.Version, stage, err)
+		return fmt.Errorf("cell %s: %s of linux %s in %s: %w", cell, stageName, src.Version, stage, err)
 	}
 	elapsed := time.Since(start)
 	if stats != nil {
 		// An edit during the build: the objects may hold either content.
 		after, err := ksrc.ReadStats(src.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
+			return fmt.Errorf("kernel source %s: %w", src.Dir, err)
 		}
 		if !after.Equal(stats) {
 			ch := after.Differ(stats)
-			return nil, fmt.Errorf("cell %s: kernel source %s changed during the build (%d files, e.g. %v): run again", cell, src.Dir, len(ch), ch[:min(len(ch), 3)])
+			return fmt.Errorf("cell %s: kernel source %s changed during the build (%d files, e.g. %v): run again", cell, src.Dir, len(ch), ch[:min(len(ch), 3)])
 		}
 		if err := writeStats(stage, stats); err != nil {
-			return nil, err
+			return err
 		}
 	}
 
 	got, err := kconfig.ParseConfig(filepath.Join(stage, ".config"))
 	if err != nil {
-		return nil, fmt.Errorf("cell %s: build: %w", cell, err)
+		return fmt.Errorf("cell %s: build: %w", cell, err)
 	}
 	if d := want.Diff(got); len(d) > 0 {
-		return nil, fmt.Errorf("cell %s: build changed the resolved config (%v); is the compiler the one that resolved it?", cell, d)
+		return fmt.Errorf("cell %s: build changed the resolved config (%v); is the compiler the one that resolved it?", cell, d)
 	}
 	release, err := os.ReadFile(filepath.Join(stage, "include/config/kernel.release"))
 	if err != nil {
-		return nil, fmt.Errorf("cell %s: build: %w", cell, err)
+		return fmt.Errorf("cell %s: build: %w", cell, err)
 	}
 	m := manifest{
 		Format: formatVersion, Key: key, SourceID: src.ID, SourceDir: src.Dir,
@@ -332,27 +322,10 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	}
 	for _, p := range []string{m.Vmlinux, m.BzImage} {
 		if _, err := os.Stat(filepath.Join(stage, p)); err != nil {
-			return nil, fmt.Errorf("cell %s: build finished without %s: %w", cell, p, err)
+			return fmt.Errorf("cell %s: build finished without %s: %w", cell, p, err)
 		}
 	}
-	if err := writeManifest(stage, &m); err != nil {
-		return nil, err
-	}
-	entry := filepath.Join(kernels, key)
-	// An entry directory without a manifest is debris (a partial rm); the
-	// rename needs the name free.
-	if err := os.RemoveAll(entry); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(stage, entry); err != nil {
-		return nil, err
-	}
-	k, err := loadEntry(entry)
-	if err != nil {
-		return nil, err
-	}
-	k.Cell, k.Cached = cell, false
-	return k, nil
+	return writeManifest(stage, &m)
 }
 
 // stagePath is where trees of src are built: one per source (its Location
