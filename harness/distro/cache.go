@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"pault.ag/go/debian/version"
 )
 
 // entryName names a cache entry after its image and, by a short hash,
@@ -73,21 +73,21 @@ func (s Spec) matches(image, version string, packages []string) bool {
 	}
 }
 
-var numbersRE = regexp.MustCompile(`[0-9]+`)
-
-// newerVersion compares Debian versions by their numbers in order
-// (6.12.117-1~deb12u1 is newer than 6.12.115-2), which is what a kernel
-// package's versions differ in.
+// newerVersion reports whether the Debian version a sorts after b in
+// dpkg's order: epoch first, then digits as numbers and the rest
+// character by character with ~ before anything, even the end
+// (6.12.117-1~deb12u1 is older than 6.12.117-1, newer than 6.12.115-2).
+// A version dpkg would refuse is never the newer.
 func newerVersion(a, b string) bool {
-	na, nb := numbersRE.FindAllString(a, -1), numbersRE.FindAllString(b, -1)
-	for i := 0; i < len(na) && i < len(nb); i++ {
-		x, _ := strconv.Atoi(na[i])
-		y, _ := strconv.Atoi(nb[i])
-		if x != y {
-			return x > y
-		}
+	va, err := version.Parse(a)
+	if err != nil {
+		return false
 	}
-	return len(na) > len(nb)
+	vb, err := version.Parse(b)
+	if err != nil {
+		return true
+	}
+	return version.Compare(va, vb) > 0
 }
 
 // manifest describes an unpacked entry; paths are relative to it. It is
