@@ -22,6 +22,7 @@ import (
 	"github.com/u-root/uio/llog"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 const (
@@ -125,29 +126,22 @@ func create(tmp, out string, mods ...uimage.Modifier) error {
 	return nil
 }
 
+// concat writes out whole: the parts, one after the other.
 func concat(out string, parts ...string) error {
-	tmp := out + ".tmp"
-	w, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	for _, p := range parts {
-		r, err := os.Open(p)
-		if err != nil {
-			w.Close()
-			return err
+	return cacheentry.Replace(out, func(w io.Writer) error {
+		for _, p := range parts {
+			r, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(w, r)
+			r.Close()
+			if err != nil {
+				return err
+			}
 		}
-		_, err = io.Copy(w, r)
-		r.Close()
-		if err != nil {
-			w.Close()
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, out)
+		return nil
+	})
 }
 
 // koFiles maps each .ko (archive name → host path) into the guest's module

@@ -17,7 +17,7 @@ import (
 	"github.com/u-root/mkuimage/uimage"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
-	"modmatrix.dev/modmatrix/internal/stale"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // ShellBannerPath is where a shell image's banner lives in the guest
@@ -70,43 +70,35 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 	if err != nil {
 		return nil, fmt.Errorf("shell image: %w", err)
 	}
-	dir := filepath.Join(cacheDir, "shell")
-	path := filepath.Join(dir, key+".cpio")
-	if _, err := os.Stat(path); err == nil {
-		return &ShellBase{Path: path, Cached: true}, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	stale.Sweep(dir, ".tmp-*")
-	tmp, err := os.MkdirTemp(dir, ".tmp-"+key+"-")
+	// Unlocked: a concurrent build of the same key writes the same
+	// archive, and either rename leaves a complete one.
+	entry := cacheentry.Entry{Path: filepath.Join(cacheDir, "shell", key+".cpio")}
+	var built time.Duration
+	hit, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
+		start := time.Now()
+		out := filepath.Join(tmp, "base.cpio")
+		err := create(tmp, out,
+			uimage.WithEnv(
+				golang.DisableCGO(),
+				golang.WithGOOS("linux"),
+				golang.WithGOARCH("amd64"),
+				golang.WithBuildTag(goshTags...),
+				golang.WithWorkingDir(repoDir),
+			),
+			uimage.WithBusyboxCommands(shellCommands...),
+			uimage.WithInit("init"),
+			uimage.WithUinit("shellinit"),
+		)
+		if err != nil {
+			return "", fmt.Errorf("shell image (gobusybox in %s): %w", repoDir, err)
+		}
+		built = time.Since(start)
+		return out, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	start := time.Now()
-	out := filepath.Join(tmp, "base.cpio")
-	err = create(tmp, out,
-		uimage.WithEnv(
-			golang.DisableCGO(),
-			golang.WithGOOS("linux"),
-			golang.WithGOARCH("amd64"),
-			golang.WithBuildTag(goshTags...),
-			golang.WithWorkingDir(repoDir),
-		),
-		uimage.WithBusyboxCommands(shellCommands...),
-		uimage.WithInit("init"),
-		uimage.WithUinit("shellinit"),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("shell image (gobusybox in %s): %w", repoDir, err)
-	}
-	// Published by rename: a concurrent build of the same key writes the
-	// same archive.
-	if err := os.Rename(out, path); err != nil {
-		return nil, err
-	}
-	return &ShellBase{Path: path, BuildTime: time.Since(start)}, nil
+	return &ShellBase{Path: entry.Path, Cached: hit, BuildTime: built}, nil
 }
 
 // Image writes out = base + an archive with the banner and the .ko files

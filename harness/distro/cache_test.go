@@ -171,3 +171,52 @@ func TestLocalResolvesLinks(t *testing.T) {
 	assert.Equal(t, filepath.Join(root, "boot/vmlinuz-"+rel), k.Kernel.BzImage)
 	assert.Equal(t, rel, k.Kernel.Release)
 }
+
+// Debian's order, not the order of the numbers in the string: the tilde
+// sorts before anything (a backport or security upload for bookworm,
+// 1~deb12u1, is older than the 1 it was built from), an epoch outranks the
+// rest, +deb12u1 is newer than what it updates, and digit runs compare as
+// numbers while other characters compare as characters.
+func TestNewerVersion(t *testing.T) {
+	tests := []struct {
+		name  string
+		a, b  string
+		newer bool
+	}{
+		{"tilde sorts before the end", "6.12.117-1", "6.12.117-1~deb12u1", true},
+		{"tilde sorts before the end, reversed", "6.12.117-1~deb12u1", "6.12.117-1", false},
+		{"tilde before a higher revision", "6.12.117-1~deb12u1", "6.12.115-2", true},
+		{"tilde in the upstream version", "6.12~rc7-1", "6.12-1", false},
+		{"equal", "6.12.117-1~deb12u1", "6.12.117-1~deb12u1", false},
+		{"epoch outranks the version", "1:6.1.0-1", "6.12.117-1", true},
+		{"higher epoch", "2:1.0-1", "1:9.9-9", true},
+		{"plus deb12u1 updates the revision", "6.12.117-1+deb12u1", "6.12.117-1", true},
+		{"plus deb12u2 after u1", "6.12.117-1+deb12u2", "6.12.117-1+deb12u1", true},
+		{"plus after tilde", "6.12.117-1+deb12u1", "6.12.117-1~deb12u1", true},
+		{"numbers compare as numbers", "6.12.117-1", "6.12.99-1", true},
+		{"numbers compare as numbers, revision", "6.1.192-10", "6.1.192-9", true},
+		{"letters after the end", "6.1.0a-1", "6.1.0-1", true},
+		{"letters compare as characters", "6.1.0-1~bpo12", "6.1.0-1~deb12", false},
+		{"an unparseable version is never newer", "not-a-version", "6.1.0-1", false},
+		{"than an unparseable version", "6.1.0-1", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.newer, newerVersion(tt.a, tt.b), "%s newer than %s", tt.a, tt.b)
+		})
+	}
+}
+
+// Of a series' cached kernels, the fallback takes the newest in Debian's
+// order: the upload without a tilde over the ~deb12u1 one it came from.
+func TestNewestCachedFollowsDebianOrder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "distro")
+	cachedEntry(t, dir, "linux-image-6.12.117+deb12-cloud-amd64", "6.12.117-1~deb12u1", "6.12.117+deb12-cloud-amd64")
+	want := cachedEntry(t, dir, "linux-image-6.12.117+deb12-cloud-amd64", "6.12.117-1", "6.12.117+deb12-cloud-amd64")
+	cachedEntry(t, dir, "linux-image-6.12.99+deb12-cloud-amd64", "6.12.99-1", "6.12.99+deb12-cloud-amd64")
+	s, err := ParseSpec("debian-cloud-6.12")
+	require.NoError(t, err)
+	got, ok := newestCached(dir, s)
+	require.True(t, ok)
+	assert.Equal(t, want, got)
+}

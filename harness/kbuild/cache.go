@@ -27,10 +27,9 @@ import (
 	"sync"
 	"time"
 
-	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
-	"modmatrix.dev/modmatrix/internal/stale"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // Arch is the only architecture built so far.
@@ -97,7 +96,7 @@ type Cache struct {
 // NewCache returns the cache rooted at dir; directories are created on
 // first use.
 func NewCache(dir string) *Cache {
-	// One spelling of the path: trees embed it (see buildEntry).
+	// One spelling of the path: trees embed it (see stagePath).
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
@@ -140,11 +139,6 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 	for _, fn := range opts {
 		fn(&o)
 	}
-	for _, sub := range []string{"configs", "kernels"} {
-		if err := os.MkdirAll(filepath.Join(c.Dir, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("kbuild: cache: %w", err)
-		}
-	}
 	cc, err := c.compilerVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -154,51 +148,65 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 		return nil, err
 	}
 	key := kernelKey(src.ID, Arch, cc, config)
-	entry := filepath.Join(c.Dir, "kernels", key)
-	if k, err := loadEntry(entry); err == nil {
-		k.Cell = cellName
-		o.progress("cached")
-		return k, nil
+	var k *Kernel
+	entry := cacheentry.Entry{
+		Path:   filepath.Join(c.Dir, "kernels", key),
+		Locked: true,
+		Complete: func(dir string) bool {
+			var err error
+			k, err = loadEntry(dir)
+			return err == nil
+		},
+		Stage: stagePath(c.Dir, src, cc), // one fixed O= path: see stagePath
 	}
-
-	unlock, err := flock.Lock(ctx, entry+".lock")
+	hit, err := entry.Get(ctx, func(ctx context.Context, stage string) (string, error) {
+		return stage, c.buildEntry(ctx, src, cellName, cc, key, config, stage, &o)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	// Another run may have built it while we waited for the lock.
-	if k, err := loadEntry(entry); err == nil {
-		k.Cell = cellName
+	if hit {
 		o.progress("cached")
-		return k, nil
+	} else {
+		if k, err = loadEntry(entry.Path); err != nil {
+			return nil, err
+		}
+		k.Cached = false
 	}
-	return c.buildEntry(ctx, src, cellName, cc, key, config, &o)
+	k.Cell = cellName
+	return k, nil
 }
 
 // config returns the resolved .config for the fragments, resolving them in
 // a scratch directory on a miss.
 func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, frags []*kconfig.Fragment, o *options) ([]byte, error) {
 	key := fragKey(src.ID, Arch, cc, frags)
-	dir := filepath.Join(c.Dir, "configs", key)
-	if data, err := os.ReadFile(filepath.Join(dir, "config")); err == nil {
-		return data, nil
+	var data []byte
+	entry := cacheentry.Entry{
+		Path:   filepath.Join(c.Dir, "configs", key),
+		Locked: true,
+		Complete: func(dir string) bool {
+			var err error
+			data, err = os.ReadFile(filepath.Join(dir, "config"))
+			return err == nil
+		},
 	}
-	unlock, err := flock.Lock(ctx, dir+".lock")
+	_, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
+		o.progress("configure")
+		var err error
+		data, err = c.resolveInto(ctx, tmp, src, cell, frags, o)
+		return tmp, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if data, err := os.ReadFile(filepath.Join(dir, "config")); err == nil {
-		return data, nil
-	}
-	o.progress("configure")
-	stale.RemoveAll(filepath.Join(c.Dir, "configs"), ".tmp-"+key+"-*")
-	tmp, err := os.MkdirTemp(filepath.Join(c.Dir, "configs"), ".tmp-"+key+"-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	obj := filepath.Join(tmp, "obj")
+	return data, nil
+}
+
+// resolveInto resolves the fragments in dir/obj and leaves in dir the
+// resolved .config as config, and what was merged as fragments.
+func (c *Cache) resolveInto(ctx context.Context, dir string, src *ksrc.Source, cell string, frags []*kconfig.Fragment, o *options) ([]byte, error) {
+	obj := filepath.Join(dir, "obj")
 	if _, err := c.resolve(ctx, src.Dir, obj, frags, kconfig.WithLog(o.log), kconfig.WithArch(Arch)); err != nil {
 		return nil, fmt.Errorf("cell %s: configure (linux %s): %w", cell, src.Version, err)
 	}
@@ -211,152 +219,159 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 		merged = append(merged, "# "+f.Path+"\n"...)
 		merged = append(merged, f.Text()...)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "fragments"), merged, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "fragments"), merged, 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "config"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config"), data, 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.RemoveAll(obj); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, err
-	}
-	return data, nil
+	return data, os.RemoveAll(obj)
 }
 
-// buildEntry builds kernels/<key>; the caller holds the key's lock.
-//
-// Trees are built at one fixed path per source, kernels/.stage-<id>, and
-// renamed into place when complete. For a tree with a Location
-// (--kernel-src) the path follows the Location, not the content, so that an
-// edited tree starts from a copy of the entry of its previous content at the
-// same O= path, and kbuild rebuilds only what the edit touched (see
-// nearest): a one-line edit of init/version.c rebuilt in 20 s where a cold
-// build took 5m37s. A fixed path is what keeps incremental builds
-// incremental: kbuild builds objtool through tools/build, whose
-// command lines embed the absolute O= path, so a tree built in one
-// directory and copied to another rebuilds objtool, and every kernel object
-// depends on the objtool binary. Measured on 6.12.117 (tinyconfig base, -j2):
-// a copy to a new path with MODULE_FORCE_UNLOAD toggled rebuilt 811 objects
-// in 4m37s; the same toggle on a copy back at the path the tree was built at
-// rebuilt 1 object plus the link in 13s. Out-of-tree module builds against
-// the renamed entry are unaffected (they never run objtool's build).
-// The price is one build at a time per source, which is what two cores
-// afford anyway.
-func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key string, config []byte, o *options) (*Kernel, error) {
-	kernels := filepath.Join(c.Dir, "kernels")
-	stage := stagePath(c.Dir, src, cc)
-	unlock, err := flock.Lock(ctx, stage+".lock")
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	// Whatever is at the stage now is a failed or crashed build (kept until
-	// here so that it can be inspected).
-	if err := os.RemoveAll(stage); err != nil {
-		return nil, err
-	}
-
+// buildEntry builds the tree of key at stage, from the nearest cached tree
+// when there is one, and writes its manifest last; the caller holds the
+// key's lock and the stage's.
+func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key string, config []byte, stage string, o *options) error {
 	want, err := kconfig.ParseConfigData(config)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var stats ksrc.Stats // of an editable tree, taken before make reads it
-	if src.Location != "" {
-		if stats, err = ksrc.ReadStats(src.Dir); err != nil {
-			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
-		}
-		// The tree must still be the one src.ID names (from these stats,
-		// not another walk); stats == after below carries that through
-		// the build.
-		if err := src.Verify(stats); err != nil {
-			return nil, fmt.Errorf("cell %s: %w", cell, err)
-		}
+	before, err := editableStats(src, cell)
+	if err != nil {
+		return err
 	}
-	base := c.nearest(src, cc, want, stats)
+	base := c.nearest(src, cc, want, before)
 	j := &job{
 		src: src, cell: cell, dir: stage, config: config,
 		modules: want.Enabled("MODULES"), jobs: o.jobs, log: o.log,
 	}
-	stageName := "build"
 	if base != nil {
 		j.base = base.Dir
-		stageName = fmt.Sprintf("build (incremental from %s/%s, %d symbols differ", short(base.Key), base.Cell, base.symbols)
-		if base.SourceID != src.ID {
-			stageName += fmt.Sprintf(", %d source files changed", len(base.files))
-		}
-		stageName += ")"
 	}
-	o.progress(stageName)
+	what := buildKind(src, base)
+	o.progress(what)
 	start := time.Now()
 	if err := c.build(ctx, j); err != nil {
-		return nil, fmt.Errorf("cell %s: %s of linux %s in %s: %w", cell, stageName, src.Version, stage, err)
+		return fmt.Errorf("cell %s: %s of linux %s in %s: %w", cell, what, src.Version, stage, err)
 	}
 	elapsed := time.Since(start)
-	if stats != nil {
-		// An edit during the build: the objects may hold either content.
-		after, err := ksrc.ReadStats(src.Dir)
-		if err != nil {
-			return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
+	if before != nil {
+		if err := unchangedSince(src, cell, before); err != nil {
+			return err
 		}
-		if !after.Equal(stats) {
-			ch := after.Differ(stats)
-			return nil, fmt.Errorf("cell %s: kernel source %s changed during the build (%d files, e.g. %v): run again", cell, src.Dir, len(ch), ch[:min(len(ch), 3)])
-		}
-		if err := writeStats(stage, stats); err != nil {
-			return nil, err
+		if err := writeStats(stage, before); err != nil {
+			return err
 		}
 	}
-
-	got, err := kconfig.ParseConfig(filepath.Join(stage, ".config"))
+	release, err := checkTree(stage, cell, want)
 	if err != nil {
-		return nil, fmt.Errorf("cell %s: build: %w", cell, err)
-	}
-	if d := want.Diff(got); len(d) > 0 {
-		return nil, fmt.Errorf("cell %s: build changed the resolved config (%v); is the compiler the one that resolved it?", cell, d)
-	}
-	release, err := os.ReadFile(filepath.Join(stage, "include/config/kernel.release"))
-	if err != nil {
-		return nil, fmt.Errorf("cell %s: build: %w", cell, err)
+		return err
 	}
 	m := manifest{
 		Format: formatVersion, Key: key, SourceID: src.ID, SourceDir: src.Dir,
-		Version: src.Version, Release: string(trimNL(release)), Arch: Arch, Compiler: cc,
-		Cell: cell, Vmlinux: "vmlinux", BzImage: "arch/x86/boot/bzImage",
+		Version: src.Version, Release: release, Arch: Arch, Compiler: cc,
+		Cell: cell, Vmlinux: vmlinuxPath, BzImage: bzImagePath,
 		BuildTime: elapsed, BuiltAt: time.Now().UTC(),
 	}
 	if base != nil {
 		m.From = base.Key
 	}
-	for _, p := range []string{m.Vmlinux, m.BzImage} {
+	return writeManifest(stage, &m)
+}
+
+// Where a finished tree has its images.
+const (
+	vmlinuxPath = "vmlinux"
+	bzImagePath = "arch/x86/boot/bzImage"
+)
+
+// editableStats are the stats of an editable tree (--kernel-src), taken
+// before make reads it, or nil for a Debian source. The tree must still be
+// the one src.ID names (checked on these stats, not another walk);
+// unchangedSince carries that through the build.
+func editableStats(src *ksrc.Source, cell string) (ksrc.Stats, error) {
+	if src.Location == "" {
+		return nil, nil
+	}
+	stats, err := ksrc.ReadStats(src.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("kernel source %s: %w", src.Dir, err)
+	}
+	if err := src.Verify(stats); err != nil {
+		return nil, fmt.Errorf("cell %s: %w", cell, err)
+	}
+	return stats, nil
+}
+
+// unchangedSince fails when the tree was edited during the build: the
+// objects may hold either content.
+func unchangedSince(src *ksrc.Source, cell string, before ksrc.Stats) error {
+	after, err := ksrc.ReadStats(src.Dir)
+	if err != nil {
+		return fmt.Errorf("kernel source %s: %w", src.Dir, err)
+	}
+	if !after.Equal(before) {
+		ch := after.Differ(before)
+		return fmt.Errorf("cell %s: kernel source %s changed during the build (%d files, e.g. %v): run again", cell, src.Dir, len(ch), ch[:min(len(ch), 3)])
+	}
+	return nil
+}
+
+// buildKind is what progress and errors call a build: "build", or
+// "build (incremental from KEY/CELL, N symbols differ[, M source files
+// changed])".
+func buildKind(src *ksrc.Source, base *base) string {
+	if base == nil {
+		return "build"
+	}
+	s := fmt.Sprintf("build (incremental from %s/%s, %d symbols differ", short(base.Key), base.Cell, base.symbols)
+	if base.SourceID != src.ID {
+		s += fmt.Sprintf(", %d source files changed", len(base.files))
+	}
+	return s + ")"
+}
+
+// checkTree checks a finished build at stage: it kept the resolved config
+// and made both images. It returns the tree's kernel release.
+func checkTree(stage, cell string, want kconfig.Config) (string, error) {
+	got, err := kconfig.ParseConfig(filepath.Join(stage, ".config"))
+	if err != nil {
+		return "", fmt.Errorf("cell %s: build: %w", cell, err)
+	}
+	if d := want.Diff(got); len(d) > 0 {
+		return "", fmt.Errorf("cell %s: build changed the resolved config (%v); is the compiler the one that resolved it?", cell, d)
+	}
+	release, err := os.ReadFile(filepath.Join(stage, "include/config/kernel.release"))
+	if err != nil {
+		return "", fmt.Errorf("cell %s: build: %w", cell, err)
+	}
+	for _, p := range []string{vmlinuxPath, bzImagePath} {
 		if _, err := os.Stat(filepath.Join(stage, p)); err != nil {
-			return nil, fmt.Errorf("cell %s: build finished without %s: %w", cell, p, err)
+			return "", fmt.Errorf("cell %s: build finished without %s: %w", cell, p, err)
 		}
 	}
-	if err := writeManifest(stage, &m); err != nil {
-		return nil, err
-	}
-	entry := filepath.Join(kernels, key)
-	// An entry directory without a manifest is debris (a partial rm); the
-	// rename needs the name free.
-	if err := os.RemoveAll(entry); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(stage, entry); err != nil {
-		return nil, err
-	}
-	k, err := loadEntry(entry)
-	if err != nil {
-		return nil, err
-	}
-	k.Cell, k.Cached = cell, false
-	return k, nil
+	return string(trimNL(release)), nil
 }
 
 // stagePath is where trees of src are built: one per source (its Location
-// if it has one, else its content) and compiler.
+// if it has one, else its content) and compiler, kernels/.stage-<id>,
+// renamed into place when complete.
+//
+// For a tree with a Location (--kernel-src) the path follows the Location,
+// not the content, so that an edited tree starts from a copy of the entry
+// of its previous content at the same O= path, and kbuild rebuilds only
+// what the edit touched (see nearest): a one-line edit of init/version.c
+// rebuilt in 20 s where a cold build took 5m37s. A fixed path is what
+// keeps incremental builds incremental: kbuild builds objtool through
+// tools/build, whose command lines embed the absolute O= path, so a tree
+// built in one directory and copied to another rebuilds objtool, and every
+// kernel object depends on the objtool binary. Measured on 6.12.117
+// (tinyconfig base, -j2): a copy to a new path with MODULE_FORCE_UNLOAD
+// toggled rebuilt 811 objects in 4m37s; the same toggle on a copy back at
+// the path the tree was built at rebuilt 1 object plus the link in 13s.
+// Out-of-tree module builds against the renamed entry are unaffected (they
+// never run objtool's build). The price is one build at a time per source,
+// which is what two cores afford anyway.
 func stagePath(root string, src *ksrc.Source, cc string) string {
 	place := src.ID
 	if src.Location != "" {

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"modmatrix.dev/modmatrix/harness/internal/flock"
 	"modmatrix.dev/modmatrix/harness/internal/kmake"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // WithLocalVersion returns k's tree as if it had been built with
@@ -28,65 +28,49 @@ func (c *Cache) WithLocalVersion(ctx context.Context, k *Kernel, lv string) (*Ke
 	}
 	// Not under kernels/: a copy must never be taken for a build tree.
 	// By key: a prebuilt kernel's Dir is a headers tree named by its release.
-	entry := filepath.Join(c.Dir, "variants", k.Key+"-lv"+lv)
-	if err := os.MkdirAll(filepath.Dir(entry), 0o755); err != nil {
-		return nil, err
+	entry := cacheentry.Entry{
+		Path:     filepath.Join(c.Dir, "variants", k.Key+"-lv"+lv),
+		Locked:   true,
+		Complete: lvComplete,
 	}
 	out := *k
-	out.Key, out.Dir = k.Key+"-lv"+lv, entry
+	out.Key, out.Dir = k.Key+"-lv"+lv, entry.Path
 	out.Release = k.Release + lv
 	out.Vmlinux, out.BzImage = "", "" // never booted: only modules are built against it
-	if lvComplete(entry) {
-		return &out, nil
-	}
-	unlock, err := flock.Lock(ctx, entry+".lock")
+	_, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
+		return tmp, copyWithRelease(ctx, k.Dir, tmp, out.Release)
+	})
 	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if lvComplete(entry) {
-		return &out, nil
-	}
-	// The tree itself, not a link to it (headers given as
-	// /lib/modules/REL/build): a copied link would have the release
-	// written into the original.
-	src, err := filepath.EvalSymlinks(k.Dir)
-	if err != nil {
-		return nil, err
-	}
-	tmp := entry + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return nil, err
-	}
-	if err := kmake.Run(ctx, filepath.Dir(entry), nil, "cp", "-a", "--reflink=auto", src+"/.", tmp); err != nil {
-		return nil, err
-	}
-	if err := anchorLinks(src, tmp); err != nil {
-		return nil, err
-	}
-	rel := []byte(out.Release + "\n")
-	uts := []byte(fmt.Sprintf("#define UTS_RELEASE \"%s\"\n", out.Release))
-	for path, data := range map[string][]byte{
-		"include/config/kernel.release":  rel,
-		"include/generated/utsrelease.h": uts,
-	} {
-		if err := writeInside(tmp, path, data); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(tmp, lvMarker), nil, 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.RemoveAll(entry); err != nil { // debris of an incomplete copy
-		return nil, err
-	}
-	if err := os.Rename(tmp, entry); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// copyWithRelease copies the tree at orig into dir with the kernel release
+// rel.
+func copyWithRelease(ctx context.Context, orig, dir, rel string) error {
+	// The tree itself, not a link to it (headers given as
+	// /lib/modules/REL/build): a copied link would have the release
+	// written into the original.
+	src, err := filepath.EvalSymlinks(orig)
+	if err != nil {
+		return err
+	}
+	if err := kmake.Run(ctx, filepath.Dir(dir), nil, "cp", "-a", "--reflink=auto", src+"/.", dir); err != nil {
+		return err
+	}
+	if err := anchorLinks(src, dir); err != nil {
+		return err
+	}
+	for path, data := range map[string][]byte{
+		"include/config/kernel.release":  []byte(rel + "\n"),
+		"include/generated/utsrelease.h": []byte(fmt.Sprintf("#define UTS_RELEASE \"%s\"\n", rel)),
+	} {
+		if err := writeInside(dir, path, data); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, lvMarker), nil, 0o644)
 }
 
 // anchorLinks makes the relative links of copy (a copy of orig) that lead

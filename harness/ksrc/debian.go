@@ -11,8 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"modmatrix.dev/modmatrix/harness/internal/flock"
-	"modmatrix.dev/modmatrix/internal/stale"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // usrSrc is where Debian's linux-source-X.Y packages put their tarballs.
@@ -48,10 +47,8 @@ func Debian(ctx context.Context, cacheDir, series string) (*Source, error) {
 	parent := filepath.Join(cacheDir, "src")
 	dest := filepath.Join(parent, name)
 
-	if _, err := os.Stat(dest); err != nil {
-		if err := unpack(ctx, tarball, parent, name); err != nil {
-			return nil, fmt.Errorf("kernel source %s: unpacking %s: %w", series, tarball, err)
-		}
+	if err := unpack(ctx, tarball, parent, name); err != nil {
+		return nil, fmt.Errorf("kernel source %s: unpacking %s: %w", series, tarball, err)
 	}
 	version, gotSeries, err := readVersion(dest)
 	if err != nil {
@@ -63,43 +60,26 @@ func Debian(ctx context.Context, cacheDir, series string) (*Source, error) {
 	return &Source{Dir: dest, Version: version, Series: series, ID: id}, nil
 }
 
-// unpack extracts tarball into parent/name atomically: into a temporary
-// directory beside it, then a rename, under a lock so that concurrent runs
-// unpack once. A directory at parent/name is therefore always complete.
+// unpack extracts tarball into parent/name, once however many runs ask at
+// the same time. A directory at parent/name is always complete.
 func unpack(ctx context.Context, tarball, parent, name string) error {
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	unlock, err := flock.Lock(ctx, filepath.Join(parent, name+".lock"))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	dest := filepath.Join(parent, name)
-	if _, err := os.Stat(dest); err == nil {
-		return nil // another run unpacked it while we waited
-	}
-	// Holding the lock, any temporary directory of this name is a leftover
-	// of a crashed run.
-	stale.RemoveAll(parent, ".tmp-"+name+"-*")
-	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, "tar", "-xJf", tarball, "-C", tmp)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("tar: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	// The tarball holds one top directory (linux-source-6.12/).
-	ents, err := os.ReadDir(tmp)
-	if err != nil {
-		return err
-	}
-	if len(ents) != 1 || !ents[0].IsDir() {
-		return fmt.Errorf("expected one top-level directory in the tarball, found %d entries", len(ents))
-	}
-	return os.Rename(filepath.Join(tmp, ents[0].Name()), dest)
+	entry := cacheentry.Entry{Path: filepath.Join(parent, name), Locked: true}
+	_, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
+		cmd := exec.CommandContext(ctx, "tar", "-xJf", tarball, "-C", tmp)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("tar: %w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		// The tarball holds one top directory (linux-source-6.12/).
+		ents, err := os.ReadDir(tmp)
+		if err != nil {
+			return "", err
+		}
+		if len(ents) != 1 || !ents[0].IsDir() {
+			return "", fmt.Errorf("expected one top-level directory in the tarball, found %d entries", len(ents))
+		}
+		return filepath.Join(tmp, ents[0].Name()), nil
+	})
+	return err
 }

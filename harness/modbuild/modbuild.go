@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
-	"modmatrix.dev/modmatrix/internal/stale"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // ErrModulesDisabled is returned for a kernel built without CONFIG_MODULES:
@@ -88,41 +88,47 @@ func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", name, err)
 	}
-	parent := filepath.Join(o.cacheDir, "modules", k.Key)
-	dest := filepath.Join(parent, name+"-"+hash)
-	if r, err := result(dest); err == nil {
-		r.Cached = true
-		return r, nil
+	// Unlocked: a module builds in seconds, the same every time, and a
+	// run that loses the race to publish takes the winner's build.
+	var r *Result
+	entry := cacheentry.Entry{
+		Path: filepath.Join(o.cacheDir, "modules", k.Key, name+"-"+hash),
+		Complete: func(dir string) bool {
+			var err error
+			r, err = result(dir)
+			return err == nil
+		},
 	}
-
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	stale.Sweep(parent, ".tmp-*")
-	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-"+hash+"-")
+	hit, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
+		return tmp, buildCopy(ctx, k, srcDir, moduleDir, files, tmp, o.log)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	if hit {
+		r.Cached = true
+		return r, nil
+	}
+	return result(entry.Path)
+}
+
+// buildCopy copies the module folder's files into dir and builds them
+// there.
+func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, files []string, dir string, log io.Writer) error {
+	name := filepath.Base(filepath.Clean(moduleDir))
 	for _, f := range files {
-		if err := copyFile(filepath.Join(moduleDir, f), filepath.Join(tmp, f)); err != nil {
-			return nil, fmt.Errorf("module %s: %w", name, err)
+		if err := copyFile(filepath.Join(moduleDir, f), filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("module %s: %w", name, err)
 		}
 	}
-	if err := makeModules(ctx, srcDir, k.Dir, tmp, moduleDir, o.log); err != nil {
-		return nil, fmt.Errorf("module %s for linux %s (cell %s, release %s, kernel %.12s): %w",
+	if err := makeModules(ctx, srcDir, k.Dir, dir, moduleDir, log); err != nil {
+		return fmt.Errorf("module %s for linux %s (cell %s, release %s, kernel %.12s): %w",
 			name, k.Version, k.Cell, k.Release, k.Key, err)
 	}
-	if _, err := result(tmp); err != nil {
-		return nil, fmt.Errorf("module %s for %s: %w", name, k, err)
+	if _, err := result(dir); err != nil {
+		return fmt.Errorf("module %s for %s: %w", name, k, err)
 	}
-	if err := os.Rename(tmp, dest); err != nil {
-		// A concurrent run published the same build first: use it.
-		if _, err2 := result(dest); err2 != nil {
-			return nil, err
-		}
-	}
-	return result(dest)
+	return nil
 }
 
 // makeModules runs kbuild's external module build in dir, a copy of
