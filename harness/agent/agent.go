@@ -374,7 +374,7 @@ func errnoName(err error) string {
 	if !errors.As(err, &errno) {
 		return err.Error()
 	}
-	if name := unix.ErrnoName(errno); name != "" {
+	if name := kernel.ErrnoName(int(errno)); name != "" {
 		return name
 	}
 	return fmt.Sprintf("errno %d", int(errno))
