@@ -10,7 +10,7 @@ import (
 // its exit statuses mean, 0 and 2 at least.
 func TestHelp(t *testing.T) {
 	cmds := rootCmd().Commands()
-	assert.Len(t, cmds, 8)
+	assert.Len(t, cmds, 9)
 	for _, cmd := range cmds {
 		t.Run(cmd.Name(), func(t *testing.T) {
 			assert.NotEmpty(t, cmd.Example)

@@ -27,13 +27,15 @@ import (
 // shellFlags are shell's flags: the matrix flags run takes (narrowed to
 // the one kernel and cell shell boots), --accel, and shell's own --memory.
 type shellFlags struct {
+	// cmd names the command in refusals ("shell boots one cell").
+	cmd    string
 	mf     matrixFlags
 	accel  accelFlag
 	memory int
 }
 
 func shellCmd() *cobra.Command {
-	var f shellFlags
+	f := shellFlags{cmd: "shell boots"}
 	return f.command()
 }
 
@@ -137,7 +139,7 @@ func (f *shellFlags) oneKernel() error {
 	var series []string
 	for _, k := range mf.prebuilt {
 		if !seriesRE.MatchString(k) {
-			return fmt.Errorf("--kernel %s: shell boots a kernel built from source, a series (--kernel 6.12 or --kernels 6.12) or --kernel-src DIR, not a prebuilt one", k)
+			return fmt.Errorf("--kernel %s: %s a kernel built from source, a series (--kernel 6.12 or --kernels 6.12) or --kernel-src DIR, not a prebuilt one", k, f.cmd)
 		}
 		series = append(series, k)
 	}
@@ -150,7 +152,7 @@ func (f *shellFlags) oneKernel() error {
 	}
 	// --kernel-src replaces the series, as in run.
 	if mf.kernelSrc == "" && len(mf.kernels) != 1 {
-		return fmt.Errorf("%s %s: shell boots one kernel, name one series", flag, strings.Join(mf.kernels, ","))
+		return fmt.Errorf("%s %s: %s one kernel, name one series", flag, strings.Join(mf.kernels, ","), f.cmd)
 	}
 	return nil
 }
@@ -174,11 +176,11 @@ func (f *shellFlags) oneCell() (string, error) {
 	case len(names) == 0 && len(added) == 1:
 		names = added
 	case len(names) == 0 && len(added) > 1:
-		return "", fmt.Errorf("--cell adds %s: shell boots one cell, name it with --cells NAME", strings.Join(added, ", "))
+		return "", fmt.Errorf("--cell adds %s: %s one cell, name it with --cells NAME", strings.Join(added, ", "), f.cmd)
 	case len(names) == 0:
 		return "", errors.New("--cell: name the cell to boot (a fragment in kconfigs/, e.g. --cell unload)")
 	case len(names) > 1:
-		return "", fmt.Errorf("--cell/--cells name %s: shell boots one cell, name one", strings.Join(names, ", "))
+		return "", fmt.Errorf("--cell/--cells name %s: %s one cell, name one", strings.Join(names, ", "), f.cmd)
 	}
 	mf.cells, mf.cellSpecs = names, specs
 	return names[0], nil

@@ -92,7 +92,7 @@ func TestShellFlags(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				var f shellFlags
+				f := shellFlags{cmd: "shell boots"}
 				cmd := f.command()
 				require.NoError(t, cmd.ParseFlags(tc.args))
 				cell, err := f.narrow()

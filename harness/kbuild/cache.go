@@ -395,3 +395,22 @@ func trimNL(b []byte) []byte {
 }
 
 var errNoEntry = errors.New("no complete cache entry")
+
+// Config returns the resolved .config of cellName on src (fragments merged
+// in order, base first), from the cache or resolved (tinyconfig, merge,
+// olddefconfig: seconds, no kernel build).
+func (c *Cache) Config(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts ...Option) (kconfig.Config, error) {
+	o := options{progress: func(string) {}, log: io.Discard, jobs: runtime.NumCPU()}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	cc, err := c.compilerVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data, err := c.config(ctx, src, cellName, cc, frags, &o)
+	if err != nil {
+		return nil, err
+	}
+	return kconfig.ParseConfigData(data)
+}
