@@ -61,12 +61,14 @@ func Judge(exp *Expected, results []protocol.StepResult, reports func(i int) []R
 	res := withReports(exp, evaluate(exp, results, reports), reports)
 	// A step whose thread died in an oops is a crash even when no report
 	// could be classified.
+	var o outcome
+	o.add(res.Verdict, res.Reason)
 	for i, r := range results {
-		if r.Died && res.Verdict == Error && i < len(exp.Steps) {
-			res.Verdict = Crash
-			res.Reason = fmt.Sprintf("step %d (%s, %s:%d): %s", i+1, exp.Steps[i].Describe(), sc.File, exp.Steps[i].Line, r.Error)
+		if r.Died && i < len(exp.Steps) {
+			o.add(Crash, fmt.Sprintf("step %d (%s, %s:%d): %s", i+1, exp.Steps[i].Describe(), sc.File, exp.Steps[i].Line, r.Error))
 		}
 	}
+	res.Verdict, res.Reason = o.verdict()
 	return res
 }
 
@@ -140,15 +142,11 @@ func withReports(exp *Expected, res Result, reports func(i int) []Report) Result
 			}
 		}
 	}
-	switch {
-	case crashReason != "" && res.Verdict != Hang:
-		res.Verdict, res.Reason = Crash, crashReason
-	case failReason != "" && (res.Verdict == Pass || res.Verdict == Fail):
-		if res.Verdict == Pass {
-			res.Reason = failReason
-		}
-		res.Verdict = Fail
-	}
+	var o outcome
+	o.add(res.Verdict, res.Reason)
+	o.addIf(Crash, crashReason)
+	o.addIf(Fail, failReason)
+	res.Verdict, res.Reason = o.verdict()
 	return res
 }
 

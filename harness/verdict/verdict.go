@@ -11,8 +11,10 @@ import (
 // Verdict is a scenario's outcome on one cell.
 type Verdict string
 
-// Evaluate gives PASS, FAIL or ERROR; the runner, which sees the console
-// and the boot, gives HANG, CRASH and SKIP.
+// Evaluate gives PASS, FAIL, ERROR or HANG; Judge adds CRASH from the
+// kernel's reports, JudgeBoot what the boot's end says (a VM timeout, a
+// panic, a silent guest); the runner gives SKIP. Which verdict wins when a
+// scenario earns several is the precedence table (precedence.go).
 const (
 	Pass  Verdict = "PASS"
 	Fail  Verdict = "FAIL"  // the kernel did not do what the scenario expects
@@ -129,14 +131,11 @@ func evaluate(exp *Expected, results []protocol.StepResult, reports func(i int) 
 	if extra := len(results) - len(exp.Steps); extra > 0 && errorReason == "" {
 		errorReason = fmt.Sprintf("%s: %d results for %d steps", sc.File, len(results), len(exp.Steps))
 	}
-	switch {
-	case hangReason != "":
-		res.Verdict, res.Reason = Hang, hangReason
-	case errorReason != "":
-		res.Verdict, res.Reason = Error, errorReason
-	case failReason != "":
-		res.Verdict, res.Reason = Fail, failReason
-	}
+	var o outcome
+	o.addIf(Hang, hangReason)
+	o.addIf(Error, errorReason)
+	o.addIf(Fail, failReason)
+	res.Verdict, res.Reason = o.verdict()
 	return res
 }
 

@@ -1,4 +1,4 @@
-package matrix
+package verdict
 
 import (
 	"regexp"
@@ -8,7 +8,6 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/kreport"
 	"modmatrix.dev/modmatrix/harness/protocol"
-	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
 // moduleSpan is where a loaded module lived, from its /proc/modules line
@@ -119,9 +118,9 @@ var frameAddr = regexp.MustCompile(`(?:\[<|0x)([0-9a-f]{16})`)
 // leakReports attributes the kmemleak reports of a boot to the step that
 // made each object unreferenced, naming the module whose span holds a
 // frame of its backtrace. Leaks no module accounts for are returned apart.
-func leakReports(events []protocol.Event, spans []moduleSpan) (map[stepRef][]verdict.Report, []verdict.Report) {
-	attributed := map[stepRef][]verdict.Report{}
-	var loose []verdict.Report
+func leakReports(events []protocol.Event, spans []moduleSpan) (map[stepRef][]Report, []Report) {
+	attributed := map[stepRef][]Report{}
+	var loose []Report
 	for _, e := range events {
 		if e.Kind != protocol.EventKmemleak || e.Kmemleak == "" {
 			continue
@@ -130,7 +129,7 @@ func leakReports(events []protocol.Event, spans []moduleSpan) (map[stepRef][]ver
 			if rep.Kind != kreport.KindLeak {
 				continue
 			}
-			v := toVerdict(rep)
+			v := toReport(rep)
 			span := spanOf(rep.Text, spans, allocatingTID(rep.Text))
 			if span == nil {
 				loose = append(loose, v)

@@ -1,0 +1,36 @@
+package report
+
+import (
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/verdict"
+)
+
+// StepRecords are a scenario's steps as results.json records them: what
+// the agent observed, what was expected and what differed, and the kernel
+// reports attributed to each step (by index).
+func StepRecords(steps []protocol.StepResult, result verdict.Result, reports map[int][]verdict.Report) []StepRecord {
+	var out []StepRecord
+	for i, s := range steps {
+		rec := StepRecord{
+			Action: string(s.Step.Action), Module: s.Step.Module, Params: s.Step.Params,
+			Flags: s.Step.Flags, Path: s.Step.Path, Errno: s.Errno, Error: s.Error,
+			TaintBefore: s.TaintBefore, TaintAfter: s.TaintAfter, ProcModules: s.ProcModules,
+			Sysfs: s.Sysfs, Kallsyms: s.Kallsyms, Files: s.Files, DurationUS: s.DurationUS,
+			Kmsg: []string{}, Hung: s.Hung, Died: s.Died,
+		}
+		for _, k := range s.Kmsg {
+			if k.Background(s.TID) {
+				rec.KmsgBackground = append(rec.KmsgBackground, k.Text)
+			} else {
+				rec.Kmsg = append(rec.Kmsg, k.Text)
+			}
+		}
+		if i < len(result.Steps) {
+			rec.Expected, rec.Mismatches = result.Steps[i].Expected, result.Steps[i].Mismatches
+			rec.Stress = result.Steps[i].Stress
+		}
+		rec.Reports = reports[i]
+		out = append(out, rec)
+	}
+	return out
+}
