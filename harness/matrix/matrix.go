@@ -302,18 +302,7 @@ type unit struct {
 // Run builds and boots every unit. It always returns the results gathered so
 // far, also when ctx is cancelled; results.json is written before it returns.
 func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
-	res := &report.Results{
-		SchemaVersion: report.SchemaVersion,
-		MatrixID:      m.ID(),
-		Started:       time.Now(),
-		Accel:         string(m.cfg.Accel.Resolve()),
-	}
-	if m.cfg.Repeat > 1 {
-		res.Repeat = m.cfg.Repeat
-	}
-	if m.cfg.Shard != nil {
-		res.Shard = m.cfg.Shard.String()
-	}
+	res := m.newResults()
 	out, err := filepath.Abs(m.cfg.OutDir)
 	if err != nil {
 		return nil, err
@@ -328,7 +317,44 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	units := m.shardUnits()
+	rec := &recorder{res: res, out: out, progress: m.cfg.Progress}
+	m.schedule(ctx, units, base, rec)
 
+	res.DurationMS = time.Since(res.Started).Milliseconds()
+	res.Interrupted = ctx.Err() != nil
+	sortResults(res, units, m.scenarios)
+	if err := res.Write(out); err != nil {
+		return res, err
+	}
+	if rec.writeErr != nil {
+		return res, rec.writeErr
+	}
+	if res.Interrupted {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// newResults is results.json's header for this run.
+func (m *Matrix) newResults() *report.Results {
+	res := &report.Results{
+		SchemaVersion: report.SchemaVersion,
+		MatrixID:      m.ID(),
+		Started:       time.Now(),
+		Accel:         string(m.cfg.Accel.Resolve()),
+	}
+	if m.cfg.Repeat > 1 {
+		res.Repeat = m.cfg.Repeat
+	}
+	if m.cfg.Shard != nil {
+		res.Shard = m.cfg.Shard.String()
+	}
+	return res
+}
+
+// shardUnits are the units this run's shard holds, in matrix order.
+func (m *Matrix) shardUnits() []unit {
 	var units []unit
 	for k, u := range m.units() {
 		if m.cfg.Shard == nil || m.cfg.Shard.Holds(k) {
@@ -336,37 +362,24 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 			m.cfg.Progress.Stage(u.src.Version, u.cell.Name, "queued")
 		}
 	}
+	return units
+}
 
-	// Kernels build one at a time, in order, each using every core (and the
-	// nearest tree already built); boots of built kernels run alongside, up
-	// to Jobs at once.
-	var (
-		mu     sync.Mutex
-		wg     sync.WaitGroup
-		vmSlot = make(chan struct{}, m.cfg.Jobs)
-		// writeErr is the first failed write of the partial results: a run
-		// killed after it would have lost them, which the caller must hear.
-		writeErr error
-	)
-	record := func(c report.Cell, rs []report.ScenarioResult) {
-		mu.Lock()
-		res.Cells = append(res.Cells, c)
-		res.Results = append(res.Results, rs...)
-		if err := res.Write(out); err != nil && writeErr == nil {
-			writeErr = fmt.Errorf("partial results after %s %s: %w", c.Kernel, c.Cell, err)
-		}
-		mu.Unlock()
-		m.cfg.Progress.CellDone(c, rs)
-	}
+// schedule runs every unit: kernels build one at a time, in order, each
+// using every core (and the nearest tree already built); boots of built
+// kernels run alongside, up to Jobs at once. It returns when every unit
+// is recorded (or ctx is done and the units started are).
+func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Base, rec *recorder) {
+	var wg sync.WaitGroup
+	vmSlot := make(chan struct{}, m.cfg.Jobs)
 	for _, u := range units {
 		if ctx.Err() != nil {
 			break
 		}
-		r := &cellRun{m: m, u: u, out: filepath.Join(out, u.src.Version, u.cell.Name), base: base}
+		r := &cellRun{m: m, u: u, out: filepath.Join(rec.out, u.src.Version, u.cell.Name), base: base}
 		k, err := r.prepare(ctx)
 		if err != nil {
-			c, rs := r.failed(err)
-			record(c, rs)
+			rec.record(r.failed(err))
 			continue
 		}
 		wg.Add(1)
@@ -375,28 +388,36 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 			select {
 			case vmSlot <- struct{}{}:
 			case <-ctx.Done():
-				c, rs := r.failed(ctx.Err())
-				record(c, rs)
+				rec.record(r.failed(ctx.Err()))
 				return
 			}
 			defer func() { <-vmSlot }()
-			c, rs := r.boot(ctx, k)
-			record(c, rs)
+			rec.record(r.boot(ctx, k))
 		}()
 	}
 	wg.Wait()
+}
 
-	res.DurationMS = time.Since(res.Started).Milliseconds()
-	res.Interrupted = ctx.Err() != nil
-	sortResults(res, units, m.scenarios)
-	if err := res.Write(out); err != nil {
-		return res, err
+// recorder collects each finished unit into the results, writes the
+// partial results.json after each (so a killed run keeps what it did) and
+// tells the progress view.
+type recorder struct {
+	mu       sync.Mutex
+	res      *report.Results
+	out      string
+	progress Progress
+	// writeErr is the first failed write of the partial results: a run
+	// killed after it would have lost them, which the caller must hear.
+	writeErr error
+}
+
+func (rec *recorder) record(c report.Cell, rs []report.ScenarioResult) {
+	rec.mu.Lock()
+	rec.res.Cells = append(rec.res.Cells, c)
+	rec.res.Results = append(rec.res.Results, rs...)
+	if err := rec.res.Write(rec.out); err != nil && rec.writeErr == nil {
+		rec.writeErr = fmt.Errorf("partial results after %s %s: %w", c.Kernel, c.Cell, err)
 	}
-	if writeErr != nil {
-		return res, writeErr
-	}
-	if res.Interrupted {
-		return res, ctx.Err()
-	}
-	return res, nil
+	rec.mu.Unlock()
+	rec.progress.CellDone(c, rs)
 }
