@@ -61,6 +61,23 @@ func TestSeedScenarios(t *testing.T) {
 	res, err := m.Run(ctx)
 	require.NoError(t, err)
 
+	// Every scenario × cell × kernel came back, once: a result that went
+	// missing is no pass.
+	var want, got []string
+	for _, src := range m.Sources() {
+		for _, c := range m.Cells() {
+			for _, sc := range m.Scenarios() {
+				want = append(want, src.Version+" "+c.Name+" "+sc.Name)
+			}
+		}
+	}
+	for _, r := range res.Results {
+		got = append(got, r.Kernel+" "+r.Cell+" "+r.Scenario)
+	}
+	require.ElementsMatch(t, want, got)
+	require.Len(t, m.Cells(), 6, "the default cells")
+	require.GreaterOrEqual(t, len(m.Scenarios()), 21, "every scenario under modules/")
+
 	for _, r := range res.Results {
 		want := verdict.Pass
 		if r.Scenario == "kunit-example" && r.Cell != "kunit" {
