@@ -135,15 +135,7 @@ func (c *Cache) compilerVersion(ctx context.Context) (string, error) {
 // first), from the cache or built: incrementally from the nearest cached
 // tree of the same source when there is one.
 func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts ...Option) (*Kernel, error) {
-	o := options{progress: func(string) {}, log: io.Discard, jobs: runtime.NumCPU()}
-	for _, fn := range opts {
-		fn(&o)
-	}
-	cc, err := c.compilerVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	config, err := c.config(ctx, src, cellName, cc, frags, &o)
+	o, cc, config, err := c.resolveCell(ctx, src, cellName, frags, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +152,7 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 		Stage: stagePath(c.Dir, src, cc), // one fixed O= path: see stagePath
 	}
 	hit, err := entry.Get(ctx, func(ctx context.Context, stage string) (string, error) {
-		return stage, c.buildEntry(ctx, src, cellName, cc, key, config, stage, &o)
+		return stage, c.buildEntry(ctx, src, cellName, cc, key, config, stage, o)
 	})
 	if err != nil {
 		return nil, err
@@ -400,17 +392,25 @@ var errNoEntry = errors.New("no complete cache entry")
 // in order, base first), from the cache or resolved (tinyconfig, merge,
 // olddefconfig: seconds, no kernel build).
 func (c *Cache) Config(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts ...Option) (kconfig.Config, error) {
-	o := options{progress: func(string) {}, log: io.Discard, jobs: runtime.NumCPU()}
-	for _, fn := range opts {
-		fn(&o)
-	}
-	cc, err := c.compilerVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	data, err := c.config(ctx, src, cellName, cc, frags, &o)
+	_, _, data, err := c.resolveCell(ctx, src, cellName, frags, opts)
 	if err != nil {
 		return nil, err
 	}
 	return kconfig.ParseConfigData(data)
+}
+
+// resolveCell applies opts and gives the compiler version and the cell's
+// resolved .config, the two things a kernel's key is made of.
+func (c *Cache) resolveCell(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts []Option) (o *options, cc string, config []byte, err error) {
+	o = &options{progress: func(string) {}, log: io.Discard, jobs: runtime.NumCPU()}
+	for _, fn := range opts {
+		fn(o)
+	}
+	if cc, err = c.compilerVersion(ctx); err != nil {
+		return nil, "", nil, err
+	}
+	if config, err = c.config(ctx, src, cellName, cc, frags, o); err != nil {
+		return nil, "", nil, err
+	}
+	return o, cc, config, nil
 }

@@ -1,8 +1,6 @@
 package matrix
 
 import (
-	"bufio"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,20 +64,11 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-// readEvents decodes a boot's event log as the VM package writes it.
+// readEvents reads a recorded boot's event log.
 func readEvents(t *testing.T, path string) []protocol.Event {
 	t.Helper()
-	f, err := os.Open(path)
+	events, err := protocol.ReadEventLog(path)
 	require.NoError(t, err)
-	defer f.Close()
-	var events []protocol.Event
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e protocol.Event
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &e))
-		events = append(events, e)
-	}
 	return events
 }
 

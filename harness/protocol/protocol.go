@@ -4,7 +4,10 @@
 package protocol
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -208,4 +211,25 @@ type Kmsg struct {
 // step's own.
 func (k Kmsg) Background(tid int) bool {
 	return tid > 0 && strings.HasPrefix(k.Caller, "T") && k.Caller != "T"+strconv.Itoa(tid)
+}
+
+// ReadEventLog reads a boot's event log back (one JSON event a line, as
+// the host saves the agent's events beside the console log).
+func ReadEventLog(path string) ([]Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var events []Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		var e Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		events = append(events, e)
+	}
+	return events, sc.Err()
 }
