@@ -1,7 +1,7 @@
-// Package matrix runs a matrix: for every kernel source × Kconfig cell it
-// builds (or finds) the kernel, builds the scenarios' modules against it,
-// boots the cell as often as the scenarios need, and turns what the agent
-// observed into verdicts.
+// Package matrix schedules a matrix: which kernel source × Kconfig cell
+// units run, in what order, on which kernel (built or found), with which
+// modules, in how many boots; it collects what each boot returns and hands
+// it to package verdict, which decides.
 package matrix
 
 import (

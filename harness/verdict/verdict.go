@@ -1,5 +1,9 @@
 // Package verdict compares what the agent observed in a boot with what a
-// scenario expects of the kernel configuration that ran it.
+// scenario expects of the kernel configuration that ran it: the scenario
+// resolved for that kernel (expected.go), the boot's events and console
+// grouped and attributed to steps (events.go, attribution.go, leaks.go),
+// each step checked (checks.go, kunit.go, loop.go, reports.go), how the
+// boot ended (boot.go), and which verdict wins (precedence.go).
 package verdict
 
 import (
