@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
@@ -182,7 +183,7 @@ func result(dir string) (*Result, error) {
 // ModuleName is the kernel's name for a .ko file: its base name without
 // .ko, with "-" turned into "_".
 func ModuleName(ko string) string {
-	return strings.ReplaceAll(strings.TrimSuffix(filepath.Base(ko), ".ko"), "-", "_")
+	return kernel.ModuleName(strings.TrimSuffix(filepath.Base(ko), ".ko"))
 }
 
 // Vermagic reads the vermagic= field of a .ko's .modinfo section; the

@@ -163,10 +163,10 @@ var (
 
 func (p *parser) moduleName(n *yaml.Node, what string) string {
 	name, ok := p.str(n, what)
+	// foo-bar and foo_bar are one module: the kernel's name is foo_bar.
+	name = kernel.ModuleName(name)
 	switch {
 	case !ok:
-	case strings.Contains(name, "-"):
-		p.errorf(n, "module name %q: the kernel names foo-bar.ko foo_bar; write %q (and file: %s.ko if needed)", name, strings.ReplaceAll(name, "-", "_"), name)
 	case !moduleNameRE.MatchString(name):
 		p.errorf(n, "bad module name %q", name)
 	default:
@@ -218,7 +218,7 @@ func (p *parser) scenario(root *yaml.Node, sc *Scenario) {
 		return
 	}
 	for _, st := range sc.FlatSteps() {
-		ko := strings.TrimSuffix(st.File, ".ko")
+		ko := kernel.ModuleName(strings.TrimSuffix(st.File, ".ko"))
 		if ko == "" {
 			ko = st.Module
 		}

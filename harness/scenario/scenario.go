@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/kernel"
 	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
@@ -297,8 +298,13 @@ func (st Step) Plan() protocol.Step {
 		PauseMS:   int(st.Pause.Milliseconds()),
 		TimeoutMS: int(st.Timeout.Milliseconds()),
 	}
-	if st.Action == protocol.ActionLoad && ps.File == "" {
+	if st.Action == protocol.ActionLoad {
+		// The image holds each built module under the kernel's name of
+		// it (foo_bar.ko for foo-bar.ko: see kernel.ModuleName).
 		ps.File = st.Module + ".ko"
+		if st.File != "" {
+			ps.File = kernel.ModuleName(strings.TrimSuffix(st.File, ".ko")) + ".ko"
+		}
 	}
 	if st.BuiltFor != nil {
 		ps.File = strings.TrimSuffix(ps.File, ".ko") + st.BuiltFor.Suffix() + ".ko"
