@@ -20,30 +20,64 @@ type check struct {
 	observe func(r *protocol.StepResult) (observed string, ok bool)
 }
 
-// checksOf flattens an expect block into checks, errno first: it explains
-// most of what follows.
+// checksOf flattens an expect block into checks, family by family in the
+// order of checkFamilies. Every check points at the block's line.
 func checksOf(st scenario.Step, e scenario.Expectation) []check {
 	var cs []check
-	add := func(desc, what, want string, observe func(r *protocol.StepResult) (string, bool)) {
-		cs = append(cs, check{line: e.Line, desc: desc, what: what, want: want, observe: observe})
+	for _, family := range checkFamilies {
+		cs = append(cs, family(st, e)...)
 	}
-	if e.Errno != nil {
-		want := *e.Errno
-		add("errno "+errnoText(want, "ok"), "errno", errnoText(want, `"" (success)`), func(r *protocol.StepResult) (string, bool) {
+	for i := range cs {
+		cs[i].line = e.Line
+	}
+	return cs
+}
+
+// checkFamilies builds the checks of one kind of condition each, in the
+// order StepOutcome.Expected and the mismatches list them: errno first, it
+// explains most of what follows.
+var checkFamilies = []func(st scenario.Step, e scenario.Expectation) []check{
+	errnoChecks,
+	loadedChecks,
+	procModulesChecks,
+	sysfsChecks,
+	kallsymsChecks,
+	fileChecks,
+	kmsgChecks,
+	taintChecks,
+}
+
+// errnoChecks: the step's errno, canonical name against canonical name.
+func errnoChecks(_ scenario.Step, e scenario.Expectation) []check {
+	if e.Errno == nil {
+		return nil
+	}
+	want := *e.Errno
+	return []check{{
+		desc: "errno " + errnoText(want, "ok"), what: "errno", want: errnoText(want, `"" (success)`),
+		observe: func(r *protocol.StepResult) (string, bool) {
 			got := r.Errno
 			if c, known := kernel.CanonicalErrno(got); known {
 				got = c
 			}
 			return errnoText(got, `"" (success)`), got == want
-		})
+		},
+	}}
+}
+
+// loadedChecks: whether the module has a /proc/modules line.
+func loadedChecks(_ scenario.Step, e scenario.Expectation) []check {
+	if e.Loaded == nil {
+		return nil
 	}
-	if e.Loaded != nil {
-		want := *e.Loaded
-		desc := "loaded"
-		if !want {
-			desc = "not loaded"
-		}
-		add(desc, "loaded", strconv.FormatBool(want), func(r *protocol.StepResult) (string, bool) {
+	want := *e.Loaded
+	desc := "loaded"
+	if !want {
+		desc = "not loaded"
+	}
+	return []check{{
+		desc: desc, what: "loaded", want: strconv.FormatBool(want),
+		observe: func(r *protocol.StepResult) (string, bool) {
 			got := r.ProcModulesExists && r.ProcModules != ""
 			switch {
 			case !r.ProcModulesExists:
@@ -52,10 +86,19 @@ func checksOf(st scenario.Step, e scenario.Expectation) []check {
 				return fmt.Sprintf("true (%q)", r.ProcModules), want
 			}
 			return "false", !want
-		})
+		},
+	}}
+}
+
+// procModulesChecks: a pattern on the module's /proc/modules line.
+func procModulesChecks(st scenario.Step, e scenario.Expectation) []check {
+	p := e.ProcModules
+	if p == nil {
+		return nil
 	}
-	if p := e.ProcModules; p != nil {
-		add("/proc/modules line "+matchVerb(*p)+" "+p.String(), "proc_modules", p.String(), func(r *protocol.StepResult) (string, bool) {
+	return []check{{
+		desc: "/proc/modules line " + matchVerb(*p) + " " + p.String(), what: "proc_modules", want: p.String(),
+		observe: func(r *protocol.StepResult) (string, bool) {
 			switch {
 			case !r.ProcModulesExists:
 				return "no /proc/modules", false
@@ -63,68 +106,123 @@ func checksOf(st scenario.Step, e scenario.Expectation) []check {
 				return fmt.Sprintf("no line for %s", st.Module), false
 			}
 			return strconv.Quote(r.ProcModules), p.FoundIn(r.ProcModules)
-		})
-	}
+		},
+	}}
+}
+
+// sysfsChecks: one check per /sys/module/NAME attribute, in block order.
+func sysfsChecks(st scenario.Step, e scenario.Expectation) []check {
+	var cs []check
 	for _, s := range e.Sysfs {
-		desc, want := "present", "present"
-		switch {
-		case s.Absent:
-			desc, want = "absent", "absent"
-		case s.Value != nil && s.Value.IsRegexp():
-			desc, want = "matches "+s.Value.String(), s.Value.String()
-		case s.Value != nil:
-			desc, want = "= "+s.Value.String(), s.Value.String()
-		}
-		add(fmt.Sprintf("sysfs %s %s", s.Attr, desc), "sysfs "+s.Attr, want, func(r *protocol.StepResult) (string, bool) {
+		cs = append(cs, sysfsCheck(st.Module, s))
+	}
+	return cs
+}
+
+// sysfsCheck tests one attribute of /sys/module/module: absent, present,
+// or present with a value.
+func sysfsCheck(module string, s scenario.SysfsExpect) check {
+	desc, want := "present", "present"
+	switch {
+	case s.Absent:
+		desc, want = "absent", "absent"
+	case s.Value != nil && s.Value.IsRegexp():
+		desc, want = "matches "+s.Value.String(), s.Value.String()
+	case s.Value != nil:
+		desc, want = "= "+s.Value.String(), s.Value.String()
+	}
+	return check{
+		desc: fmt.Sprintf("sysfs %s %s", s.Attr, desc), what: "sysfs " + s.Attr, want: want,
+		observe: func(r *protocol.StepResult) (string, bool) {
 			v, present := r.Sysfs[s.Attr]
 			switch {
 			case !present && !r.SysModule:
-				return fmt.Sprintf("absent (no /sys/module/%s)", st.Module), s.Absent
+				return fmt.Sprintf("absent (no /sys/module/%s)", module), s.Absent
 			case !present:
 				return "absent", s.Absent
 			case s.Absent || s.Value == nil:
 				return "present (" + strconv.Quote(v) + ")", !s.Absent
 			}
 			return strconv.Quote(v), s.Value.Equals(v)
-		})
+		},
 	}
-	presence := func(kind, what string, names []string, want bool, seen func(r *protocol.StepResult) map[string]bool) {
-		for _, n := range names {
-			add(fmt.Sprintf("%s %s %s", kind, n, presentWord(want)), what+" "+n, presentWord(want), func(r *protocol.StepResult) (string, bool) {
+}
+
+// kallsymsChecks: symbols that must be in /proc/kallsyms, then those that
+// must not.
+func kallsymsChecks(_ scenario.Step, e scenario.Expectation) []check {
+	kallsyms := func(r *protocol.StepResult) map[string]bool { return r.Kallsyms }
+	return append(presenceChecks("kallsyms", e.Kallsyms.Present, true, kallsyms),
+		presenceChecks("kallsyms", e.Kallsyms.Absent, false, kallsyms)...)
+}
+
+// fileChecks: paths that must exist in the guest, then those that must not.
+func fileChecks(_ scenario.Step, e scenario.Expectation) []check {
+	files := func(r *protocol.StepResult) map[string]bool { return r.Files }
+	return append(presenceChecks("file", e.Files.Present, true, files),
+		presenceChecks("file", e.Files.Absent, false, files)...)
+}
+
+// presenceChecks tests that each of names is present (want) or absent
+// in what the agent saw; a name it did not look at fails.
+func presenceChecks(kind string, names []string, want bool, seen func(r *protocol.StepResult) map[string]bool) []check {
+	var cs []check
+	for _, n := range names {
+		cs = append(cs, check{
+			desc: fmt.Sprintf("%s %s %s", kind, n, presentWord(want)), what: kind + " " + n, want: presentWord(want),
+			observe: func(r *protocol.StepResult) (string, bool) {
 				got, observed := seen(r)[n]
 				if !observed {
 					return "not observed", false
 				}
 				return presentWord(got), got == want
-			})
-		}
+			},
+		})
 	}
-	kallsyms := func(r *protocol.StepResult) map[string]bool { return r.Kallsyms }
-	files := func(r *protocol.StepResult) map[string]bool { return r.Files }
-	presence("kallsyms", "kallsyms", e.Kallsyms.Present, true, kallsyms)
-	presence("kallsyms", "kallsyms", e.Kallsyms.Absent, false, kallsyms)
-	presence("file", "file", e.Files.Present, true, files)
-	presence("file", "file", e.Files.Absent, false, files)
+	return cs
+}
+
+// kmsgChecks: patterns the step's kmsg must hold, then those it must not.
+func kmsgChecks(_ scenario.Step, e scenario.Expectation) []check {
+	var cs []check
 	for _, p := range e.Kmsg {
-		add("kmsg "+matchVerb(p)+" "+p.String(), "kmsg", p.String(), func(r *protocol.StepResult) (string, bool) {
-			_, found := findKmsg(p, r.Kmsg)
-			return kmsgSummary(r.Kmsg), found
+		cs = append(cs, check{
+			desc: "kmsg " + matchVerb(p) + " " + p.String(), what: "kmsg", want: p.String(),
+			observe: func(r *protocol.StepResult) (string, bool) {
+				_, found := findKmsg(p, r.Kmsg)
+				return kmsgSummary(r.Kmsg), found
+			},
 		})
 	}
 	for _, p := range e.KmsgAbsent {
-		add("kmsg lacks "+p.String(), "kmsg", "no "+p.String(), func(r *protocol.StepResult) (string, bool) {
-			where, found := findKmsg(p, r.Kmsg)
-			return strconv.Quote(clip(where)), !found
+		cs = append(cs, check{
+			desc: "kmsg lacks " + p.String(), what: "kmsg", want: "no " + p.String(),
+			observe: func(r *protocol.StepResult) (string, bool) {
+				where, found := findKmsg(p, r.Kmsg)
+				return strconv.Quote(clip(where)), !found
+			},
 		})
 	}
+	return cs
+}
+
+// taintChecks: taint bits the step must newly set, then bits it must not.
+func taintChecks(_ scenario.Step, e scenario.Expectation) []check {
+	var cs []check
 	if m := e.TaintGained; m != 0 {
-		add("taint gains "+kernel.TaintString(m), "taint gained", kernel.TaintString(m), func(r *protocol.StepResult) (string, bool) {
-			return gainedText(r), gained(r)&m == m
+		cs = append(cs, check{
+			desc: "taint gains " + kernel.TaintString(m), what: "taint gained", want: kernel.TaintString(m),
+			observe: func(r *protocol.StepResult) (string, bool) {
+				return gainedText(r), gained(r)&m == m
+			},
 		})
 	}
 	if m := e.TaintNotGained; m != 0 {
-		add("taint does not gain "+kernel.TaintString(m), "taint gained", "none of "+kernel.TaintString(m), func(r *protocol.StepResult) (string, bool) {
-			return gainedText(r), gained(r)&m == 0
+		cs = append(cs, check{
+			desc: "taint does not gain " + kernel.TaintString(m), what: "taint gained", want: "none of " + kernel.TaintString(m),
+			observe: func(r *protocol.StepResult) (string, bool) {
+				return gainedText(r), gained(r)&m == 0
+			},
 		})
 	}
 	return cs

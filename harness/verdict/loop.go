@@ -106,10 +106,53 @@ type iterationKey struct{ loop, iteration, step int }
 // the first failing iteration only; the summary counts the others.
 func loopOutcome(es ExpectedStep, lookup func(string) string, r *protocol.StepResult, reports []Report, out *StepOutcome) {
 	st := es.Step
+	checks, expected := innerChecks(es)
+	out.Expected = append(out.Expected, expected...)
+	j := &loopJudge{es: es, checks: checks, reports: reportsByIteration(reports), sum: newStressSummary(st, lookup, r), taint: r.TaintBefore}
+	for _, it := range r.Iterations {
+		if it.Loop < 0 || it.Loop >= len(st.Loops) {
+			continue
+		}
+		ms := j.iteration(it)
+		if len(ms) == 0 {
+			continue
+		}
+		j.sum.FailedIterations++
+		if j.sum.FirstFailure == "" {
+			j.sum.FirstFailure = failureText(ms[0])
+			out.Mismatches = append(out.Mismatches, ms...)
+		}
+	}
+	for li, l := range st.Loops {
+		j.sum.Loops[li].Timing = timings(l, r.Iterations, li)
+		if m, lost := lostIterations(st, li, j.sum.Loops[li], r); lost {
+			out.Mismatches = append(out.Mismatches, m)
+			if j.sum.FirstFailure == "" {
+				j.sum.FirstFailure = failureText(m)
+			}
+		}
+	}
+	out.Stress = j.sum
+}
+
+// newStressSummary is the summary of loop step st before any iteration:
+// the step's taint bounds, the planned count of each loop, and the tick
+// durations come in when the guest's clocksource is jiffies.
+func newStressSummary(st scenario.Step, lookup func(string) string, r *protocol.StepResult) *StressSummary {
 	sum := &StressSummary{TaintBefore: r.TaintBefore, TaintAfter: r.TaintAfter, TaintGained: kernel.TaintString(drift(r.TaintBefore, r.TaintAfter)), Clocksource: r.Clocksource}
 	if hz, err := strconv.ParseInt(lookup("HZ"), 10, 64); err == nil && hz > 0 && strings.Contains(r.Clocksource, "jiffies") {
 		sum.ClockTickUS = 1e6 / hz
 	}
+	for _, l := range st.Loops {
+		sum.Loops = append(sum.Loops, LoopSummary{Planned: l.Count})
+	}
+	return sum
+}
+
+// reportsByIteration files the kernel reports printed during an iteration
+// under the inner step that printed them; reports outside any iteration
+// are the step's own and left out.
+func reportsByIteration(reports []Report) map[iterationKey][]Report {
 	byKey := map[iterationKey][]Report{}
 	for _, rep := range reports {
 		if rep.Iteration > 0 {
@@ -117,80 +160,101 @@ func loopOutcome(es ExpectedStep, lookup func(string) string, r *protocol.StepRe
 			byKey[k] = append(byKey[k], rep)
 		}
 	}
-	checks := make([][][]check, len(st.Loops))
+	return byKey
+}
+
+// innerChecks flattens the expectations of each inner step of each loop
+// (indexed [loop][inner step]), and spells them for StepOutcome.Expected
+// in that order.
+func innerChecks(es ExpectedStep) (checks [][][]check, expected []string) {
+	st := es.Step
+	checks = make([][][]check, len(st.Loops))
 	for li, l := range st.Loops {
-		ls := LoopSummary{Planned: l.Count}
 		checks[li] = make([][]check, len(l.Steps))
 		for si, in := range l.Steps {
 			for _, e := range es.Loops[li][si].Expect {
 				checks[li][si] = append(checks[li][si], checksOf(in, e)...)
 			}
 			for _, c := range checks[li][si] {
-				out.Expected = append(out.Expected, iterationDesc(st, li, in, c))
-			}
-		}
-		sum.Loops = append(sum.Loops, ls)
-	}
-	taint := r.TaintBefore
-	for _, it := range r.Iterations {
-		if it.Loop < 0 || it.Loop >= len(st.Loops) {
-			continue
-		}
-		l := st.Loops[it.Loop]
-		ls := &sum.Loops[it.Loop]
-		ls.Ran++
-		row := IterationRow{Index: it.Index}
-		var ms []Mismatch
-		for si, res := range it.Steps {
-			if si >= len(l.Steps) {
-				break
-			}
-			in := l.Steps[si]
-			where := fmt.Sprintf("iteration %d/%d%s: %s", it.Index, l.Count, loopWord(st, it.Loop), in.Describe())
-			reps := byKey[iterationKey{it.Loop, it.Index, si}]
-			row.Steps = append(row.Steps, IterationStep{
-				Errno: res.Errno, Error: res.Error, Refcnt: res.Sysfs["refcnt"], Taint: res.TaintAfter,
-				DurationUS: res.DurationUS, Reports: reportTitles(reps),
-			})
-			if sum.TaintGainedAt == "" && drift(taint, res.TaintAfter) != 0 {
-				sum.TaintGainedAt = fmt.Sprintf("%s (taint %d → %d)", where, taint, res.TaintAfter)
-			}
-			taint = res.TaintAfter
-			if res.Error != "" {
-				ms = append(ms, Mismatch{What: where, Expected: "the step to run", Observed: "agent: " + res.Error})
-				continue
-			}
-			for _, c := range checks[it.Loop][si] {
-				if observed, ok := c.observe(&res); !ok {
-					ms = append(ms, Mismatch{What: where + ": " + c.what, Expected: c.want, Observed: observed, Line: c.line})
-				}
-			}
-			ms = append(ms, iterationReports(es.Loops[it.Loop][si], where, reps)...)
-		}
-		ls.Iterations = append(ls.Iterations, row)
-		if len(ms) == 0 {
-			continue
-		}
-		sum.FailedIterations++
-		if sum.FirstFailure == "" {
-			sum.FirstFailure = fmt.Sprintf("%s: observed %s, expected %s", ms[0].What, ms[0].Observed, ms[0].Expected)
-			out.Mismatches = append(out.Mismatches, ms...)
-		}
-	}
-	for li, l := range st.Loops {
-		sum.Loops[li].Timing = timings(l, r.Iterations, li)
-		// An agent that stopped early says why (r.Stopped, or r.Error when
-		// the host saw the guest go silent); iterations missing without a
-		// word are lost events.
-		if ls := sum.Loops[li]; ls.Ran < ls.Planned && r.Stopped == "" && r.Error == "" && !r.Hung && !r.Died {
-			m := Mismatch{What: "iterations" + loopWord(st, li), Expected: fmt.Sprint(ls.Planned), Observed: fmt.Sprintf("%d reported", ls.Ran), Line: l.Line}
-			out.Mismatches = append(out.Mismatches, m)
-			if sum.FirstFailure == "" {
-				sum.FirstFailure = fmt.Sprintf("%s: observed %s, expected %s", m.What, m.Observed, m.Expected)
+				expected = append(expected, iterationDesc(st, li, in, c))
 			}
 		}
 	}
-	out.Stress = sum
+	return checks, expected
+}
+
+// loopJudge walks a loop step's iterations in the order they ran, filling
+// in the summary as it goes.
+type loopJudge struct {
+	es      ExpectedStep
+	checks  [][][]check // from innerChecks
+	reports map[iterationKey][]Report
+	sum     *StressSummary
+	taint   uint64 // after the inner step judged last
+}
+
+// iteration judges one iteration of one of the step's loops, records it in
+// that loop's summary, and returns its mismatches.
+func (j *loopJudge) iteration(it protocol.Iteration) []Mismatch {
+	l := j.es.Step.Loops[it.Loop]
+	ls := &j.sum.Loops[it.Loop]
+	ls.Ran++
+	row := IterationRow{Index: it.Index}
+	var ms []Mismatch
+	for si := range it.Steps {
+		if si >= len(l.Steps) {
+			break
+		}
+		step, m := j.innerStep(it, si)
+		row.Steps = append(row.Steps, step)
+		ms = append(ms, m...)
+	}
+	ls.Iterations = append(ls.Iterations, row)
+	return ms
+}
+
+// innerStep judges inner step si of iteration it against its checks and
+// expected reports, and notes the first taint drift.
+func (j *loopJudge) innerStep(it protocol.Iteration, si int) (IterationStep, []Mismatch) {
+	st := j.es.Step
+	l := st.Loops[it.Loop]
+	res := &it.Steps[si]
+	where := fmt.Sprintf("iteration %d/%d%s: %s", it.Index, l.Count, loopWord(st, it.Loop), l.Steps[si].Describe())
+	reps := j.reports[iterationKey{it.Loop, it.Index, si}]
+	step := IterationStep{
+		Errno: res.Errno, Error: res.Error, Refcnt: res.Sysfs["refcnt"], Taint: res.TaintAfter,
+		DurationUS: res.DurationUS, Reports: reportTitles(reps),
+	}
+	if j.sum.TaintGainedAt == "" && drift(j.taint, res.TaintAfter) != 0 {
+		j.sum.TaintGainedAt = fmt.Sprintf("%s (taint %d → %d)", where, j.taint, res.TaintAfter)
+	}
+	j.taint = res.TaintAfter
+	if res.Error != "" {
+		return step, []Mismatch{{What: where, Expected: "the step to run", Observed: "agent: " + res.Error}}
+	}
+	var ms []Mismatch
+	for _, c := range j.checks[it.Loop][si] {
+		if observed, ok := c.observe(res); !ok {
+			ms = append(ms, Mismatch{What: where + ": " + c.what, Expected: c.want, Observed: observed, Line: c.line})
+		}
+	}
+	return step, append(ms, iterationReports(j.es.Loops[it.Loop][si], where, reps)...)
+}
+
+// lostIterations is the mismatch of loop li when fewer iterations were
+// reported than planned and nothing says why. An agent that stopped early
+// says why (r.Stopped, or r.Error when the host saw the guest go silent);
+// iterations missing without a word are lost events.
+func lostIterations(st scenario.Step, li int, ls LoopSummary, r *protocol.StepResult) (Mismatch, bool) {
+	if ls.Ran >= ls.Planned || r.Stopped != "" || r.Error != "" || r.Hung || r.Died {
+		return Mismatch{}, false
+	}
+	return Mismatch{What: "iterations" + loopWord(st, li), Expected: fmt.Sprint(ls.Planned), Observed: fmt.Sprintf("%d reported", ls.Ran), Line: st.Loops[li].Line}, true
+}
+
+// failureText is a mismatch as StressSummary.FirstFailure spells it.
+func failureText(m Mismatch) string {
+	return fmt.Sprintf("%s: observed %s, expected %s", m.What, m.Observed, m.Expected)
 }
 
 // iterationDesc is how an inner step's check reads: it holds in every
