@@ -91,6 +91,9 @@ type Cache struct {
 	ccOnce sync.Once
 	cc     string
 	ccErr  error
+
+	// users are the cached trees' config symbol users (rebuild.go).
+	users usersCache
 }
 
 // NewCache returns the cache rooted at dir; directories are created on

@@ -405,3 +405,25 @@ func TestDefaultCacheDir(t *testing.T) {
 	t.Setenv("MODMATRIX_CACHE", "/y")
 	assert.Equal(t, "/y", DefaultCacheDir())
 }
+
+// TestConfigUsers reads fixdep's records in real .cmd files (testdata): the
+// module loader and fork depend on MODULE_UNLOAD, only the loader on
+// MODULE_FORCE_UNLOAD, lib/string.o on neither.
+func TestConfigUsers(t *testing.T) {
+	users, err := readConfigUsers("testdata/cmd-6.12-force-unload")
+	require.NoError(t, err)
+	assert.Len(t, users["MODULE_UNLOAD"], 2)
+	assert.Len(t, users["MODULE_FORCE_UNLOAD"], 1)
+	assert.Equal(t, 1, users.rebuildCost([]string{"MODULE_FORCE_UNLOAD"}))
+	assert.Equal(t, 2, users.rebuildCost([]string{"MODULE_UNLOAD", "MODULE_FORCE_UNLOAD"}), "an object counts once")
+	assert.Equal(t, 2+newSymbolCost, users.rebuildCost([]string{"MODULE_UNLOAD", "NOT_TESTED_ANYWHERE"}))
+
+	// Measured on the whole tree these came from: the unload cell is 27
+	// objects from force-unload and 593 from unload-off; counting
+	// symbols (one each) could not tell the two apart.
+	near := &base{symbols: 1, objects: 27}
+	far := &base{symbols: 1, objects: 593}
+	assert.True(t, near.closer(far))
+	assert.False(t, far.closer(near))
+	assert.True(t, far.closer(nil))
+}

@@ -79,7 +79,24 @@ func loadEntry(dir string) (*Kernel, error) {
 type base struct {
 	*Kernel
 	symbols int      // config symbols that differ
+	objects int      // objects make will recompile for them (rebuildCost)
 	files   []string // source files that differ (another content of the tree)
+}
+
+// closer orders candidate bases: fewest objects to recompile, then fewest
+// differing symbols, then fewest differing files (an edited .c file is
+// one object).
+func (b *base) closer(than *base) bool {
+	if than == nil {
+		return true
+	}
+	if b.objects != than.objects {
+		return b.objects < than.objects
+	}
+	if b.symbols != than.symbols {
+		return b.symbols < than.symbols
+	}
+	return len(b.files) < len(than.files)
 }
 
 // nearest returns the complete entry of the same source tree and compiler
@@ -91,8 +108,10 @@ type base struct {
 // For a tree with a Location (now, its stats, is non-nil) an entry of
 // another content of the tree qualifies when sourceDelta says make will
 // see every change.
-// Fewest differing symbols win, then fewest differing files: a symbol
-// (MODULES) can rebuild half the tree, an edited .c file one object.
+// The entry whose tree needs the fewest objects recompiled wins: symbols
+// are not alike (MODULE_UNLOAD recompiles about 600 objects of 6.12's
+// tinyconfig tree, MODULE_FORCE_UNLOAD 27), so counting them picked, for
+// the unload cell, the unload-off tree over the force-unload one.
 func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ksrc.Stats) *base {
 	dirs, _ := filepath.Glob(filepath.Join(c.Dir, "kernels", "*", manifestName))
 	sort.Strings(dirs) // ties go to the smallest key, for repeatable builds
@@ -124,9 +143,15 @@ func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ks
 		if err != nil {
 			continue
 		}
-		d := len(want.Diff(k.Config))
-		if best == nil || d < best.symbols || (d == best.symbols && len(files) < len(best.files)) {
-			best = &base{Kernel: k, symbols: d, files: files}
+		diff := want.Diff(k.Config)
+		b := &base{Kernel: k, symbols: len(diff), files: files}
+		if users, err := c.users.of(dir); err == nil {
+			b.objects = users.rebuildCost(diff)
+		} else {
+			b.objects = len(diff) * 1000 // unreadable: as if each symbol rebuilt everything
+		}
+		if b.closer(best) {
+			best = b
 		}
 	}
 	return best
