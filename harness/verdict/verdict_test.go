@@ -65,10 +65,10 @@ func TestEvaluateRecorded(t *testing.T) {
 		{"guest died after the load", helloDir, "hello-guest-died", unloadOn, Error,
 			"step 2 (unload hello, " + helloFile + ":13) produced no result"},
 		{"agent failed", helloDir, "hello-agent-error", unloadOn, Error,
-			"step 1 (load hello, " + helloFile + ":5): agent: module file: open /modmatrix/ko/hello.ko: no such file or directory"},
+			"step 1 (load hello, " + helloFile + ":5): agent: module file: open /modmatrix/ko/hello/hello.ko: no such file or directory"},
 		{"ret42 unload=y", "testdata/scenarios/ret42", "ret42-unload-y", unloadOn, Pass, ""},
 		{"ret42 observed, modules=n expected", "testdata/scenarios/ret42", "ret42-unload-y", modulesOff, Fail,
-			`step 1 (load ret42, testdata/scenarios/ret42/scenario.yaml:3): errno: expected ENOSYS, observed "" (success)`},
+			`step 1 (load init_positive, testdata/scenarios/ret42/scenario.yaml:3): errno: expected ENOSYS, observed "" (success)`},
 		{"noexit force=y", "testdata/scenarios/noexit", "noexit-force", forceUnload, Pass, ""},
 		{"noexit forced, force=n expected", "testdata/scenarios/noexit", "noexit-force", unloadOn, Fail,
 			`step 3 (unload noexit, testdata/scenarios/noexit/scenario.yaml:17): errno: expected EBUSY, observed "" (success)`},
@@ -106,7 +106,7 @@ func TestWrongExpectationFails(t *testing.T) {
 		Expected: []string{"errno ok", "not loaded", `kmsg contains "hi module being unloaded."`},
 		Mismatches: []Mismatch{
 			{What: "errno", Expected: `"" (success)`, Observed: "ENOSYS", Line: 11},
-			{What: "loaded", Expected: "false", Observed: `true ("hello 12288 - - Live 0xffffffffc0000000 (O)")`, Line: 11},
+			{What: "loaded", Expected: "false", Observed: `true ("hello 8192 - - Live 0x0000000000000000 (O)")`, Line: 11},
 			{What: "kmsg", Expected: `"hi module being unloaded."`, Observed: "no kmsg records", Line: 11},
 		},
 	}, res.Steps[1])
