@@ -117,7 +117,7 @@ func newTestCache(t *testing.T, f *fake) *Cache {
 			".config":                             string(j.config),
 			"vmlinux":                             "ELF",
 			"arch/x86/boot/bzImage":               "bz",
-			"include/config/kernel.release":       "6.12.117\n",
+			"include/config/kernel.release":       "6.12.117-00001-gabcdef012345\n", // a LOCALVERSION_AUTO tree
 			"include/config/auto.conf":            "",
 			"built-from-" + filepath.Base(j.base): "",
 		}
@@ -168,7 +168,8 @@ func TestKernelMissThenHit(t *testing.T) {
 	assert.Equal(t, []string{"configure", "build"}, stages)
 	assert.False(t, k.Cached)
 	assert.Equal(t, filepath.Join(c.Dir, "kernels", k.Key), k.Dir)
-	assert.Equal(t, "6.12.117", k.Release)
+	assert.Equal(t, "6.12.117-00001-gabcdef012345", k.Release, "the built tree's kernel.release, not the source's version")
+	assert.Equal(t, "6.12.117", k.Version)
 	assert.Equal(t, "unload", k.Cell)
 	assert.Equal(t, filepath.Join(k.Dir, "vmlinux"), k.Vmlinux)
 	assert.Equal(t, filepath.Join(k.Dir, "arch/x86/boot/bzImage"), k.BzImage)

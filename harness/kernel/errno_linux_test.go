@@ -9,9 +9,10 @@ import (
 )
 
 // linuxErrnos numbers its names as Linux does: x/sys/unix, generated from
-// the kernel's headers, gives each number the same name or an alias.
+// the kernel's headers, gives each number up to EHWPOISON (133, the last
+// errno of 6.1's and 6.12's headers) the same name or an alias.
 func TestErrnoNamesAreLinuxs(t *testing.T) {
-	for n := 1; n <= len(linuxErrnos); n++ {
+	for n := 1; n <= 133; n++ {
 		ours, theirs := ErrnoName(n), unix.ErrnoName(syscall.Errno(n))
 		if ours == "" {
 			assert.Empty(t, theirs, "errno %d", n)
@@ -21,8 +22,6 @@ func TestErrnoNamesAreLinuxs(t *testing.T) {
 		assert.True(t, ok, "errno %d: unix calls it %q", n, theirs)
 		assert.Equal(t, ours, got, "errno %d", n)
 	}
-	assert.Equal(t, "", ErrnoName(0))
-	assert.Equal(t, "", ErrnoName(len(linuxErrnos)+1))
 	for _, name := range linuxErrnos {
 		if name == "-" {
 			continue

@@ -3,6 +3,7 @@ package kreport
 import (
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -90,4 +91,38 @@ func TestCrashMarkersAgreeWithCorpus(t *testing.T) {
 		})
 	}
 	assert.NotZero(t, crashes, "the corpus has no report of a kind that kills")
+}
+
+// dieHeader is the line die() prints for the task it kills (x86
+// dumpstack.c: "Oops: %s: %04lx [#%d]", 6.1 without the "Oops: ").
+var dieHeader = regexp.MustCompile(`: [0-9a-f]{4} \[#[0-9]+\]`)
+
+// TestCrashKindsDieInCorpus ties the crash column of package kinds to what
+// the kernels of testdata/ did: every complete report of a kind that kills
+// its task went through die() or panic(), no report of another kind did,
+// and every kind has a complete report there, so each row is pinned by a
+// real log.
+func TestCrashKindsDieInCorpus(t *testing.T) {
+	files, err := filepath.Glob("testdata/*")
+	require.NoError(t, err)
+	seen, died := map[Kind]bool{}, map[Kind]bool{}
+	for _, path := range files {
+		for _, r := range readCase(t, path).parse(t) {
+			if r.Corrupted {
+				continue
+			}
+			killed := dieHeader.MatchString(r.Text) || strings.Contains(r.Text, kinds.PanicMarker+" - not syncing")
+			assert.Equal(t, killed, r.Kind.Crash(), "%s: %s report %q: died %v", path, r.Kind, r.Title, killed)
+			seen[r.Kind] = true
+			died[r.Kind] = died[r.Kind] || killed
+		}
+	}
+	var killers []Kind
+	for _, k := range kinds.All() {
+		assert.True(t, seen[k], "no complete %s report in testdata/", k)
+		if died[k] {
+			killers = append(killers, k)
+		}
+	}
+	assert.Equal(t, killers, kinds.Crashes())
 }
