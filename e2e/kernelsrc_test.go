@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,6 +177,7 @@ func kernelTestTree(t *testing.T, ctx context.Context) *testTree {
 	dir := filepath.Join(root, "linux-"+deb.Version+"-"+deb.ShortID())
 	tt := &testTree{dir: dir, tree: filepath.Join(dir, "tree"), git: filepath.Join(dir, "git"), orig: filepath.Join(deb.Dir, editedFile)}
 	if _, err := os.Stat(dir); err == nil {
+		tt.repair(t, ctx)
 		return tt
 	}
 	unlock := tt.lock(t)
@@ -211,6 +213,10 @@ func kernelTestTree(t *testing.T, ctx context.Context) *testTree {
 		require.NoError(t, err, "git %s: %s", strings.Join(args, " "), out)
 	}
 	git("init", "-q")
+	// init records --work-tree as core.worktree, an absolute path into
+	// tmp, which the rename below would leave dangling: the tree finds
+	// its repository through tree/.git instead (setGit).
+	git("config", "--unset", "core.worktree")
 	// -f: upstream tracks the dotfiles its own .gitignore ignores.
 	git("add", "-f", "-A", ".")
 	git("commit", "-q", "-m", "linux "+deb.Version+" from Debian's linux-source-"+deb.Series)
@@ -218,6 +224,19 @@ func kernelTestTree(t *testing.T, ctx context.Context) *testTree {
 	require.NoError(t, os.Rename(tmp, dir))
 	t.Logf("test tree %s: copied in %.1fs, git init+add+commit %.1fs", dir, copied.Seconds(), (time.Since(start) - copied).Seconds())
 	return tt
+}
+
+// repair mends a test tree an earlier version of this test made, whose
+// repository kept core.worktree pointing into the temporary directory it
+// was made in (exit status 5: the key was not set, nothing to mend).
+func (tt *testTree) repair(t *testing.T, ctx context.Context) {
+	t.Helper()
+	// --file: git refuses to open a repository whose worktree is gone.
+	out, err := ksrc.Git(ctx, tt.dir, "config", "--file", filepath.Join(tt.git, "config"), "--unset", "core.worktree").CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 5) {
+		require.NoError(t, err, "%s", out)
+	}
 }
 
 // lock serializes test processes on the tree: the test edits it.
