@@ -1,8 +1,6 @@
 package matrix
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"slices"
 
@@ -19,9 +17,6 @@ import (
 func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix string) (int, []report.ScenarioResult) {
 	boot := verdict.Boot{Events: res.Events, TimedOut: res.TimedOut, Stalled: res.Stalled, Err: res.Err, Duration: res.Duration}
 	boot.Console, boot.ConsoleErr = os.ReadFile(prefix + ".console.log")
-	if errors.Is(boot.ConsoleErr, fs.ErrNotExist) && len(res.Events) == 0 {
-		boot.ConsoleErr = nil // QEMU never wrote one: nothing ran, and the boot says so
-	}
 	lookup := kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version)
 	resolved := make([]*verdict.Expected, len(batch))
 	for i, sc := range batch {
