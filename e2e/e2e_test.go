@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/verdict"
 	"modmatrix.dev/modmatrix/internal/junitschema"
 )
 
@@ -105,4 +108,35 @@ func modmatrixBin(t *testing.T) string {
 func requireJUnitSchema(t *testing.T, file string) {
 	t.Helper()
 	junitschema.Check(t, cacheDir(), file)
+}
+
+// requireRestoredScenarios checks that every scenario that ran got a VM of
+// its own restored from its cell's snapshot, and found the kernel as the
+// cell's other scenarios did: same taint, no module loaded.
+func requireRestoredScenarios(t *testing.T, res *report.Results) {
+	t.Helper()
+	ran := map[[2]string]int{}
+	start := map[[2]string]*report.Start{}
+	for _, r := range res.Results {
+		if r.Verdict == verdict.Skip {
+			continue
+		}
+		key := [2]string{r.Kernel, r.Cell}
+		ran[key]++
+		assert.Equal(t, "restore", r.Started, "%s on %s %s", r.Scenario, r.Kernel, r.Cell)
+		if assert.NotNil(t, r.Start, "%s on %s %s", r.Scenario, r.Kernel, r.Cell) {
+			assert.Empty(t, r.Start.Modules, "%s on %s %s starts with modules loaded", r.Scenario, r.Kernel, r.Cell)
+			if first := start[key]; first == nil {
+				start[key] = r.Start
+			} else {
+				assert.Equal(t, first.Taint, r.Start.Taint, "%s on %s %s starts tainted otherwise", r.Scenario, r.Kernel, r.Cell)
+			}
+		}
+	}
+	for _, c := range res.Cells {
+		key := [2]string{c.Kernel, c.Cell}
+		assert.Empty(t, c.SnapshotNote, "%s %s", c.Kernel, c.Cell)
+		assert.Equal(t, ran[key], c.Restores, "%s %s: one restore per scenario", c.Kernel, c.Cell)
+		assert.LessOrEqual(t, c.Boots, 1, "%s %s: at most the snapshot's boot", c.Kernel, c.Cell)
+	}
 }

@@ -1,13 +1,13 @@
-// Package initramfs builds the guest's root file system: a base archive with
-// u-root's init and the agent (built once per run), and a small per-boot
-// archive with the cell's .ko files and the plan. The kernel unpacks
-// concatenated cpio archives in order, so a boot's initramfs is base + boot.
+// Package initramfs builds the guest's root file system: one archive with
+// u-root's init and the agent, the same for every boot and snapshot (the
+// agent gets its plan and modules over a virtio-serial port once it runs).
+// The shell's image adds a second archive; the kernel unpacks concatenated
+// cpio archives in order.
 package initramfs
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,30 +91,6 @@ func goBuild(ctx context.Context, repoDir string, bins map[string]string) error 
 		}
 	}
 	return nil
-}
-
-// Boot writes out = base + an archive with the plan and the .ko files
-// (module name → path on the host) under protocol.ModuleDir.
-func (b *Base) Boot(plan protocol.Plan, kos map[string]string, out string) error {
-	dir, err := os.MkdirTemp(b.dir, "boot")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	planJSON, err := json.Marshal(plan)
-	if err != nil {
-		return err
-	}
-	planFile := filepath.Join(dir, "plan.json")
-	if err := os.WriteFile(planFile, planJSON, 0o644); err != nil {
-		return err
-	}
-	files := append([]string{planFile + ":" + protocol.PlanPath[1:]}, koFiles(kos)...)
-	cellArchive := filepath.Join(dir, "boot.cpio")
-	if err := create(dir, cellArchive, uimage.WithFiles(files...)); err != nil {
-		return fmt.Errorf("boot initramfs: %w", err)
-	}
-	return concat(out, b.Path, cellArchive)
 }
 
 func create(tmp, out string, mods ...uimage.Modifier) error {

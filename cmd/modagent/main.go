@@ -1,11 +1,11 @@
-// Command modagent runs inside the guest as u-root's uinit: it executes the
-// plan the host packed into the initramfs, streams one event per step over
-// virtio-serial, and reboots the guest when done.
+// Command modagent runs inside the guest as u-root's uinit: once up it
+// says so and waits for the host's plan and modules on a virtio-serial
+// port (the host snapshots the guest at that point, and restores it once
+// per scenario), executes the plan, streams one event per step over
+// another port, and reboots the guest when done.
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"log"
 	"os"
 	"time"
@@ -44,24 +44,21 @@ func run() error {
 		_ = events.Emit(protocol.Event{Kind: protocol.EventAgentFailure, Error: err.Error()})
 		return err
 	}
-	b, err := os.ReadFile(protocol.PlanPath)
-	if err != nil {
-		return fail(err)
-	}
-	var plan protocol.Plan
-	if err := json.Unmarshal(b, &plan); err != nil {
-		return fail(fmt.Errorf("%s: %w", protocol.PlanPath, err))
-	}
 	kmsg, err := agent.OpenKmsg("/dev/kmsg")
 	if err != nil {
 		return fail(err)
 	}
 	a := &agent.Agent{
-		Plan:      plan,
 		Events:    events,
 		Kmsg:      kmsg,
 		ModuleDir: protocol.ModuleDir,
 		OnHang:    dumpBlockedTasks,
+	}
+	if err := a.Ready(); err != nil {
+		return err
+	}
+	if a.Plan, err = agent.AwaitWork(protocol.WorkDir); err != nil {
+		return fail(err)
 	}
 	if err := a.Run(); err != nil {
 		return fail(err)

@@ -27,6 +27,8 @@ type runFlags struct {
 	quiet      bool
 	verbose    bool
 	repeat     int
+	noSnapshot bool
+	noIcount   bool
 }
 
 func runCmd() *cobra.Command {
@@ -66,6 +68,8 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also stream every guest console line")
 	cmd.Flags().StringVar(&f.baseline, "baseline", "", "compare with an earlier run's output folder (or results.json): exit 1 on a regression")
 	cmd.Flags().IntVar(&f.shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
+	cmd.Flags().BoolVar(&f.noSnapshot, "no-snapshot", false, "boot every scenario instead of restoring it from its cell's snapshot (to debug the snapshot itself)")
+	cmd.Flags().BoolVar(&f.noIcount, "no-icount", false, "run TCG guests on the host's clock; by default they count instructions and skip idle waits (kmemleak's 5 s, watchdogs) in no wall time")
 	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one boot, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
 }
 
@@ -113,7 +117,7 @@ func (f *runFlags) options() ([]matrix.Option, error) {
 		return nil, err
 	}
 	opts = append(opts, matrix.WithOut(f.out), matrix.WithAccel(a), matrix.WithJobs(f.jobs),
-		matrix.WithBootTimeout(f.timeout))
+		matrix.WithBootTimeout(f.timeout), matrix.WithNoSnapshot(f.noSnapshot), matrix.WithNoIcount(f.noIcount))
 	if sh != nil {
 		opts = append(opts, matrix.WithShard(*sh))
 	}

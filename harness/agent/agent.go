@@ -49,23 +49,33 @@ type Agent struct {
 	stopped bool
 }
 
+// Ready tells the host the agent is up and waits for work: the boot's
+// kernel log goes with it. The host snapshots the guest here, so
+// everything after it runs once per restore.
+func (a *Agent) Ready() error {
+	return a.emit(protocol.Event{Kind: protocol.EventReady, Boot: a.bootInfo(), Kmsg: a.Kmsg.ReadAvailable()})
+}
+
+func (a *Agent) bootInfo() *protocol.BootInfo {
+	uts := unix.Utsname{}
+	_ = unix.Uname(&uts)
+	return &protocol.BootInfo{
+		Release: unix.ByteSliceToString(uts.Release[:]),
+		Version: unix.ByteSliceToString(uts.Version[:]),
+		Taint:   a.Sys.Taint(),
+		KmsgSeq: a.Kmsg.Next(),
+		Modules: a.Sys.LoadedModules(),
+	}
+}
+
 // Run executes the plan. It returns when the plan is done or the kernel is
 // no longer clean; the caller then closes the event channel and reboots.
 func (a *Agent) Run() error {
 	a.open = map[string]*os.File{}
-	uts := unix.Utsname{}
-	_ = unix.Uname(&uts)
-	bootKmsg := a.Kmsg.ReadAvailable()
-	if err := a.emit(protocol.Event{
-		Kind: protocol.EventBoot,
-		Boot: &protocol.BootInfo{
-			Release: unix.ByteSliceToString(uts.Release[:]),
-			Version: unix.ByteSliceToString(uts.Version[:]),
-			Taint:   a.Sys.Taint(),
-			KmsgSeq: a.Kmsg.Next(),
-		},
-		Kmsg: bootKmsg,
-	}); err != nil {
+	// The kernel log since Ready: nothing, unless the kernel printed
+	// while the guest waited (or, restored, since the snapshot).
+	since := a.Kmsg.ReadAvailable()
+	if err := a.emit(protocol.Event{Kind: protocol.EventBoot, Boot: a.bootInfo(), Kmsg: since}); err != nil {
 		return err
 	}
 

@@ -45,6 +45,21 @@ func (s System) ProcModules(name string) (line string, exists bool) {
 	return "", true
 }
 
+// LoadedModules names every module /proc/modules lists.
+func (s System) LoadedModules() []string {
+	b, err := os.ReadFile(s.path("/proc/modules"))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if name, _, _ := strings.Cut(line, " "); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // SysModule reports whether /sys/module/NAME exists and reads the given
 // attributes; a missing attribute gets no key (refcnt has none without
 // MODULE_UNLOAD). An attribute may name a subpath such as holders/dep_b.

@@ -80,17 +80,7 @@ func (m *Matrix) benchCell(ctx context.Context, r *cellRun, floor string, runs i
 	}
 	row.hit = time.Since(t)
 
-	image := filepath.Join(r.out, "bench.cpio")
-	if err := os.MkdirAll(r.out, 0o755); err != nil {
-		return row, err
-	}
-	t = time.Now()
-	plan, kos, _ := r.plan(m.scenarios)
-	if err := r.base.Boot(plan, kos, image); err != nil {
-		return row, err
-	}
-	row.image = time.Since(t)
-
+	image := r.base.Path
 	kernel, pvh := k.BootImage()
 	if row.cell, err = m.medianBoot(ctx, r.u, kernel, pvh, image, runs); err != nil {
 		return row, err

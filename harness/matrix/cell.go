@@ -3,10 +3,12 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
@@ -14,6 +16,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
+	"modmatrix.dev/modmatrix/harness/snapshot"
 	"modmatrix.dev/modmatrix/harness/verdict"
 	"modmatrix.dev/modmatrix/harness/vm"
 	"modmatrix.dev/modmatrix/initramfs"
@@ -31,10 +34,18 @@ type cellRun struct {
 	// scenario is made again from the modules built for it.
 	own []*scenario.Scenario
 	// kos maps scenario name → module name → .ko on the host.
-	kos   map[string]map[string]string
-	boots int
+	kos map[string]map[string]string
+
+	// mu guards what the cell's VMs, running at once, report into.
+	mu sync.Mutex
+	// boots and restores count the VMs that ran scenarios, booted or
+	// restored from snap (the cell's snapshot; nil when there is none or
+	// it failed to restore). snapNote says why scenarios boot.
+	boots, restores int
+	snap            *snapshot.Snapshot
+	snapNote        string
 	// looseReports are kernel reports no step accounts for (a leak in no
-	// module's memory).
+	// module's memory, a warning while the kernel booted).
 	looseReports []verdict.Report
 	// notes says, by scenario, why --repeat left it as it was.
 	notes map[string]string
@@ -165,60 +176,48 @@ func placeholders(sc *scenario.Scenario, dir string) (map[string]string, error) 
 	return out, nil
 }
 
-// boot runs the cell's scenarios in as few boots as their state allows: a
-// boot ends early when a scenario leaves the kernel dirty, and the rest go
-// on in a fresh one.
+// boot runs each of the cell's scenarios in a VM of its own, restored
+// from the cell's snapshot (or booted, where there is none), up to the
+// matrix's Jobs at once: every scenario starts from the same pristine
+// kernel, and what one does to the kernel touches no other.
 func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []report.ScenarioResult) {
 	pending, results := r.runnable()
-	for len(pending) > 0 && ctx.Err() == nil {
-		batch := nextBatch(pending)
-		r.boots++
-		done, rs := r.runBoot(ctx, k, batch)
-		results = append(results, rs...)
-		if done == 0 {
-			// The boot ran nothing: retrying would loop. Everything left
-			// inherits the reason.
-			for _, sc := range pending[len(rs):] {
-				results = append(results, r.notRun(sc, rs))
-			}
-			pending = nil
-			break
-		}
-		pending = pending[done:]
+	if len(pending) > 0 {
+		r.snapshot(ctx, k)
 	}
-	for _, sc := range pending {
-		results = append(results, report.ScenarioResult{
-			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name,
-			Verdict: verdict.Error, Reason: "run interrupted before this scenario ran",
-		})
-	}
-	return r.cellReport(""), results
-}
-
-// nextBatch is the scenarios the next boot runs: one that wants a boot of
-// its own alone, else every scenario up to the next such one.
-func nextBatch(pending []*scenario.Scenario) []*scenario.Scenario {
-	if pending[0].OwnBoot {
-		return pending[:1]
-	}
+	out := make([]report.ScenarioResult, len(pending))
+	var wg sync.WaitGroup
 	for i, sc := range pending {
-		if sc.OwnBoot {
-			return pending[:i]
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !r.m.acquireVM(ctx) {
+				out[i] = r.interrupted(sc)
+				return
+			}
+			defer r.m.releaseVM()
+			out[i] = r.runScenario(ctx, k, sc)
+		}()
 	}
-	return pending
+	wg.Wait()
+	return r.cellReport(""), append(results, out...)
 }
 
-func (r *cellRun) notRun(sc *scenario.Scenario, prior []report.ScenarioResult) report.ScenarioResult {
-	reason := "not run: the boot failed before reaching it"
-	if len(prior) > 0 {
-		reason = fmt.Sprintf("not run: boot %d ended without reaching it (%s)", r.boots, prior[len(prior)-1].Reason)
+func (r *cellRun) interrupted(sc *scenario.Scenario) report.ScenarioResult {
+	return report.ScenarioResult{
+		Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name,
+		Verdict: verdict.Error, Reason: "run interrupted before this scenario ran",
 	}
-	return report.ScenarioResult{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Verdict: verdict.Error, Reason: reason, Boot: r.boots}
 }
 
 func (r *cellRun) cellReport(errText string) report.Cell {
-	c := report.Cell{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Boots: r.boots, Error: errText, Reports: r.looseReports}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := report.Cell{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Boots: r.boots, Restores: r.restores, Error: errText, Reports: r.looseReports}
+	if r.snap != nil {
+		c.SnapshotKey, c.SnapshotCached = r.snap.Meta.Key, r.snap.Cached
+	}
+	c.SnapshotNote = r.snapNote
 	if r.kernel != nil {
 		c.KernelKey, c.KernelCached, c.KernelBuildMS = r.kernel.Key, r.kernel.Cached, r.kernel.BuildTime.Milliseconds()
 	}
@@ -237,64 +236,58 @@ func (r *cellRun) failed(err error) (report.Cell, []report.ScenarioResult) {
 	return r.cellReport(err.Error()), rs
 }
 
-// runBoot boots once with batch and returns how many scenarios of batch
-// reached a verdict, and those verdicts (in batch order).
-func (r *cellRun) runBoot(ctx context.Context, k *kbuild.Kernel, batch []*scenario.Scenario) (int, []report.ScenarioResult) {
-	r.stage(fmt.Sprintf("boot %d (%d scenario(s))", r.boots, len(batch)))
-	prefix := filepath.Join(r.out, fmt.Sprintf("boot-%d", r.boots))
+// runScenario runs one scenario in a VM of its own: restored from the
+// cell's snapshot, or booted when there is none or it fails to restore.
+func (r *cellRun) runScenario(ctx context.Context, k *kbuild.Kernel, sc *scenario.Scenario) report.ScenarioResult {
+	prefix := filepath.Join(r.out, sc.Name)
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
-		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}
+		return r.bootError(sc, err.Error(), prefix)
 	}
-	plan, kos, steps := r.plan(batch)
-	image := prefix + ".initramfs.cpio"
-	if err := r.base.Boot(plan, kos, image); err != nil {
-		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}
-	}
-	defer os.Remove(image)
-
-	kernel, pvh := k.BootImage()
-	timeout := r.m.cfg.BootTimeout + time.Duration(steps)*2*time.Second
-	var console vm.Option
-	if cp, ok := r.m.cfg.Progress.(ConsoleProgress); ok {
-		console = vm.WithConsoleHandler(func(line string) { cp.Console(r.u.src.Version, r.u.cell.Name, line) })
-	}
-	res, err := vm.Boot(ctx,
-		console,
-		vm.WithKernel(kernel, pvh),
-		vm.WithInitramfs(image),
+	plan, kos, steps := r.plan(sc)
+	opts := append(r.machine(k),
 		vm.WithConsoleLog(prefix+".console.log"),
 		vm.WithEventLog(prefix+".events.jsonl"),
-		vm.WithTimeout(timeout),
-		vm.WithAccel(r.m.cfg.Accel),
+		vm.WithTimeout(r.m.cfg.BootTimeout+time.Duration(steps)*2*time.Second),
 		vm.WithStallAfterOops(15*time.Second),
+		vm.WithWork(func(w io.Writer) error { return protocol.WriteWork(w, plan, kos) }),
 	)
-	if err != nil {
-		return 0, []report.ScenarioResult{r.bootError(batch[0], err.Error(), prefix)}
+	if cp, ok := r.m.cfg.Progress.(ConsoleProgress); ok {
+		opts = append(opts, vm.WithConsoleHandler(func(line string) { cp.Console(r.u.src.Version, r.u.cell.Name, line) }))
 	}
-	return r.judge(batch, res, prefix)
+	if snap := r.currentSnapshot(); snap != nil {
+		res, err := vm.Boot(ctx, append(opts, snap.RestoreOptions()...)...)
+		switch {
+		case err != nil:
+			return r.bootError(sc, err.Error(), prefix)
+		case !vm.RestoreFailed(res.Err):
+			r.count(&r.restores)
+			return r.judge(sc, res, prefix, "restore")
+		}
+		r.snapshotFailed(snap, res.Err)
+	}
+	r.count(&r.boots)
+	res, err := vm.Boot(ctx, append(opts, vm.WithInitramfs(r.base.Path))...)
+	if err != nil {
+		return r.bootError(sc, err.Error(), prefix)
+	}
+	return r.judge(sc, res, prefix, "boot")
 }
 
-// plan is the agent's plan for batch, with the .ko files it needs (archive
-// path → host path) and its number of steps.
-func (r *cellRun) plan(batch []*scenario.Scenario) (protocol.Plan, map[string]string, int) {
-	plan := protocol.Plan{Cell: r.u.cell.Name, Boot: r.boots}
+// plan is the agent's plan for one scenario, with the .ko files it needs
+// (path under protocol.ModuleDir → host path) and its number of steps.
+func (r *cellRun) plan(sc *scenario.Scenario) (protocol.Plan, map[string]string, int) {
+	p := sc.Plan()
+	placeModules(sc.Name, p.Steps)
 	kos := map[string]string{}
-	steps := 0
-	for _, sc := range batch {
-		p := sc.Plan()
-		placeModules(sc.Name, p.Steps)
-		steps += planSteps(p.Steps) // stress.go
-		plan.Scenarios = append(plan.Scenarios, p)
-		for mod, ko := range r.kos[sc.Name] {
-			kos[sc.Name+"/"+mod] = ko
-		}
+	for mod, ko := range r.kos[sc.Name] {
+		kos[sc.Name+"/"+mod] = ko
 	}
-	return plan, kos, steps
+	return protocol.Plan{Cell: r.u.cell.Name, Scenarios: []protocol.Scenario{p}}, kos, planSteps(p.Steps) // stress.go
 }
 
 func (r *cellRun) bootError(sc *scenario.Scenario, reason, prefix string) report.ScenarioResult {
 	return report.ScenarioResult{
-		Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
+		Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name,
 		Verdict: verdict.Error, Reason: reason,
 		ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
 	}

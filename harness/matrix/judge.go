@@ -5,43 +5,40 @@ import (
 	"slices"
 
 	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
 	"modmatrix.dev/modmatrix/harness/verdict"
 	"modmatrix.dev/modmatrix/harness/vm"
 )
 
-// judge hands one boot to verdict.JudgeBoot and turns its outcome into
-// results. It returns how many scenarios of batch got a verdict; the rest
-// go to the next boot.
-func (r *cellRun) judge(batch []*scenario.Scenario, res *vm.Result, prefix string) (int, []report.ScenarioResult) {
+// judge hands one scenario's VM (how it started: "boot" or "restore") to
+// verdict.JudgeBoot and turns its outcome into the scenario's result.
+func (r *cellRun) judge(sc *scenario.Scenario, res *vm.Result, prefix, started string) report.ScenarioResult {
 	boot := verdict.Boot{Events: res.Events, TimedOut: res.TimedOut, Stalled: res.Stalled, Err: res.Err, Duration: res.Duration}
 	boot.Console, boot.ConsoleErr = os.ReadFile(prefix + ".console.log")
-	lookup := kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version)
-	resolved := make([]*verdict.Expected, len(batch))
-	for i, sc := range batch {
-		resolved[i] = verdict.Resolve(sc, lookup)
-	}
-	out := verdict.JudgeBoot(boot, resolved)
+	exp := verdict.Resolve(sc, kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version))
+	out := verdict.JudgeBoot(boot, []*verdict.Expected{exp})
+	r.mu.Lock()
 	r.looseReports = append(r.looseReports, out.Loose...)
+	r.mu.Unlock()
+	sr := r.bootError(sc, "", prefix)
+	sr.Started, sr.WallMS = started, res.Duration.Milliseconds()
+	for _, e := range res.Events {
+		if e.Kind == protocol.EventBoot && e.Boot != nil {
+			sr.Start = &report.Start{Taint: e.Boot.Taint, Modules: append([]string{}, e.Boot.Modules...)}
+		}
+	}
 	if out.Failed != nil {
-		sr := r.bootError(batch[0], out.Failed.Reason, prefix)
-		sr.Verdict = out.Failed.Verdict
-		return 0, []report.ScenarioResult{sr}
+		sr.Verdict, sr.Reason = out.Failed.Verdict, out.Failed.Reason
+		return sr
 	}
-	var results []report.ScenarioResult
-	for i, so := range out.Scenarios {
-		sc := batch[i]
-		results = append(results, report.ScenarioResult{
-			Kernel: r.u.src.Version, Cell: r.u.cell.Name, Scenario: sc.Name, Boot: r.boots,
-			ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
-			Note:    r.notes[sc.Name],
-			Verdict: so.Verdict, Reason: so.Reason, DurationMS: so.DurationMS,
-			Steps: report.StepRecords(so.Steps, so.Result, so.Reports),
-			KUnit: so.Result.KUnit,
-		})
-	}
-	return len(results), results
+	so := out.Scenarios[0]
+	sr.Note = r.notes[sc.Name]
+	sr.Verdict, sr.Reason, sr.DurationMS = so.Verdict, so.Reason, so.DurationMS
+	sr.Steps = report.StepRecords(so.Steps, so.Result, so.Reports)
+	sr.KUnit = so.Result.KUnit
+	return sr
 }
 
 // sortResults orders results and cells as the matrix was declared, whatever

@@ -20,9 +20,9 @@ import (
 
 // TestJudge: the cell's side of a boot's judgement, on the recorded boot
 // of hello on a 6.12 kernel with MODULE_UNLOAD=y (verdict's tests judge
-// the same boot every other way): results name the cell, the boot and its
-// logs, and a boot that ran nothing gives the batch's first scenario its
-// verdict.
+// the same boot every other way): results name the cell, how the VM
+// started and its logs, and a boot that ran nothing gives the scenario
+// the boot's verdict.
 func TestJudge(t *testing.T) {
 	hello, err := scenario.Load("../../modules/hello")
 	require.NoError(t, err)
@@ -31,12 +31,12 @@ func TestJudge(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		res     vm.Result
-		done    int
+		done    bool
 		verdict verdict.Verdict
 	}{
-		{name: "complete", res: vm.Result{Events: events, Done: true}, done: 1, verdict: verdict.Pass},
-		{name: "no events", res: vm.Result{}, done: 0, verdict: verdict.Error},
-		{name: "hang before agent", res: vm.Result{TimedOut: true, Duration: 60 * time.Second}, done: 0, verdict: verdict.Hang},
+		{name: "complete", res: vm.Result{Events: events, Done: true}, done: true, verdict: verdict.Pass},
+		{name: "no events", res: vm.Result{}, verdict: verdict.Error},
+		{name: "hang before agent", res: vm.Result{TimedOut: true, Duration: 60 * time.Second}, verdict: verdict.Hang},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prefix := filepath.Join(t.TempDir(), "boot-1")
@@ -44,19 +44,17 @@ func TestJudge(t *testing.T) {
 			r := &cellRun{
 				u:      unit{src: &ksrc.Source{Version: "6.12.117"}, cell: kconfig.Cell{Name: "unload"}},
 				kernel: &kbuild.Kernel{Config: unloadCfg},
-				boots:  1,
 			}
-			done, results := r.judge([]*scenario.Scenario{hello}, &tc.res, prefix)
-			assert.Equal(t, tc.done, done)
-			require.Len(t, results, 1)
-			got := results[0]
+			got := r.judge(hello, &tc.res, prefix, "restore")
 			assert.Equal(t, tc.verdict, got.Verdict, got.Reason)
 			assert.Equal(t, "hello", got.Scenario)
 			assert.Equal(t, "unload", got.Cell)
 			assert.Equal(t, "6.12.117", got.Kernel)
-			assert.Equal(t, 1, got.Boot)
+			assert.Equal(t, "restore", got.Started)
 			assert.Equal(t, prefix+".console.log", got.ConsoleLog)
-			if tc.done == 1 {
+			if tc.done {
+				require.NotNil(t, got.Start, "the boot event's state")
+				assert.Empty(t, got.Start.Modules)
 				require.Len(t, got.Steps, 2)
 				assert.Equal(t, []string{"hi module being loaded."}, got.Steps[0].Kmsg[1:])
 			}
@@ -70,12 +68,4 @@ func readEvents(t *testing.T, path string) []protocol.Event {
 	events, err := protocol.ReadEventLog(path)
 	require.NoError(t, err)
 	return events
-}
-
-func TestNextBatch(t *testing.T) {
-	a, b, own, c := &scenario.Scenario{Name: "a"}, &scenario.Scenario{Name: "b"},
-		&scenario.Scenario{Name: "own", OwnBoot: true}, &scenario.Scenario{Name: "c"}
-	assert.Equal(t, []*scenario.Scenario{a, b}, nextBatch([]*scenario.Scenario{a, b, own, c}))
-	assert.Equal(t, []*scenario.Scenario{own}, nextBatch([]*scenario.Scenario{own, c}))
-	assert.Equal(t, []*scenario.Scenario{c}, nextBatch([]*scenario.Scenario{c}))
 }

@@ -56,6 +56,10 @@ type Config struct {
 	// Repeat, above 1, runs each scenario's steps that many times in one
 	// boot (see WithRepeat).
 	Repeat int
+	// NoSnapshot boots every scenario instead of restoring it from its
+	// cell's snapshot; NoIcount runs TCG guests on the host's clock.
+	NoSnapshot bool
+	NoIcount   bool
 }
 
 // Option configures a run.
@@ -104,6 +108,14 @@ func WithBootTimeout(d time.Duration) Option { return func(c *Config) { c.BootTi
 // WithShard runs one deterministic part of the matrix.
 func WithShard(s Shard) Option { return func(c *Config) { c.Shard = &s } }
 
+// WithNoSnapshot boots every scenario instead of restoring its cell's
+// snapshot (for debugging the snapshot itself).
+func WithNoSnapshot(on bool) Option { return func(c *Config) { c.NoSnapshot = on } }
+
+// WithNoIcount runs TCG guests on the host's clock instead of on
+// instruction-counted time that skips the guest's idle waits.
+func WithNoIcount(on bool) Option { return func(c *Config) { c.NoIcount = on } }
+
 // WithProgress receives progress as the run goes.
 func WithProgress(p Progress) Option { return func(c *Config) { c.Progress = p } }
 
@@ -144,6 +156,8 @@ type Matrix struct {
 	generated []generated
 	// prebuilt are the --kernel kernels (see prebuilt.go).
 	prebuilt []*distro.Kernel
+	// vmSlots holds one token per VM running (Jobs at most).
+	vmSlots chan struct{}
 }
 
 // New loads and validates every input (cells, scenario files, kernel
@@ -164,7 +178,7 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if cfg.Jobs < 1 {
 		cfg.Jobs = 1
 	}
-	m := &Matrix{cfg: cfg, cache: kbuild.NewCache(cfg.CacheDir)}
+	m := &Matrix{cfg: cfg, cache: kbuild.NewCache(cfg.CacheDir), vmSlots: make(chan struct{}, cfg.Jobs)}
 	var err error
 	base, all, err := kconfig.LoadCells(cfg.KconfigDir)
 	if err != nil {
@@ -343,6 +357,7 @@ func (m *Matrix) newResults() *report.Results {
 		MatrixID:      m.ID(),
 		Started:       time.Now(),
 		Accel:         string(m.cfg.Accel.Resolve()),
+		GuestClock:    m.guestClock(),
 	}
 	if m.cfg.Repeat > 1 {
 		res.Repeat = m.cfg.Repeat
@@ -366,12 +381,12 @@ func (m *Matrix) shardUnits() []unit {
 }
 
 // schedule runs every unit: kernels build one at a time, in order, each
-// using every core (and the nearest tree already built); boots of built
-// kernels run alongside, up to Jobs at once. It returns when every unit
-// is recorded (or ctx is done and the units started are).
+// using every core (and the nearest tree already built); the VMs of built
+// kernels' cells (snapshot boots, scenario restores) run alongside, up to
+// Jobs at once. It returns when every unit is recorded (or ctx is done and
+// the units started are).
 func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Base, rec *recorder) {
 	var wg sync.WaitGroup
-	vmSlot := make(chan struct{}, m.cfg.Jobs)
 	for _, u := range units {
 		if ctx.Err() != nil {
 			break
@@ -385,17 +400,18 @@ func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Bas
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case vmSlot <- struct{}{}:
-			case <-ctx.Done():
-				rec.record(r.failed(ctx.Err()))
-				return
-			}
-			defer func() { <-vmSlot }()
 			rec.record(r.boot(ctx, k))
 		}()
 	}
 	wg.Wait()
+}
+
+// guestClock is what guest durations are measured on (Results.GuestClock).
+func (m *Matrix) guestClock() string {
+	if !m.cfg.NoIcount && m.cfg.Accel.Resolve() == vm.AccelTCG {
+		return "icount"
+	}
+	return "host"
 }
 
 // recorder collects each finished unit into the results, writes the

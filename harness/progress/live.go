@@ -92,7 +92,7 @@ func (l *Live) CellDone(c report.Cell, results []report.ScenarioResult) {
 	}
 	s.done = true
 	l.clear()
-	fmt.Fprintf(l.w, "%-22s %s in %s, %d boot(s)\n", key, verdictCounts(results), clock(time.Since(s.unitStart)), c.Boots)
+	fmt.Fprintf(l.w, "%-22s %s in %s, %s\n", key, verdictCounts(results), clock(time.Since(s.unitStart)), vms(c))
 	l.redraw()
 }
 

@@ -87,7 +87,7 @@ func (l *Lines) CellDone(c report.Cell, results []report.ScenarioResult) {
 		verdicts = append(verdicts, fmt.Sprintf("%d %s", n, v))
 	}
 	sort.Strings(verdicts)
-	fmt.Fprintf(l.w, "[%s] %-22s done%s: %d boot(s), %v\n", clock(time.Since(l.began)), key, took, c.Boots, verdicts)
+	fmt.Fprintf(l.w, "[%s] %-22s done%s: %s, %v\n", clock(time.Since(l.began)), key, took, vms(c), verdicts)
 }
 
 func (l *Lines) remind() {
@@ -117,4 +117,13 @@ func (l *Lines) remind() {
 func clock(d time.Duration) string {
 	d = d.Round(time.Second)
 	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// vms says how a cell's scenarios got their VMs: "0 boot(s), 20 restore(s)".
+func vms(c report.Cell) string {
+	s := fmt.Sprintf("%d boot(s), %d restore(s)", c.Boots, c.Restores)
+	if c.SnapshotNote != "" {
+		s += " (" + c.SnapshotNote + ")"
+	}
+	return s
 }

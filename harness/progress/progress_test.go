@@ -15,11 +15,11 @@ func TestLines(t *testing.T) {
 	var b bytes.Buffer
 	l := New(&b)
 	l.Stage("6.12.117", "unload", "build")
-	l.CellDone(report.Cell{Kernel: "6.12.117", Cell: "unload", Boots: 2}, []report.ScenarioResult{{Verdict: verdict.Pass}, {Verdict: verdict.Fail}})
+	l.CellDone(report.Cell{Kernel: "6.12.117", Cell: "unload", Boots: 1, Restores: 2}, []report.ScenarioResult{{Verdict: verdict.Pass}, {Verdict: verdict.Fail}})
 	l.Close()
 	out := b.String()
 	assert.Contains(t, out, "6.12.117 unload        build")
-	assert.Contains(t, out, "done in 0:00: 2 boot(s), [1 FAIL 1 PASS]")
+	assert.Contains(t, out, "done in 0:00: 1 boot(s), 2 restore(s), [1 FAIL 1 PASS]")
 	assert.NotContains(t, out, "\x1b[", "plain lines for CI logs")
 }
 

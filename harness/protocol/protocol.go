@@ -12,10 +12,8 @@ import (
 	"strings"
 )
 
-// PlanPath is where the agent finds its plan inside the guest.
-const PlanPath = "/modmatrix/plan.json"
-
-// ModuleDir is where the cell's .ko files live inside the guest.
+// ModuleDir is where the scenario's .ko files live inside the guest (the
+// ko/ of WorkDir).
 const ModuleDir = "/modmatrix/ko"
 
 // EventChannel is the virtio-serial port name the agent writes events to.
@@ -103,7 +101,8 @@ type EventKind string
 
 // Event kinds, in the order a boot emits them.
 const (
-	EventBoot         EventKind = "boot"          // agent started
+	EventReady        EventKind = "ready"         // agent up, waiting for work: the boot's kmsg
+	EventBoot         EventKind = "boot"          // agent got its work
 	EventStepStart    EventKind = "step_start"    // before a step runs
 	EventStep         EventKind = "step"          // a step's observations
 	EventScenarioEnd  EventKind = "scenario_end"  // a scenario finished, with clean-up state
@@ -135,13 +134,15 @@ type Event struct {
 	UptimeMS int64 `json:"uptime_ms"`
 }
 
-// BootInfo describes the guest at agent start.
+// BootInfo describes the guest when the agent is ready and when it starts work.
 type BootInfo struct {
 	Release string `json:"release"` // uname -r
 	Version string `json:"version"` // uname -v
 	Taint   uint64 `json:"taint"`
 	// KmsgSeq is the sequence number of the next kmsg record.
 	KmsgSeq uint64 `json:"kmsg_seq"`
+	// Modules are the modules loaded (from /proc/modules).
+	Modules []string `json:"modules,omitempty"`
 }
 
 // StepResult is everything the agent observed around one step.

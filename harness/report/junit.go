@@ -33,6 +33,7 @@ func (r *Results) JUnit() junit.Testsuites {
 		suite.AddProperty("kernel", c.Kernel)
 		suite.AddProperty("cell", c.Cell)
 		suite.AddProperty("boots", fmt.Sprint(c.Boots))
+		suite.AddProperty("restores", fmt.Sprint(c.Restores))
 		var total time.Duration
 		for _, s := range r.Results {
 			if s.Kernel != c.Kernel || s.Cell != c.Cell {

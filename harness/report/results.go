@@ -17,9 +17,11 @@ import (
 
 // SchemaVersion is bumped whenever a field of results.json changes meaning
 // or disappears; new fields do not bump it. 2: a step's kmsg holds only
-// its own records, other tasks' go to kmsg_background. Read also takes
-// version 1 files (every record in kmsg), so older baselines still diff.
-const SchemaVersion = 2
+// its own records, other tasks' go to kmsg_background. 3: each scenario
+// runs in a VM of its own ("boot" per scenario gone; "started" says how
+// the VM began). Read also takes versions 1 and 2 (every record in kmsg
+// in 1), so older baselines still diff.
+const SchemaVersion = 3
 
 // oldestSchemaVersion is the oldest results.json Read accepts.
 const oldestSchemaVersion = 1
@@ -34,6 +36,11 @@ type Results struct {
 	Started    time.Time `json:"started"`
 	DurationMS int64     `json:"duration_ms"`
 	Accel      string    `json:"accel"`
+	// GuestClock is the clock guest durations (duration_ms, duration_us)
+	// were measured on: "icount" (TCG counting instructions, idle time
+	// skipped: a guest sleep costs no wall time) or "host" (the guest's
+	// clock follows the host's).
+	GuestClock string `json:"guest_clock"`
 	// Interrupted is true when the run was stopped before every cell finished.
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Repeat is run --repeat's count (0 without it).
@@ -52,7 +59,15 @@ type Cell struct {
 	KernelKey     string `json:"kernel_key,omitempty"`
 	KernelCached  bool   `json:"kernel_cached"`
 	KernelBuildMS int64  `json:"kernel_build_ms"`
-	Boots         int    `json:"boots"`
+	// Boots counts the VMs that booted (the snapshot's boot, scenarios
+	// that ran without one); Restores those restored from the snapshot.
+	Boots    int `json:"boots"`
+	Restores int `json:"restores"`
+	// SnapshotKey names the cell's snapshot, SnapshotCached whether it was
+	// there already; SnapshotNote says why scenarios booted instead.
+	SnapshotKey    string `json:"snapshot_key,omitempty"`
+	SnapshotCached bool   `json:"snapshot_cached,omitempty"`
+	SnapshotNote   string `json:"snapshot_note,omitempty"`
 	// Error is set when the cell could not run at all (build failure, …).
 	Error string `json:"error,omitempty"`
 	// Reports are kernel reports no scenario step accounts for, such as a
@@ -67,9 +82,16 @@ type ScenarioResult struct {
 	Scenario   string          `json:"scenario"`
 	Verdict    verdict.Verdict `json:"verdict"`
 	Reason     string          `json:"reason,omitempty"`
-	DurationMS int64           `json:"duration_ms"`
-	// Boot is the 1-based boot of the cell that ran the scenario.
-	Boot       int          `json:"boot"`
+	// DurationMS is the scenario's time in the guest, on the guest's
+	// clock (see Results.GuestClock); WallMS its VM's life on the host's.
+	DurationMS int64 `json:"duration_ms"`
+	WallMS     int64 `json:"wall_ms,omitempty"`
+	// Started says how the scenario's VM began: "restore" (from the cell's
+	// snapshot) or "boot".
+	Started string `json:"started,omitempty"`
+	// Start is the kernel as the scenario found it: its taint and the
+	// modules loaded before its first step.
+	Start *Start `json:"start,omitempty"`
 	Steps      []StepRecord `json:"steps"`
 	ConsoleLog string       `json:"console_log,omitempty"`
 	EventLog   string       `json:"event_log,omitempty"`
@@ -78,6 +100,12 @@ type ScenarioResult struct {
 	KUnit []verdict.KUnitCase `json:"kunit,omitempty"`
 	// Note says how the run changed the scenario (--repeat), or why not.
 	Note string `json:"note,omitempty"`
+}
+
+// Start is the kernel's state when a scenario began.
+type Start struct {
+	Taint   uint64   `json:"taint"`
+	Modules []string `json:"modules"`
 }
 
 // StepRecord is one step as observed, with what was expected of it.

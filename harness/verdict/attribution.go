@@ -105,10 +105,10 @@ func kmsgTexts(recs []protocol.Kmsg) []string {
 
 // bootReports are the reports of a boot outside any scenario: while the
 // kernel booted, before the agent's first step.
-func bootReports(events []protocol.Event) []Report {
+func BootReports(events []protocol.Event) []Report {
 	var out []Report
 	for _, e := range events {
-		if e.Kind == protocol.EventBoot {
+		if e.Kind == protocol.EventReady || e.Kind == protocol.EventBoot {
 			for _, rep := range kreport.ParseLines(kmsgTexts(e.Kmsg)) {
 				v := toReport(rep)
 				v.Title = "boot: " + v.Title

@@ -60,7 +60,7 @@ func JudgeBoot(b Boot, batch []*Expected) BootOutcome {
 		order = append(order, exp.Scenario.Name)
 	}
 	leaks, loose := leakReports(b.Events, moduleSpans(order, by))
-	out := BootOutcome{Loose: append(loose, bootReports(b.Events)...)}
+	out := BootOutcome{Loose: append(loose, BootReports(b.Events)...)}
 	for _, exp := range batch {
 		ev := by[exp.Scenario.Name]
 		if ev == nil || !ev.started {

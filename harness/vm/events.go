@@ -33,15 +33,6 @@ const (
 	actionDone  = "done"
 )
 
-// eventChannelArgs attaches a virtio-serial port named name to file.
-func eventChannelArgs(file, name string) []string {
-	return []string{
-		"-device", "virtio-serial",
-		"-chardev", "file,id=modmatrix-events,path=" + file,
-		"-device", "virtserialport,chardev=modmatrix-events,name=" + name,
-	}
-}
-
 // eventTail reads complete lines of the growing event file.
 type eventTail struct {
 	f       *os.File
@@ -96,7 +87,7 @@ func (t *eventTail) line(line []byte, emit func(protocol.Event)) {
 // follow polls until stop is closed, then reads what is left; a last line
 // without its newline (the guest died mid-write) is an error.
 func (t *eventTail) follow(stop <-chan struct{}, emit func(protocol.Event)) {
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {

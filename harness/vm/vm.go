@@ -9,9 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -94,6 +94,15 @@ type Config struct {
 	// the agent then stayed silent this long (0: wait for Timeout). An oops
 	// with interrupts off can wedge the guest for good.
 	StallAfterOops time.Duration
+	// Restore starts the guest from a snapshot (see Snapshot) instead of
+	// booting it; the rest of the machine must be the snapshot's.
+	Restore string
+	// Work is written to the agent's command port once the guest runs.
+	Work func(io.Writer) error
+	// Icount runs TCG guests on an instruction-counting clock that skips
+	// the time the guest sits idle (-icount shift=auto,sleep=off): a guest
+	// that sleeps 5 s costs almost no wall time. Under KVM it does nothing.
+	Icount bool
 }
 
 // Option configures a boot.
@@ -137,6 +146,16 @@ func WithConsoleHandler(f func(string)) Option { return func(c *Config) { c.OnCo
 // WithStallAfterOops kills a VM that went silent for d after an oops.
 func WithStallAfterOops(d time.Duration) Option { return func(c *Config) { c.StallAfterOops = d } }
 
+// WithRestore starts the guest from a snapshot file instead of booting.
+func WithRestore(file string) Option { return func(c *Config) { c.Restore = file } }
+
+// WithWork sends the agent its work (protocol.WriteWork) once the guest runs.
+func WithWork(f func(io.Writer) error) Option { return func(c *Config) { c.Work = f } }
+
+// WithIcount runs a TCG guest on instruction-counted time that skips idle
+// time (see Config.Icount).
+func WithIcount(on bool) Option { return func(c *Config) { c.Icount = on } }
+
 // Result is what one boot produced.
 type Result struct {
 	Events []protocol.Event
@@ -149,13 +168,48 @@ type Result struct {
 	// Err is QEMU's or the event channel's failure, if any.
 	Err      error
 	Duration time.Duration
-	Cmdline  string
+	// Running is how long after QEMU started the guest ran: at once for a
+	// boot, after the snapshot was loaded for a restore.
+	Running time.Duration
+	Cmdline string
 }
 
-// Boot runs one VM to completion. It returns an error only when QEMU could
-// not be started; what happened in the guest is in the Result.
+// Boot runs one VM to completion: booted, or restored from a snapshot
+// (WithRestore), with its work (WithWork) sent once it runs. It returns an
+// error only when QEMU could not be started; what happened in the guest is
+// in the Result. A snapshot that could not be restored gives a Result
+// whose Err satisfies RestoreFailed.
 func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	c := newConfig(opts)
+	return c.boot(ctx, true, func(s *sockets, res *Result, start time.Time) []qemu.Task {
+		running := make(chan struct{})
+		var tasks []qemu.Task
+		if c.Restore == "" {
+			close(running)
+		} else {
+			tasks = append(tasks, func(ctx context.Context, n *qemu.Notifications) error {
+				if err := resume(ctx, s.monitor); err != nil {
+					return ignoreIfExited(ctx, fmt.Errorf("%w: %w", errRestore, err))
+				}
+				res.Running = time.Since(start)
+				close(running)
+				return nil
+			})
+		}
+		if c.Work != nil {
+			tasks = append(tasks, sendWork(s.command, c.Work, running))
+		}
+		return tasks
+	})
+}
+
+// controlTasks are the tasks that drive one VM beside its guest.
+type controlTasks func(s *sockets, res *Result, start time.Time) []qemu.Task
+
+// boot starts QEMU with the control tasks and collects what the guest
+// sends until QEMU exits. wantDone: a guest that ends without the agent's
+// done event failed (a snapshot's guest is stopped before it gets there).
+func (c Config) boot(ctx context.Context, wantDone bool, control controlTasks) (*Result, error) {
 	machineFns, err := c.machine()
 	if err != nil {
 		return nil, err
@@ -170,20 +224,26 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	defer log.close() // on the early returns; the result takes its error below
-	tail, evFile, closeTail, err := newEventTail()
+	socks, err := newSockets()
 	if err != nil {
 		return nil, err
 	}
-	defer closeTail()
-	fns := append(machineFns, qemu.ArbitraryArgs(eventChannelArgs(evFile, protocol.EventChannel)...))
+	defer socks.remove()
+	tail, err := openEventTail(socks.events)
+	if err != nil {
+		return nil, err
+	}
+	defer tail.f.Close()
 	stall := newStallWatch(c.StallAfterOops)
 	serialFns, console, err := c.serial(stall)
 	if err != nil {
 		return nil, err
 	}
-	fns = append(fns, serialFns...)
-
+	res := &Result{}
 	start := time.Now()
+	fns := append(machineFns, qemu.ArbitraryArgs(socks.args()...))
+	fns = append(fns, serialFns...)
+	fns = append(fns, qemu.WithTask(control(socks, res, start)...))
 	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64, fns...)
 	if err != nil {
 		if console != nil {
@@ -191,9 +251,9 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 		}
 		return nil, fmt.Errorf("start QEMU: %w", err)
 	}
-	res := &Result{Cmdline: machine.CmdlineQuoted()}
+	res.Cmdline = machine.CmdlineQuoted()
 
-	res.Stalled, err = waitDraining(machine, tail, stall, c.collector(res, log, stall))
+	res.Stalled, err = waitDraining(machine, tail, stall, wantDone, c.collector(res, log, stall))
 	res.Duration = time.Since(start)
 	// Only the VM's own timeout is a hang: the caller's deadline or
 	// cancellation (an interrupted run, a go test -timeout) says nothing
@@ -213,23 +273,14 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	return res, nil
 }
 
-// newEventTail creates the file QEMU writes the agent's events to, in a
-// scratch folder, and opens it for reading; closeTail removes both.
-func newEventTail() (tail *eventTail, file string, closeTail func(), err error) {
-	dir, err := os.MkdirTemp("", "modmatrix-events-")
+// openEventTail opens the file QEMU writes the agent's events to (QEMU
+// appends to it; it is created empty first so the tail can open it now).
+func openEventTail(file string) (*eventTail, error) {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDONLY, 0o600)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
-	file = filepath.Join(dir, "events")
-	tail = &eventTail{}
-	if tail.f, err = os.OpenFile(file, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
-		os.RemoveAll(dir)
-		return nil, "", nil, err
-	}
-	return tail, file, func() {
-		tail.f.Close()
-		os.RemoveAll(dir)
-	}, nil
+	return &eventTail{f: f}, nil
 }
 
 // serial is where the console goes: the ConsoleLog file (returned, for the
@@ -331,7 +382,7 @@ func (c Config) collector(res *Result, log *eventLog, stall *stallWatch) func(pr
 // and the stall watch need them live), and once more after it exits.
 // stalled says whether the stall watch killed the VM; err is QEMU's
 // failure, the event channel's, or a missing done event.
-func waitDraining(machine *qemu.VM, tail *eventTail, stall *stallWatch, emit func(protocol.Event)) (stalled bool, err error) {
+func waitDraining(machine *qemu.VM, tail *eventTail, stall *stallWatch, wantDone bool, emit func(protocol.Event)) (stalled bool, err error) {
 	stop := make(chan struct{})
 	followed := make(chan struct{})
 	go func() {
@@ -343,7 +394,7 @@ func waitDraining(machine *qemu.VM, tail *eventTail, stall *stallWatch, emit fun
 	stalled = stopWatch()
 	close(stop)
 	<-followed
-	if err == nil && !tail.done {
+	if err == nil && wantDone && !tail.done {
 		err = errors.New("the agent never closed its event channel (no done event)")
 	}
 	if err == nil {
@@ -376,11 +427,16 @@ func (c Config) machine() ([]qemu.Fn, error) {
 		qemu.WithKernel(c.Kernel),
 		qemu.WithInitramfs(c.Initramfs),
 		qemu.ArbitraryArgs(c.qemuArgs()...),
-		// tsc=reliable: under TCG on a busy host the clocksource watchdog
-		// often declares the TSC unstable, and the guest falls back to
-		// jiffies, timing every load and unload in whole 4 ms ticks.
-		qemu.WithAppendKernel(append([]string{"console=ttyS0", "panic=-1", "earlyprintk=serial", "tsc=reliable"}, c.Append...)...),
+		qemu.WithAppendKernel(c.appendArgs()...),
 	}, nil
+}
+
+// appendArgs is the kernel command line.
+func (c Config) appendArgs() []string {
+	// tsc=reliable: under TCG on a busy host the clocksource watchdog
+	// often declares the TSC unstable, and the guest falls back to
+	// jiffies, timing every load and unload in whole 4 ms ticks.
+	return append([]string{"console=ttyS0", "panic=-1", "earlyprintk=serial", "tsc=reliable"}, c.Append...)
 }
 
 // qemuCommand wraps QEMU in setpriv so it dies with the harness even when
@@ -399,6 +455,9 @@ func (c Config) qemuArgs() []string {
 		args = append(args, "-enable-kvm", "-cpu", "host")
 	default:
 		args = append(args, "-accel", "tcg")
+		if c.Icount {
+			args = append(args, "-icount", "shift=auto,sleep=off")
+		}
 	}
 	if c.PVH {
 		if _, err := os.Stat(qbootROM); err == nil {
@@ -406,7 +465,13 @@ func (c Config) qemuArgs() []string {
 			args = append(args, "-bios", qbootROM)
 		}
 	}
+	if c.Restore != "" {
+		args = append(args, "-incoming", "exec:cat "+shellQuote(c.Restore))
+	}
 	return args
 }
+
+// shellQuote quotes a path for the shell QEMU runs exec: migrations in.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 const qbootROM = "/usr/share/qemu/qboot.rom"

@@ -1,0 +1,45 @@
+package agent
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hugelgupf/vmtest/guest"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
+)
+
+// AwaitWork reads the host's work (protocol.WriteWork) from the command
+// port and unpacks it into dir. It blocks until the host sends it, which
+// for a snapshot is after the restore.
+func AwaitWork(dir string) (protocol.Plan, error) {
+	// The event channel is open, so the ports are probed.
+	port, err := guest.VirtioSerialDevice(protocol.CommandChannel)
+	if err != nil {
+		return protocol.Plan{}, err
+	}
+	f, err := os.Open(port)
+	if err != nil {
+		return protocol.Plan{}, err
+	}
+	defer f.Close()
+	return protocol.ReadWork(untilHost{f}, dir)
+}
+
+// untilHost reads a virtio-serial port whose host side may not be
+// connected yet: the kernel returns EOF then rather than block (and the
+// backend of a restored guest is a new process's, connected a moment
+// after the restore), so an EOF means "try again shortly".
+type untilHost struct{ f *os.File }
+
+func (u untilHost) Read(p []byte) (int, error) {
+	for {
+		n, err := u.f.Read(p)
+		if n > 0 || (err != nil && !errors.Is(err, io.EOF)) {
+			return n, err
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

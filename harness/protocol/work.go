@@ -1,0 +1,107 @@
+package protocol
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// CommandChannel is the virtio-serial port the host sends the agent its
+// work on. The work reaches an agent that is already up (in a guest booted
+// a moment ago or restored from a cell's snapshot), so one guest image and
+// one snapshot serve every scenario and every edit of a module.
+const CommandChannel = "modmatrix-cmd"
+
+// WorkDir is where the agent unpacks its work: plan.json and ko/.
+const WorkDir = "/modmatrix"
+
+const planEntry = "plan.json"
+
+// WriteWork sends a plan and its modules (module path under ModuleDir,
+// without .ko → file on the host) as one tar stream: the plan first, then
+// the .ko files.
+func WriteWork(w io.Writer, plan Plan, kos map[string]string) error {
+	tw := tar.NewWriter(w)
+	b, err := json.Marshal(plan)
+	if err != nil {
+		return err
+	}
+	if err := writeEntry(tw, planEntry, b); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(kos))
+	for name := range kos {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b, err := os.ReadFile(kos[name])
+		if err != nil {
+			return fmt.Errorf("module %s: %w", name, err)
+		}
+		if err := writeEntry(tw, path.Join("ko", name+".ko"), b); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func writeEntry(tw *tar.Writer, name string, b []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err := tw.Write(b)
+	return err
+}
+
+// ReadWork unpacks a WriteWork stream into dir and returns its plan. It
+// reads up to the archive's end marker, not to EOF: the port stays open.
+func ReadWork(r io.Reader, dir string) (Plan, error) {
+	var plan Plan
+	tr := tar.NewReader(r)
+	first := true
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return plan, fmt.Errorf("work: %w", err)
+		}
+		name := path.Clean(h.Name)
+		if h.Typeflag != tar.TypeReg || strings.HasPrefix(name, "../") || path.IsAbs(name) {
+			return plan, fmt.Errorf("work: unexpected entry %q", h.Name)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return plan, fmt.Errorf("work: %s: %w", name, err)
+		}
+		if first {
+			if name != planEntry {
+				return plan, fmt.Errorf("work: first entry is %q, not %s", name, planEntry)
+			}
+			if err := json.Unmarshal(b, &plan); err != nil {
+				return plan, fmt.Errorf("work: %s: %w", planEntry, err)
+			}
+			first = false
+		}
+		out := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return plan, err
+		}
+		if err := os.WriteFile(out, b, 0o644); err != nil {
+			return plan, err
+		}
+	}
+	if first {
+		return plan, errors.New("work: empty stream (no plan)")
+	}
+	return plan, nil
+}
