@@ -77,11 +77,11 @@ type Cell struct {
 
 // ScenarioResult is one scenario on one cell.
 type ScenarioResult struct {
-	Kernel     string          `json:"kernel"`
-	Cell       string          `json:"cell"`
-	Scenario   string          `json:"scenario"`
-	Verdict    verdict.Verdict `json:"verdict"`
-	Reason     string          `json:"reason,omitempty"`
+	Kernel   string          `json:"kernel"`
+	Cell     string          `json:"cell"`
+	Scenario string          `json:"scenario"`
+	Verdict  verdict.Verdict `json:"verdict"`
+	Reason   string          `json:"reason,omitempty"`
 	// DurationMS is the scenario's time in the guest, on the guest's
 	// clock (see Results.GuestClock); WallMS its VM's life on the host's.
 	DurationMS int64 `json:"duration_ms"`
@@ -91,7 +91,7 @@ type ScenarioResult struct {
 	Started string `json:"started,omitempty"`
 	// Start is the kernel as the scenario found it: its taint and the
 	// modules loaded before its first step.
-	Start *Start `json:"start,omitempty"`
+	Start      *Start       `json:"start,omitempty"`
 	Steps      []StepRecord `json:"steps"`
 	ConsoleLog string       `json:"console_log,omitempty"`
 	EventLog   string       `json:"event_log,omitempty"`
