@@ -143,24 +143,26 @@ func TestBrokenScenarioRejectedBeforeBuild(t *testing.T) {
 	assert.Empty(t, entries, "nothing may be built for a broken scenario")
 }
 
-// TestInterruptLeavesNoQEMU sends SIGINT or SIGTERM while a VM runs: the
-// run exits 130, no QEMU process it started survives, and results.json is
-// readable.
+// TestInterruptLeavesNoQEMU sends SIGINT or SIGTERM while a scenario's VM,
+// restored from the cell's snapshot, runs: the run exits 130, no QEMU
+// process it started survives, and results.json is readable.
 func TestInterruptLeavesNoQEMU(t *testing.T) {
 	requireTools(t)
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			modules := helloCopy(t, func(scenarioYAML string) string {
-				// A long pause keeps the VM up long enough to interrupt it.
+				// A long pause keeps the VM up long enough to interrupt it
+				// (on the host's clock: under icount it would take no time).
 				return strings.Replace(scenarioYAML, "steps:\n", "steps:\n  - pause: 20s\n", 1)
 			})
 			out := t.TempDir()
 			cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(),
-				"--out", out, "--cells", "unload")
+				"--out", out, "--cells", "unload", "--no-icount")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			require.NoError(t, cmd.Start())
 			qemuPIDs := waitForQEMU(t, cmd, &stderr, 1)
+			qemuPIDs = append(qemuPIDs, childQEMU(cmd.Process.Pid, "-kernel")...)
 			require.NoError(t, cmd.Process.Signal(sig))
 			err := cmd.Wait()
 			var exit *exec.ExitError
@@ -189,7 +191,7 @@ func TestQEMUKilledFromOutside(t *testing.T) {
 	})
 	out := t.TempDir()
 	cmd := exec.Command(modmatrixBin(t), "run", "--modules", modules, "--cache", cacheDir(),
-		"--out", out, "--cells", "unload,force-unload", "-j", "2")
+		"--out", out, "--cells", "unload,force-unload", "-j", "2", "--no-icount")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
@@ -214,12 +216,13 @@ func TestQEMUKilledFromOutside(t *testing.T) {
 	assert.Equal(t, map[verdict.Verdict]int{verdict.Error: 1, verdict.Pass: 1}, verdicts)
 }
 
-// waitForQEMU waits until the run has n QEMU processes and returns their PIDs.
+// waitForQEMU waits until the run has n QEMU processes restoring a
+// scenario (not making a snapshot) and returns their PIDs.
 func waitForQEMU(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer, n int) []string {
 	t.Helper()
 	var pids []string
 	require.Eventually(t, func() bool {
-		pids = childQEMU(cmd.Process.Pid)
+		pids = childQEMU(cmd.Process.Pid, "-incoming")
 		return len(pids) >= n
 	}, 20*time.Minute, 100*time.Millisecond, "no QEMU started: %s", stderr)
 	time.Sleep(2 * time.Second)
@@ -267,9 +270,10 @@ func helloCopy(t *testing.T, edit func(string) string) string {
 	return dir
 }
 
-// childQEMU lists the PIDs of qemu processes descended from pid.
-func childQEMU(pid int) []string {
-	out, err := exec.Command("pgrep", "-f", "qemu-system-x86_64").Output()
+// childQEMU lists the PIDs of qemu processes descended from pid whose
+// command line has arg.
+func childQEMU(pid int, arg string) []string {
+	out, err := exec.Command("pgrep", "-f", "qemu-system-x86_64.* "+arg).Output()
 	if err != nil {
 		return nil
 	}

@@ -143,7 +143,7 @@ func startShell(t *testing.T, bin string, args ...string) *shellRun {
 	// Building the shell image on a cold cache takes about a minute, a
 	// kernel much longer.
 	sh.console.waitFor(t, 30*time.Minute, regexp.MustCompile(`leave: poweroff[^\n]*\n(?s:.*)\$ $`))
-	sh.qemus = childQEMU(cmd.Process.Pid)
+	sh.qemus = childQEMU(cmd.Process.Pid, "-kernel")
 	require.NotEmpty(t, sh.qemus, "no QEMU under the command")
 	return sh
 }

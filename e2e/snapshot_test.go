@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/harness/verdict"
+)
+
+// TestSnapshotServesEditedModule: a cell's snapshot holds the kernel and
+// the agent only, so a module edited between two runs reaches the next
+// run's restored guest: nothing boots, and the new .ko's message shows.
+func TestSnapshotServesEditedModule(t *testing.T) {
+	requireTools(t)
+	ctx := testContext(t, 60*time.Minute)
+	modules := helloCopy(t, func(s string) string { return s })
+	run := func() *report.Results {
+		m, err := matrix.New(ctx,
+			matrix.WithRepo(repoRoot(t)),
+			matrix.WithModulesDir(modules),
+			matrix.WithCache(cacheDir()),
+			matrix.WithOut(t.TempDir()),
+			matrix.WithCells("unload"),
+		)
+		require.NoError(t, err)
+		res, err := m.Run(ctx)
+		require.NoError(t, err)
+		return res
+	}
+	first := run()
+	require.Equal(t, verdict.Pass, first.Results[0].Verdict, first.Results[0].Reason)
+
+	src := filepath.Join(modules, "hello", "hello.c")
+	b, err := os.ReadFile(src)
+	require.NoError(t, err)
+	edited := strings.Replace(string(b), "hi module being loaded.", "hi module, edited, being loaded.", 1)
+	require.NotEqual(t, string(b), edited)
+	require.NoError(t, os.WriteFile(src, []byte(edited), 0o644))
+	yaml := filepath.Join(modules, "hello", "scenario.yaml")
+	b, err = os.ReadFile(yaml)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(yaml, []byte(strings.Replace(string(b), "hi module being loaded.", "hi module, edited, being loaded.", 1)), 0o644))
+
+	second := run()
+	require.Len(t, second.Cells, 1)
+	c := second.Cells[0]
+	assert.Zero(t, c.Boots, "the cell's snapshot serves the edited module: nothing boots")
+	assert.True(t, c.SnapshotCached)
+	assert.Equal(t, first.Cells[0].SnapshotKey, c.SnapshotKey)
+	r := second.Results[0]
+	require.Equal(t, verdict.Pass, r.Verdict, r.Reason)
+	assert.Equal(t, "restore", r.Started)
+	assert.Contains(t, r.Steps[0].Kmsg, "hi module, edited, being loaded.", "the new .ko ran")
+}
+
+// TestNoSnapshotSameVerdicts: booting every scenario (--no-snapshot) gives
+// the verdicts restoring them does, on the cell where nothing unloads and
+// on the one where everything does.
+func TestNoSnapshotSameVerdicts(t *testing.T) {
+	requireTools(t)
+	ctx := testContext(t, 60*time.Minute)
+	run := func(noSnapshot bool) *report.Results {
+		m, err := matrix.New(ctx,
+			matrix.WithRepo(repoRoot(t)),
+			matrix.WithCache(cacheDir()),
+			matrix.WithOut(t.TempDir()),
+			matrix.WithCells("unload", "unload-off"),
+			matrix.WithNoSnapshot(noSnapshot),
+		)
+		require.NoError(t, err)
+		res, err := m.Run(ctx)
+		require.NoError(t, err)
+		return res
+	}
+	restored, booted := run(false), run(true)
+	requireRestoredScenarios(t, restored)
+	verdicts := func(res *report.Results) map[string]verdict.Verdict {
+		out := map[string]verdict.Verdict{}
+		for _, r := range res.Results {
+			out[r.Cell+" "+r.Scenario] = r.Verdict
+		}
+		return out
+	}
+	assert.Equal(t, verdicts(restored), verdicts(booted))
+	for _, c := range booted.Cells {
+		assert.Zero(t, c.Restores, "%s", c.Cell)
+		assert.Contains(t, c.SnapshotNote, "--no-snapshot", "%s", c.Cell)
+	}
+	for _, r := range booted.Results {
+		if r.Verdict != verdict.Skip {
+			assert.Equal(t, "boot", r.Started, "%s %s", r.Cell, r.Scenario)
+		}
+	}
+}
+
+// kmemleakWait checks, on a debug cell's leaky run, that kmemleak's scan
+// came at least its 5 s minimum object age after the leaking load on the
+// guest's clock, and that the VM took less wall time than that wait: the
+// guest skipped its idle time (icount) instead of sleeping through it.
+func kmemleakWait(t *testing.T, r report.ScenarioResult, clock string) {
+	t.Helper()
+	events, err := protocol.ReadEventLog(r.EventLog)
+	require.NoError(t, err)
+	var loadMS, scanMS int64
+	for _, e := range events {
+		switch {
+		case e.Kind == protocol.EventStep && e.Step != nil && e.Step.Step.Action == protocol.ActionLoad:
+			loadMS = e.UptimeMS
+		case e.Kind == protocol.EventKmemleak:
+			scanMS = e.UptimeMS
+		}
+	}
+	require.NotZero(t, scanMS, "no kmemleak scan in %s", r.EventLog)
+	waited := scanMS - loadMS
+	assert.GreaterOrEqual(t, waited, int64(5000), "kmemleak reports only objects 5 s old")
+	if clock == "icount" {
+		assert.Less(t, r.WallMS, waited, "the guest waited %d ms of its own time; the VM took %d ms of the host's", waited, r.WallMS)
+	}
+}
