@@ -111,7 +111,7 @@ func TestSeedScenarios(t *testing.T) {
 		case "leaky":
 			if r.Cell == "debug" {
 				assertReport(t, stepOf(t, r, "unload", false, 0), "LEAK", "memory leak", "leaky")
-				kmemleakWait(t, r, res.GuestClock)
+				kmemleakWait(t, r, res)
 			}
 		case "exit-oops":
 			if r.Cell == "unload" || r.Cell == "force-unload" || r.Cell == "debug" {

@@ -104,9 +104,10 @@ func TestNoSnapshotSameVerdicts(t *testing.T) {
 
 // kmemleakWait checks, on a debug cell's leaky run, that kmemleak's scan
 // came at least its 5 s minimum object age after the leaking load on the
-// guest's clock, and that the VM took less wall time than that wait: the
-// guest skipped its idle time (icount) instead of sleeping through it.
-func kmemleakWait(t *testing.T, r report.ScenarioResult, clock string) {
+// guest's clock, and that under TCG the guest ran on icount, which skips
+// that idle wait instead of sleeping through it. What the wait then costs
+// in wall time is measured by make bench (BENCHMARKS.md), not asserted.
+func kmemleakWait(t *testing.T, r report.ScenarioResult, res *report.Results) {
 	t.Helper()
 	events, err := protocol.ReadEventLog(r.EventLog)
 	require.NoError(t, err)
@@ -120,9 +121,8 @@ func kmemleakWait(t *testing.T, r report.ScenarioResult, clock string) {
 		}
 	}
 	require.NotZero(t, scanMS, "no kmemleak scan in %s", r.EventLog)
-	waited := scanMS - loadMS
-	assert.GreaterOrEqual(t, waited, int64(5000), "kmemleak reports only objects 5 s old")
-	if clock == "icount" {
-		assert.Less(t, r.WallMS, waited, "the guest waited %d ms of its own time; the VM took %d ms of the host's", waited, r.WallMS)
+	assert.GreaterOrEqual(t, scanMS-loadMS, int64(5000), "kmemleak reports only objects 5 s old")
+	if res.Accel == "tcg" {
+		assert.Equal(t, "icount", res.GuestClock, "the wait costs guest time, not wall time")
 	}
 }

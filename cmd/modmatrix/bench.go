@@ -17,13 +17,14 @@ func benchCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure kernel build, cache hit, initramfs and boot time per cell against a bare floor",
-		Long: `Measure, per kernel × cell, the kernel build (or that it was cached), a cache
-hit, packing the initramfs, and the median of --runs boots of the cell
-(scenario hello unless --scenarios says otherwise) against the floor: the
-same kernel booting an init that reboots at once. Prints a table and
-judges nothing.` + exitHelp(
-			"the table is printed",
+		Short: "Measure a warm matrix's wall time, boots and restores, and each cell's floor boot and cold snapshot",
+		Long: `Measure, per kernel × cell, the kernel build (or that it was cached), the
+median of --runs floor boots (the same kernel booting an init that reboots
+at once) and of --runs cold snapshots (boot to the agent's ready, save).
+Then run the whole matrix once to warm it and --runs times more, and print
+the median run's wall time, its boots and restores, the restore-to-ready
+median and maximum and the scenario VMs' wall median. Judges nothing.` + exitHelp(
+			"the figures are printed",
 			"",
 			"bad flag or input, missing tool, or a build or boot that failed or timed out",
 			"interrupted (SIGINT, SIGTERM)"),
@@ -34,10 +35,6 @@ judges nothing.` + exitHelp(
 			if err != nil {
 				return err
 			}
-			if len(mf.scen) == 0 {
-				// One boot of a clean scenario: what the floor compares with.
-				mf.scen = []string{"hello"}
-			}
 			m, err := mf.open(cmd, matrix.WithAccel(a), matrix.WithOut(out))
 			if err != nil {
 				return err
@@ -47,7 +44,7 @@ judges nothing.` + exitHelp(
 	}
 	mf.register(cmd)
 	accel.register(cmd)
-	cmd.Flags().IntVar(&runs, "runs", 5, "boots per median")
+	cmd.Flags().IntVar(&runs, "runs", 3, "floor boots, cold snapshots and warm matrix runs per median")
 	cmd.Flags().StringVar(&out, "out", "modmatrix-out", "output folder (bench/ inside it)")
 	return cmd
 }

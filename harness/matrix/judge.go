@@ -23,7 +23,7 @@ func (r *cellRun) judge(sc *scenario.Scenario, res *vm.Result, prefix, started s
 	r.looseReports = append(r.looseReports, out.Loose...)
 	r.mu.Unlock()
 	sr := r.bootError(sc, "", prefix)
-	sr.Started, sr.WallMS = started, res.Duration.Milliseconds()
+	sr.Started, sr.WallMS, sr.ReadyMS = started, res.Duration.Milliseconds(), res.Working.Milliseconds()
 	for _, e := range res.Events {
 		if e.Kind == protocol.EventBoot && e.Boot != nil {
 			sr.Start = &report.Start{Taint: e.Boot.Taint, Modules: append([]string{}, e.Boot.Modules...)}

@@ -86,6 +86,9 @@ type ScenarioResult struct {
 	// clock (see Results.GuestClock); WallMS its VM's life on the host's.
 	DurationMS int64 `json:"duration_ms"`
 	WallMS     int64 `json:"wall_ms,omitempty"`
+	// ReadyMS is the part of WallMS before the agent had the scenario's
+	// work: the restore (or the boot).
+	ReadyMS int64 `json:"ready_ms,omitempty"`
 	// Started says how the scenario's VM began: "restore" (from the cell's
 	// snapshot) or "boot".
 	Started string `json:"started,omitempty"`

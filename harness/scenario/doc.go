@@ -10,7 +10,7 @@
 //
 //	description: The seed's first module prints on load and unload.
 //	modules: [hello]      # optional: the .ko files the folder builds (default: all)
-//	own_boot: false       # optional: true runs the scenario in a boot of its own
+//	own_boot: false       # accepted, no effect: every scenario runs in a VM of its own
 //	requires: KUNIT       # optional: a predicate; where it does not hold the
 //	                      # scenario is SKIP and its modules are not built
 //	steps:

@@ -28,7 +28,8 @@ type Scenario struct {
 	Description string
 	// Modules lists the modules the folder builds; empty means every .ko.
 	Modules []string
-	// OwnBoot asks for a boot of its own instead of sharing the cell's.
+	// OwnBoot is own_boot: still accepted, and moot: every scenario runs
+	// in a VM of its own.
 	OwnBoot bool
 	// Generated: the folder has no scenario file and this is Default's;
 	// it is made again for each kernel from the modules built for it.

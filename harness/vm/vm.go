@@ -171,6 +171,10 @@ type Result struct {
 	// Running is how long after QEMU started the guest ran: at once for a
 	// boot, after the snapshot was loaded for a restore.
 	Running time.Duration
+	// Working is how long after QEMU started the agent had its work (its
+	// boot event arrived): the cost of a restore, or of a boot, before the
+	// scenario's first step.
+	Working time.Duration
 	Cmdline string
 }
 
@@ -253,7 +257,7 @@ func (c Config) boot(ctx context.Context, wantDone bool, control controlTasks) (
 	}
 	res.Cmdline = machine.CmdlineQuoted()
 
-	res.Stalled, err = waitDraining(machine, tail, stall, wantDone, c.collector(res, log, stall))
+	res.Stalled, err = waitDraining(machine, tail, stall, wantDone, c.collector(res, log, stall, start))
 	res.Duration = time.Since(start)
 	// Only the VM's own timeout is a hang: the caller's deadline or
 	// cancellation (an interrupted run, a go test -timeout) says nothing
@@ -367,9 +371,12 @@ func (l *eventLog) firstErr() error {
 
 // collector takes each event as it arrives: it tells the stall watch, adds
 // the event to res, writes it to log (if any) and hands it to OnEvent.
-func (c Config) collector(res *Result, log *eventLog, stall *stallWatch) func(protocol.Event) {
+func (c Config) collector(res *Result, log *eventLog, stall *stallWatch, start time.Time) func(protocol.Event) {
 	return func(e protocol.Event) {
 		stall.event()
+		if e.Kind == protocol.EventBoot && res.Working == 0 {
+			res.Working = time.Since(start)
+		}
 		res.Events = append(res.Events, e)
 		log.write(e)
 		if c.OnEvent != nil {
