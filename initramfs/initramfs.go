@@ -9,20 +9,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 
 	"github.com/u-root/mkuimage/uimage"
 	"github.com/u-root/uio/llog"
-
-	"modmatrix.dev/modmatrix/harness/protocol"
-	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 const (
@@ -100,37 +95,4 @@ func create(tmp, out string, mods ...uimage.Modifier) error {
 		return fmt.Errorf("%w\n%s", err, log.String())
 	}
 	return nil
-}
-
-// concat writes out whole: the parts, one after the other.
-func concat(out string, parts ...string) error {
-	return cacheentry.Replace(out, func(w io.Writer) error {
-		for _, p := range parts {
-			r, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(w, r)
-			r.Close()
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// koFiles maps each .ko (archive name → host path) into the guest's module
-// folder, as mkuimage's host:archive file list, in name order.
-func koFiles(kos map[string]string) []string {
-	names := make([]string, 0, len(kos))
-	for name := range kos {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	files := make([]string, 0, len(names))
-	for _, name := range names {
-		files = append(files, kos[name]+":"+filepath.Join(protocol.ModuleDir[1:], name+".ko"))
-	}
-	return files
 }

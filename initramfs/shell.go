@@ -16,13 +16,8 @@ import (
 	"github.com/u-root/gobusybox/src/pkg/golang"
 	"github.com/u-root/mkuimage/uimage"
 
-	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
-
-// ShellBannerPath is where a shell image's banner lives in the guest
-// (initramfs/shellinit prints it before the shell starts).
-const ShellBannerPath = "/modmatrix/banner"
 
 // shellCommands are the commands of a `modmatrix shell` image, built as one
 // gobusybox binary: u-root's init and shell, the module tools, a few file
@@ -99,35 +94,6 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		return nil, err
 	}
 	return &ShellBase{Path: entry.Path, Cached: hit, BuildTime: built}, nil
-}
-
-// Image writes out = base + an archive with the banner and the .ko files
-// (module name → path on the host) under protocol.ModuleDir.
-func (b *ShellBase) Image(kos map[string]string, banner, out string) error {
-	dir, err := os.MkdirTemp(filepath.Dir(out), ".shell-image-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	bannerFile := filepath.Join(dir, "banner")
-	if err := os.WriteFile(bannerFile, []byte(banner), 0o644); err != nil {
-		return err
-	}
-	files := append([]string{bannerFile + ":" + ShellBannerPath[1:]}, koFiles(kos)...)
-	if len(kos) == 0 {
-		// The folder the banner names exists even with nothing in it (a
-		// MODULES=n cell).
-		empty := filepath.Join(dir, "ko")
-		if err := os.Mkdir(empty, 0o755); err != nil {
-			return err
-		}
-		files = append(files, empty+":"+protocol.ModuleDir[1:])
-	}
-	extra := filepath.Join(dir, "extra.cpio")
-	if err := create(dir, extra, uimage.WithFiles(files...)); err != nil {
-		return fmt.Errorf("shell image: %w", err)
-	}
-	return concat(out, b.Path, extra)
 }
 
 // shellKey identifies what goes into the shell base archive.

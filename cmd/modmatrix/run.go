@@ -151,7 +151,7 @@ func (f *runFlags) printResults(res *report.Results, runErr error) error {
 		return err
 	}
 	abs, _ := filepath.Abs(f.out)
-	fmt.Printf("\nresults: %s\n", filepath.Join(abs, "results.json"))
+	fmt.Printf("\n%s\nresults: %s\n", res.Summary(), filepath.Join(abs, "results.json"))
 	if runErr != nil {
 		return runErr
 	}

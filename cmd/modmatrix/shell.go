@@ -20,6 +20,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/progress"
 	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/snapshot"
 	"modmatrix.dev/modmatrix/harness/vm"
 	"modmatrix.dev/modmatrix/initramfs"
 )
@@ -192,12 +193,13 @@ type shellSession struct {
 	log               io.Writer
 }
 
-// shellBoot is what the session boots.
+// shellBoot is what the session boots: the kernel and the shell image,
+// and the session's work (banner and modules, path in the work → file).
 type shellBoot struct {
-	kernel string
-	pvh    bool
-	image  string
-	banner string
+	kernel, kernelKey string
+	pvh               bool
+	image             string
+	work              map[string]string
 }
 
 // prepare builds (or finds) the cell's kernel, the modules and the image.
@@ -232,11 +234,15 @@ func (s *shellSession) prepare(ctx context.Context, opts []matrix.Option) (*shel
 	if !base.Cached {
 		lines.Stage(src.Version, s.cell, fmt.Sprintf("shell image built in %s (cached from now on)", base.BuildTime.Round(100e6)))
 	}
-	b := &shellBoot{image: filepath.Join(tmp, "shell.cpio")}
+	b := &shellBoot{image: base.Path, kernelKey: p.Kernel.Key, work: map[string]string{}}
 	b.kernel, b.pvh = p.Kernel.BootImage()
-	b.banner = shellBanner(p, kos, origin)
-	if err := base.Image(kos, b.banner, b.image); err != nil {
+	banner := filepath.Join(tmp, "banner")
+	if err := os.WriteFile(banner, []byte(shellBanner(p, kos, origin)), 0o644); err != nil {
 		return nil, cleanup, err
+	}
+	b.work[protocol.ShellBanner] = banner
+	for mod, ko := range kos {
+		b.work[protocol.ModuleFile(mod)] = ko
 	}
 	return b, cleanup, nil
 }
@@ -298,10 +304,22 @@ func shellBanner(p *matrix.PreparedCell, kos, origin map[string]string) string {
 	return b.String()
 }
 
-// run boots with the console on this process's terminal, in raw mode so
-// that Ctrl-A X reaches QEMU and Ctrl-C the guest.
+// run restores the cell's shell snapshot (making it on the first session:
+// one boot) with the console on this process's terminal, in raw mode so
+// that Ctrl-A X reaches QEMU and Ctrl-C the guest. Without a snapshot it
+// boots.
 func (s *shellSession) run(ctx context.Context, b *shellBoot, opts ...vm.Option) error {
-	fmt.Fprintf(s.log, "booting; in the guest, poweroff ends the session; so does Ctrl-A X\n")
+	machine := append(opts, vm.WithKernel(b.kernel, b.pvh))
+	work := vm.WithWork(func(w io.Writer) error { return protocol.WriteWork(w, protocol.Plan{Cell: s.cell}, b.work) })
+	snap, err := snapshot.Get(ctx, s.cache, b.kernelKey, b.image, machine...)
+	if err != nil {
+		fmt.Fprintf(s.log, "no snapshot, booting: %v\n", err)
+	}
+	restoring := err == nil
+	if restoring && !snap.Cached {
+		fmt.Fprintf(s.log, "snapshot of the shell saved; the next session starts from it\n")
+	}
+	fmt.Fprintf(s.log, "in the guest, poweroff ends the session; so does Ctrl-A X\n")
 	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
 		old, err := term.MakeRaw(fd)
 		if err != nil {
@@ -309,6 +327,13 @@ func (s *shellSession) run(ctx context.Context, b *shellBoot, opts ...vm.Option)
 		}
 		defer term.Restore(fd, old)
 	}
-	return vm.Interactive(ctx, os.Stdin, os.Stdout,
-		append(opts, vm.WithKernel(b.kernel, b.pvh), vm.WithInitramfs(b.image))...)
+	if restoring {
+		err := vm.Interactive(ctx, os.Stdin, os.Stdout, append(append(machine, work), snap.RestoreOptions()...)...)
+		if !vm.RestoreFailed(err) {
+			return err
+		}
+		_ = snap.Discard()
+		fmt.Fprintf(s.log, "\r\nthe snapshot failed to restore, booting: %v\r\n", err)
+	}
+	return vm.Interactive(ctx, os.Stdin, os.Stdout, append(machine, work, vm.WithInitramfs(b.image))...)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hugelgupf/vmtest/guest"
@@ -25,6 +26,10 @@ func AwaitWork(dir string) (protocol.Plan, error) {
 		return protocol.Plan{}, err
 	}
 	defer f.Close()
+	// ko/ exists even when no module came (a MODULES=n cell's shell).
+	if err := os.MkdirAll(filepath.Join(dir, "ko"), 0o755); err != nil {
+		return protocol.Plan{}, err
+	}
 	return protocol.ReadWork(untilHost{f}, dir)
 }
 

@@ -274,13 +274,13 @@ func (r *cellRun) runScenario(ctx context.Context, k *kbuild.Kernel, sc *scenari
 }
 
 // plan is the agent's plan for one scenario, with the .ko files it needs
-// (path under protocol.ModuleDir → host path) and its number of steps.
+// (path in the work → host path) and its number of steps.
 func (r *cellRun) plan(sc *scenario.Scenario) (protocol.Plan, map[string]string, int) {
 	p := sc.Plan()
 	placeModules(sc.Name, p.Steps)
 	kos := map[string]string{}
 	for mod, ko := range r.kos[sc.Name] {
-		kos[sc.Name+"/"+mod] = ko
+		kos[protocol.ModuleFile(sc.Name+"/"+mod)] = ko
 	}
 	return protocol.Plan{Cell: r.u.cell.Name, Scenarios: []protocol.Scenario{p}}, kos, planSteps(p.Steps) // stress.go
 }

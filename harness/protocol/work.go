@@ -24,10 +24,14 @@ const WorkDir = "/modmatrix"
 
 const planEntry = "plan.json"
 
-// WriteWork sends a plan and its modules (module path under ModuleDir,
-// without .ko → file on the host) as one tar stream: the plan first, then
-// the .ko files.
-func WriteWork(w io.Writer, plan Plan, kos map[string]string) error {
+// ShellBanner is the file of a shell session's work that the guest prints
+// before its first prompt.
+const ShellBanner = "banner"
+
+// WriteWork sends a plan and its files (path under WorkDir, such as
+// "ko/hello/hello.ko" → file on the host) as one tar stream: the plan
+// first, then the files in name order.
+func WriteWork(w io.Writer, plan Plan, files map[string]string) error {
 	tw := tar.NewWriter(w)
 	b, err := json.Marshal(plan)
 	if err != nil {
@@ -36,22 +40,26 @@ func WriteWork(w io.Writer, plan Plan, kos map[string]string) error {
 	if err := writeEntry(tw, planEntry, b); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(kos))
-	for name := range kos {
+	names := make([]string, 0, len(files))
+	for name := range files {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		b, err := os.ReadFile(kos[name])
+		b, err := os.ReadFile(files[name])
 		if err != nil {
-			return fmt.Errorf("module %s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := writeEntry(tw, path.Join("ko", name+".ko"), b); err != nil {
+		if err := writeEntry(tw, name, b); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
+
+// ModuleFile is where WriteWork puts module (a path under ModuleDir,
+// without .ko) in the work.
+func ModuleFile(module string) string { return path.Join("ko", module+".ko") }
 
 func writeEntry(tw *tar.Writer, name string, b []byte) error {
 	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {

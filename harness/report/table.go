@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // column is one kernel version × cell of the table.
@@ -79,4 +80,21 @@ func firstLines(s string, n int) string {
 		lines = append(lines[:n], fmt.Sprintf("… (%d more lines)", len(lines)-n))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Summary is the line under the table: how long the run took and how its
+// scenarios got their VMs ("0 boots, 125 restores").
+func (r *Results) Summary() string {
+	var boots, restores, ran int
+	for _, c := range r.Cells {
+		boots += c.Boots
+		restores += c.Restores
+	}
+	for _, s := range r.Results {
+		if s.Started != "" {
+			ran++
+		}
+	}
+	return fmt.Sprintf("%d cell(s), %d scenario VM(s) in %s: %d boot(s), %d restore(s)",
+		len(r.Cells), ran, (time.Duration(r.DurationMS) * time.Millisecond).Round(100*time.Millisecond), boots, restores)
 }

@@ -46,6 +46,9 @@ func (s *sockets) remove() { os.RemoveAll(s.dir) }
 // devices' state by that order.
 func (s *sockets) args() []string {
 	return []string{
+		// A -qmp turns off -nographic's default monitor, and with it the
+		// console's mux: say it, so Ctrl-A X and Ctrl-C keep working.
+		"-serial", "mon:stdio",
 		"-qmp", "unix:" + s.monitor + ",server=on,wait=off",
 		"-device", "virtio-serial",
 		"-chardev", "file,id=modmatrix-events,path=" + s.events,
@@ -156,9 +159,35 @@ func resume(ctx context.Context, path string) error {
 		return err
 	}
 	if state != "paused" && state != "postmigrate" && state != "prelaunch" {
+		_ = m.run("quit", nil, nil) // QEMU must not wait on a guest that never runs
 		return fmt.Errorf("the restored guest is %s, not paused", state)
 	}
 	return m.run("cont", nil, nil)
+}
+
+// workTasks resume a restored guest (why that failed goes to *restoreErr)
+// and send the agent its work once the guest runs; onRunning hears when.
+func (c Config) workTasks(s *sockets, onRunning func()) ([]qemu.Task, *error) {
+	restoreErr := new(error)
+	running := make(chan struct{})
+	var tasks []qemu.Task
+	if c.Restore == "" {
+		close(running)
+	} else {
+		tasks = append(tasks, func(ctx context.Context, n *qemu.Notifications) error {
+			if err := resume(ctx, s.monitor); err != nil {
+				*restoreErr = err
+				return nil
+			}
+			onRunning()
+			close(running)
+			return nil
+		})
+	}
+	if c.Work != nil {
+		tasks = append(tasks, sendWork(s.command, c.Work, running))
+	}
+	return tasks, restoreErr
 }
 
 // sendWork is the task that writes the agent's work into its command port.
@@ -198,6 +227,6 @@ func ignoreIfExited(ctx context.Context, err error) error {
 // failure of the guest: the caller can boot instead.
 var errRestore = errors.New("restore failed")
 
-// RestoreFailed reports whether a Boot's error means its snapshot could
-// not be restored (the guest never ran).
+// RestoreFailed reports whether a Boot's or Interactive's error means its
+// snapshot could not be restored (the guest never ran).
 func RestoreFailed(err error) bool { return errors.Is(err, errRestore) }

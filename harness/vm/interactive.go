@@ -11,7 +11,10 @@ import (
 )
 
 // Interactive boots one guest with its serial console on in and out, for a
-// person at a terminal: no timeout (Config.Timeout is ignored), no event channel. QEMU runs with
+// person at a terminal: booted, or restored from a snapshot (WithRestore),
+// with its work (WithWork) sent once it runs; no timeout (Config.Timeout
+// is ignored), and what the guest sends on its event port is dropped.
+// QEMU runs with
 // -nographic, so its console multiplexes the serial port and the monitor on
 // stdio (`-serial mon:stdio`) and Ctrl-A X quits it.
 //
@@ -32,7 +35,14 @@ func Interactive(ctx context.Context, in io.Reader, out io.Writer, opts ...Optio
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64, append(fns, qemu.WithSerialOutput(nopCloser{out}))...)
+	socks, err := newSockets()
+	if err != nil {
+		return err
+	}
+	defer socks.remove()
+	tasks, restoreErr := c.workTasks(socks, func() {})
+	fns = append(fns, qemu.ArbitraryArgs(socks.args()...), qemu.WithTask(tasks...), qemu.WithSerialOutput(nopCloser{out}))
+	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64, fns...)
 	if err != nil {
 		return fmt.Errorf("start QEMU: %w", err)
 	}
@@ -43,7 +53,10 @@ func Interactive(ctx context.Context, in io.Reader, out io.Writer, opts ...Optio
 		_, _ = io.Copy(machine.Console, in)
 	}()
 	err = machine.Wait()
-	if ctx.Err() != nil {
+	switch {
+	case *restoreErr != nil && ctx.Err() == nil:
+		return fmt.Errorf("%w: %w", errRestore, *restoreErr)
+	case ctx.Err() != nil:
 		return fmt.Errorf("QEMU killed: %w", context.Cause(ctx))
 	}
 	var exit *exec.ExitError

@@ -185,26 +185,16 @@ type Result struct {
 // whose Err satisfies RestoreFailed.
 func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	c := newConfig(opts)
-	return c.boot(ctx, true, func(s *sockets, res *Result, start time.Time) []qemu.Task {
-		running := make(chan struct{})
-		var tasks []qemu.Task
-		if c.Restore == "" {
-			close(running)
-		} else {
-			tasks = append(tasks, func(ctx context.Context, n *qemu.Notifications) error {
-				if err := resume(ctx, s.monitor); err != nil {
-					return ignoreIfExited(ctx, fmt.Errorf("%w: %w", errRestore, err))
-				}
-				res.Running = time.Since(start)
-				close(running)
-				return nil
-			})
-		}
-		if c.Work != nil {
-			tasks = append(tasks, sendWork(s.command, c.Work, running))
-		}
+	var restoreErr *error
+	res, err := c.boot(ctx, true, func(s *sockets, res *Result, start time.Time) []qemu.Task {
+		tasks, rerr := c.workTasks(s, func() { res.Running = time.Since(start) })
+		restoreErr = rerr
 		return tasks
 	})
+	if err == nil && *restoreErr != nil && ctx.Err() == nil && len(res.Events) == 0 {
+		res.Err, res.Done = fmt.Errorf("%w: %w", errRestore, *restoreErr), false
+	}
+	return res, err
 }
 
 // controlTasks are the tasks that drive one VM beside its guest.
@@ -429,13 +419,17 @@ func (c Config) machine() ([]qemu.Fn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s not found: install qemu-system-x86 (make deps): %w", c.QEMU, err)
 	}
-	return []qemu.Fn{
+	fns := []qemu.Fn{
 		qemu.WithQEMUCommand(qemuCommand(qemuPath)),
 		qemu.WithKernel(c.Kernel),
 		qemu.WithInitramfs(c.Initramfs),
 		qemu.ArbitraryArgs(c.qemuArgs()...),
 		qemu.WithAppendKernel(c.appendArgs()...),
-	}, nil
+	}
+	if c.Restore != "" {
+		fns = append(fns, incoming(c.Restore))
+	}
+	return fns, nil
 }
 
 // appendArgs is the kernel command line.
@@ -472,13 +466,25 @@ func (c Config) qemuArgs() []string {
 			args = append(args, "-bios", qbootROM)
 		}
 	}
-	if c.Restore != "" {
-		args = append(args, "-incoming", "exec:cat "+shellQuote(c.Restore))
-	}
 	return args
 }
 
 // shellQuote quotes a path for the shell QEMU runs exec: migrations in.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// incoming hands QEMU the snapshot to restore as an open file (-incoming
+// fd:N): no shell and cat between them, and nothing but QEMU on its
+// terminal.
+func incoming(file string) qemu.Fn {
+	return func(alloc *qemu.IDAllocator, opts *qemu.Options) error {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		opts.AppendQEMU("-incoming", fmt.Sprintf("fd:%d", opts.AddFile(f)))
+		opts.Tasks = append(opts.Tasks, qemu.Cleanup(f.Close))
+		return nil
+	}
+}
 
 const qbootROM = "/usr/share/qemu/qboot.rom"

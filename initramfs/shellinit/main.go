@@ -1,6 +1,9 @@
-// Command shellinit is the uinit of a `modmatrix shell` image: it prints the
-// banner the host packed, runs u-root's gosh on the console, and ends the VM
-// when the shell exits, so `exit` leaves as cleanly as `poweroff`.
+// Command shellinit is the uinit of a `modmatrix shell` image: it tells
+// the host it is up (the host snapshots the guest there, once per cell,
+// and restores it for each session), takes the session's banner and
+// modules from the command port, prints the banner, runs u-root's gosh on
+// the console, and ends the VM when the shell exits, so `exit` leaves as
+// cleanly as `poweroff`.
 package main
 
 import (
@@ -8,17 +11,25 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"time"
 
+	"github.com/hugelgupf/vmtest/guest"
+
+	"modmatrix.dev/modmatrix/harness/agent"
+	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/initramfs/internal/vmexit"
 )
 
 // Paths inside the guest; the host side is package initramfs.
 const (
-	bannerPath = "/modmatrix/banner"
+	bannerPath = protocol.WorkDir + "/" + protocol.ShellBanner
 	shellPath  = "/bbin/gosh"
 )
 
 func main() {
+	if err := awaitSession(); err != nil {
+		log.Printf("shellinit: %v", err)
+	}
 	if b, err := os.ReadFile(bannerPath); err == nil {
 		os.Stdout.Write(b)
 	}
@@ -34,4 +45,26 @@ func main() {
 	if err := vmexit.Now(); err != nil {
 		log.Fatalf("shellinit: %v", err)
 	}
+}
+
+// awaitSession says ready on the event port and waits for the session's
+// work: the banner and the modules.
+func awaitSession() error {
+	var events *guest.Emitter[protocol.Event]
+	var err error
+	// The console driver may still be probing the port.
+	for range 50 {
+		if events, err = guest.SerialEventChannel[protocol.Event](protocol.EventChannel); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	if err := events.Emit(protocol.Event{Kind: protocol.EventReady}); err != nil {
+		return err
+	}
+	_, err = agent.AwaitWork(protocol.WorkDir)
+	return err
 }
