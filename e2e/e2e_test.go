@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/verdict"
 	"modmatrix.dev/modmatrix/internal/junitschema"
@@ -139,4 +140,19 @@ func requireRestoredScenarios(t *testing.T, res *report.Results) {
 		assert.Equal(t, ran[key], c.Restores, "%s %s: one restore per scenario", c.Kernel, c.Cell)
 		assert.LessOrEqual(t, c.Boots, 1, "%s %s: at most the snapshot's boot", c.Kernel, c.Cell)
 	}
+}
+
+// runMatrix runs the repository's matrix (narrowed by opts) on the shared
+// cache into a fresh output folder, and returns its results.
+func runMatrix(t *testing.T, ctx context.Context, opts ...matrix.Option) *report.Results {
+	t.Helper()
+	m, err := matrix.New(ctx, append([]matrix.Option{
+		matrix.WithRepo(repoRoot(t)),
+		matrix.WithCache(cacheDir()),
+		matrix.WithOut(t.TempDir()),
+	}, opts...)...)
+	require.NoError(t, err)
+	res, err := m.Run(ctx)
+	require.NoError(t, err)
+	return res
 }

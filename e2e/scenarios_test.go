@@ -193,19 +193,8 @@ func TestScenarioIsolation(t *testing.T) {
 	requireTools(t)
 	ctx := testContext(t, 60*time.Minute)
 	run := func(cell string, scenarios ...string) *report.Results {
-		m, err := matrix.New(ctx,
-			matrix.WithRepo(repoRoot(t)),
-			matrix.WithCache(cacheDir()),
-			matrix.WithOut(t.TempDir()),
-			matrix.WithCells(cell),
-			matrix.WithScenarios(scenarios...),
-			// One VM at a time: noexit has finished before hello starts.
-			matrix.WithJobs(1),
-		)
-		require.NoError(t, err)
-		res, err := m.Run(ctx)
-		require.NoError(t, err)
-		return res
+		// One VM at a time: noexit has finished before hello starts.
+		return runMatrix(t, ctx, matrix.WithCells(cell), matrix.WithScenarios(scenarios...), matrix.WithJobs(1))
 	}
 	after := run("unload-off", "noexit", "hello")
 	requireRestoredScenarios(t, after)

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,17 +27,7 @@ func TestSnapshotServesEditedModule(t *testing.T) {
 	ctx := testContext(t, 60*time.Minute)
 	modules := helloCopy(t, func(s string) string { return s })
 	run := func() *report.Results {
-		m, err := matrix.New(ctx,
-			matrix.WithRepo(repoRoot(t)),
-			matrix.WithModulesDir(modules),
-			matrix.WithCache(cacheDir()),
-			matrix.WithOut(t.TempDir()),
-			matrix.WithCells("unload"),
-		)
-		require.NoError(t, err)
-		res, err := m.Run(ctx)
-		require.NoError(t, err)
-		return res
+		return runMatrix(t, ctx, matrix.WithModulesDir(modules), matrix.WithCells("unload"))
 	}
 	first := run()
 	require.Equal(t, verdict.Pass, first.Results[0].Verdict, first.Results[0].Reason)
@@ -69,17 +62,7 @@ func TestNoSnapshotSameVerdicts(t *testing.T) {
 	requireTools(t)
 	ctx := testContext(t, 60*time.Minute)
 	run := func(noSnapshot bool) *report.Results {
-		m, err := matrix.New(ctx,
-			matrix.WithRepo(repoRoot(t)),
-			matrix.WithCache(cacheDir()),
-			matrix.WithOut(t.TempDir()),
-			matrix.WithCells("unload", "unload-off"),
-			matrix.WithNoSnapshot(noSnapshot),
-		)
-		require.NoError(t, err)
-		res, err := m.Run(ctx)
-		require.NoError(t, err)
-		return res
+		return runMatrix(t, ctx, matrix.WithCells("unload", "unload-off"), matrix.WithNoSnapshot(noSnapshot))
 	}
 	restored, booted := run(false), run(true)
 	requireRestoredScenarios(t, restored)
@@ -125,4 +108,49 @@ func kmemleakWait(t *testing.T, r report.ScenarioResult, res *report.Results) {
 	if res.Accel == "tcg" {
 		assert.Equal(t, "icount", res.GuestClock, "the wait costs guest time, not wall time")
 	}
+}
+
+// TestSnapshotDamaged: a cached snapshot is checked before use and never
+// turns into a wrong verdict. A truncated one (size and digest no longer
+// match its meta.json) is made again; one that passes the check but does
+// not restore (QEMU refuses the stream) is dropped from the cache, and the
+// scenario boots instead, with the cell saying why.
+func TestSnapshotDamaged(t *testing.T) {
+	requireTools(t)
+	ctx := testContext(t, 60*time.Minute)
+	run := func() *report.Results {
+		return runMatrix(t, ctx, matrix.WithCells("unload"), matrix.WithScenarios("hello"))
+	}
+	first := run()
+	require.Equal(t, verdict.Pass, first.Results[0].Verdict, first.Results[0].Reason)
+	dir := filepath.Join(cacheDir(), "snapshots", first.Cells[0].SnapshotKey)
+	vmstate := filepath.Join(dir, "vmstate")
+
+	require.NoError(t, os.Truncate(vmstate, 1<<20))
+	remade := run()
+	assert.False(t, remade.Cells[0].SnapshotCached, "a truncated snapshot is made again")
+	assert.Equal(t, 1, remade.Cells[0].Restores)
+	assert.Equal(t, verdict.Pass, remade.Results[0].Verdict, remade.Results[0].Reason)
+
+	// Garbage that matches its recorded size and digest: only QEMU can
+	// tell it is no snapshot.
+	garbage := []byte(strings.Repeat("not a migration stream\n", 1000))
+	require.NoError(t, os.WriteFile(vmstate, garbage, 0o644))
+	sum := sha256.Sum256(garbage)
+	metaFile := filepath.Join(dir, "meta.json")
+	b, err := os.ReadFile(metaFile)
+	require.NoError(t, err)
+	var meta map[string]any
+	require.NoError(t, json.Unmarshal(b, &meta))
+	meta["vmstate_size"], meta["vmstate_sha256"] = len(garbage), hex.EncodeToString(sum[:])
+	b, err = json.Marshal(meta)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(metaFile, b, 0o644))
+
+	fellBack := run()
+	c, r := fellBack.Cells[0], fellBack.Results[0]
+	assert.Equal(t, verdict.Pass, r.Verdict, r.Reason)
+	assert.Equal(t, "boot", r.Started, "the scenario booted instead")
+	assert.Contains(t, c.SnapshotNote, "failed to restore")
+	assert.NoDirExists(t, dir, "the snapshot that would not restore is gone from the cache")
 }
