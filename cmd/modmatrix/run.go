@@ -70,7 +70,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
 	cmd.Flags().BoolVar(&f.noSnapshot, "no-snapshot", false, "boot every scenario instead of restoring it from its cell's snapshot (to debug the snapshot itself)")
 	cmd.Flags().BoolVar(&f.noIcount, "no-icount", false, "run TCG guests on the host's clock; by default they count instructions and skip idle waits (kmemleak's 5 s, watchdogs) in no wall time")
-	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one boot, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
+	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one VM, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
 }
 
 // run builds, boots and judges the matrix with progress on stderr, then

@@ -23,6 +23,9 @@ import (
 // times: its wall time, boots and restores, and each scenario's restore
 // and wall time, from the median run.
 func (m *Matrix) Bench(ctx context.Context, w io.Writer, runs int) error {
+	if runs < 1 {
+		return fmt.Errorf("--runs %d: want 1 or more", runs)
+	}
 	out, err := filepath.Abs(filepath.Join(m.cfg.OutDir, "bench"))
 	if err != nil {
 		return err
@@ -81,8 +84,8 @@ func (m *Matrix) benchCell(ctx context.Context, r *cellRun, floor string, runs i
 		if err != nil {
 			return row, err
 		}
-		if res.TimedOut {
-			return row, fmt.Errorf("%s %s: floor boot timed out", r.u.src.Version, r.u.cell.Name)
+		if res.TimedOut || res.Err != nil {
+			return row, fmt.Errorf("%s %s: floor boot failed: %s", r.u.src.Version, r.u.cell.Name, describe(res))
 		}
 		floors = append(floors, res.Duration)
 
@@ -149,6 +152,13 @@ func (m *Matrix) benchMatrix(ctx context.Context, w io.Writer, out string, runs 
 	}
 	fmt.Fprintf(w, "  floor boot (median over cells): %s\n", ms(floor))
 	return nil
+}
+
+func describe(res *vm.Result) string {
+	if res.TimedOut {
+		return "timed out"
+	}
+	return res.Err.Error()
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -256,14 +256,18 @@ func (r *cellRun) runScenario(ctx context.Context, k *kbuild.Kernel, sc *scenari
 	}
 	if snap := r.currentSnapshot(); snap != nil {
 		res, err := vm.Boot(ctx, append(opts, snap.RestoreOptions()...)...)
-		switch {
-		case err != nil:
-			return r.bootError(sc, err.Error(), prefix)
-		case !vm.RestoreFailed(res.Err):
+		if err == nil && res != nil && !vm.RestoreFailed(res.Err) {
 			r.count(&r.restores)
 			return r.judge(sc, res, prefix, "restore")
 		}
-		r.snapshotFailed(snap, res.Err)
+		if err == nil {
+			err = res.Err
+		}
+		if !vm.RestoreFailed(err) {
+			return r.bootError(sc, err.Error(), prefix)
+		}
+		r.snapshotFailed(snap, err)
+		keepFailedRestore(prefix)
 	}
 	r.count(&r.boots)
 	res, err := vm.Boot(ctx, append(opts, vm.WithInitramfs(r.base.Path))...)
@@ -271,6 +275,14 @@ func (r *cellRun) runScenario(ctx context.Context, k *kbuild.Kernel, sc *scenari
 		return r.bootError(sc, err.Error(), prefix)
 	}
 	return r.judge(sc, res, prefix, "boot")
+}
+
+// keepFailedRestore moves a failed restore's logs aside, so the boot that
+// follows does not overwrite what QEMU said.
+func keepFailedRestore(prefix string) {
+	for _, ext := range []string{".console.log", ".events.jsonl"} {
+		_ = os.Rename(prefix+ext, prefix+".restore-failed"+ext)
+	}
 }
 
 // plan is the agent's plan for one scenario, with the .ko files it needs

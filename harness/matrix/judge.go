@@ -19,9 +19,7 @@ func (r *cellRun) judge(sc *scenario.Scenario, res *vm.Result, prefix, started s
 	boot.Console, boot.ConsoleErr = os.ReadFile(prefix + ".console.log")
 	exp := verdict.Resolve(sc, kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version))
 	out := verdict.JudgeBoot(boot, []*verdict.Expected{exp})
-	r.mu.Lock()
-	r.looseReports = append(r.looseReports, out.Loose...)
-	r.mu.Unlock()
+	r.addLoose(out.Loose)
 	sr := r.bootError(sc, "", prefix)
 	sr.Started, sr.WallMS, sr.ReadyMS = started, res.Duration.Milliseconds(), res.Working.Milliseconds()
 	for _, e := range res.Events {

@@ -1,6 +1,7 @@
 // Package matrix schedules a matrix: which kernel source × Kconfig cell
 // units run, in what order, on which kernel (built or found), with which
-// modules, in how many boots; it collects what each boot returns and hands
+// modules; each cell's snapshot (package snapshot) and one VM per
+// scenario restored from it; it collects what each VM returns and hands
 // it to package verdict, which decides.
 package matrix
 

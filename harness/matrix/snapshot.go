@@ -3,6 +3,7 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/protocol"
@@ -25,6 +26,7 @@ func (r *cellRun) machine(k *kbuild.Kernel) []vm.Option {
 // snapshot finds or makes the cell's snapshot (one boot, in a VM slot of
 // its own). Without one, every scenario boots; the cell says why.
 func (r *cellRun) snapshot(ctx context.Context, k *kbuild.Kernel) {
+	// No scenario VM runs yet: snapNote needs no lock until the end.
 	if r.m.cfg.NoSnapshot {
 		r.snapNote = snapshot.ErrDisabled.Error()
 		return
@@ -49,7 +51,26 @@ func (r *cellRun) snapshot(ctx context.Context, k *kbuild.Kernel) {
 	}
 	// The boot's kernel log is judged once for the cell, not once for
 	// each scenario restored after it.
-	r.looseReports = append(r.looseReports, verdict.BootReports([]protocol.Event{snap.Meta.Ready})...)
+	r.addLooseLocked(verdict.BootReports([]protocol.Event{snap.Meta.Ready}))
+}
+
+// addLoose adds reports outside any step to the cell's, each once: every
+// VM of a cell that booted prints the same boot log, and a leak from
+// before the snapshot shows in every restore's scan.
+func (r *cellRun) addLoose(reps []verdict.Report) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addLooseLocked(reps)
+}
+
+func (r *cellRun) addLooseLocked(reps []verdict.Report) {
+	for _, rep := range reps {
+		if !slices.ContainsFunc(r.looseReports, func(o verdict.Report) bool {
+			return o.Kind == rep.Kind && o.Title == rep.Title && slices.Equal(o.Modules, rep.Modules)
+		}) {
+			r.looseReports = append(r.looseReports, rep)
+		}
+	}
 }
 
 func (r *cellRun) currentSnapshot() *snapshot.Snapshot {

@@ -27,7 +27,7 @@ func planSteps(steps []protocol.Step) int {
 	return n
 }
 
-// WithRepeat runs each scenario's step sequence n times in one boot, as
+// WithRepeat runs each scenario's step sequence n times in one VM, as
 // one repeat step (timed per load and unload, a failure naming its
 // iteration). A scenario that leaves the kernel otherwise than it found it
 // on a cell (a module left loaded, a taint, an expected report), that
@@ -50,6 +50,6 @@ func (r *cellRun) applyRepeat() {
 			continue
 		}
 		r.own[i] = rep
-		r.notes[sc.Name] = fmt.Sprintf("--repeat %d: the steps ran %d times in one boot", n, n)
+		r.notes[sc.Name] = fmt.Sprintf("--repeat %d: the steps ran %d times in one VM", n, n)
 	}
 }

@@ -22,7 +22,6 @@ const EventChannel = "modmatrix"
 // Plan is what one boot runs: scenarios in order, each from a clean module state.
 type Plan struct {
 	Cell      string     `json:"cell"`
-	Boot      int        `json:"boot"`
 	Scenarios []Scenario `json:"scenarios"`
 }
 

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ type Meta struct {
 	KernelKey string `json:"kernel_key"`
 	Image     string `json:"image_sha256"`
 	Machine   string `json:"machine"`
-	// VMState's size and digest, checked before each use.
+	// VMState's size and digest, checked when a run first takes the entry.
 	VMStateSize   int64  `json:"vmstate_size"`
 	VMStateSHA256 string `json:"vmstate_sha256"`
 	// Ready is the agent's ready event: the boot's kernel log, once for
@@ -170,8 +171,19 @@ func check(dir, key string) (Meta, error) {
 }
 
 // Discard removes an entry that failed to restore, so the next run makes
-// it again instead of failing the same way.
-func (s *Snapshot) Discard() error { return os.RemoveAll(s.Dir) }
+// it again instead of failing the same way. It is renamed aside first, so
+// a process that finds the entry finds all of it or none; one that already
+// holds it fails to restore and boots.
+func (s *Snapshot) Discard() error {
+	aside := s.Dir + ".discarded-" + strconv.Itoa(os.Getpid())
+	if err := os.Rename(s.Dir, aside); err != nil {
+		if os.IsNotExist(err) {
+			return nil // another process discarded it first
+		}
+		return err
+	}
+	return os.RemoveAll(aside)
+}
 
 func digest(path string) (sum string, size int64, err error) {
 	f, err := os.Open(path)

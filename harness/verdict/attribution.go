@@ -103,7 +103,7 @@ func kmsgTexts(recs []protocol.Kmsg) []string {
 	return texts
 }
 
-// bootReports are the reports of a boot outside any scenario: while the
+// BootReports are the reports of a boot outside any scenario: while the
 // kernel booted, before the agent's first step.
 func BootReports(events []protocol.Event) []Report {
 	var out []Report

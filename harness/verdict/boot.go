@@ -37,9 +37,9 @@ type ScenarioOutcome struct {
 	Reports map[int][]Report
 }
 
-// BootOutcome is the verdicts of a boot's scenarios, in the order the boot
-// ran them, up to the first that did not end: the rest were not reached,
-// and go to another boot.
+// BootOutcome is the verdicts of a VM's scenarios (the host's plans hold
+// one; the agent runs several in order), up to the first that did not
+// end: the rest were not reached.
 type BootOutcome struct {
 	Scenarios []ScenarioOutcome
 	// Loose are kernel reports outside any step: printed while the kernel

@@ -143,13 +143,20 @@ func poll(ctx context.Context, done func() (bool, error)) error {
 }
 
 // resume lets a guest restored from a snapshot run: the snapshot was taken
-// of a stopped guest, so the incoming one stays paused until `cont`.
-func resume(ctx context.Context, path string) error {
+// of a stopped guest, so the incoming one stays paused until `cont`. On
+// any failure it quits QEMU: a guest that never runs must not hold its
+// slot until the timeout.
+func resume(ctx context.Context, path string) (err error) {
 	m, err := dialMonitor(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer m.close()
+	defer func() {
+		if err != nil {
+			_ = m.run("quit", nil, nil)
+		}
+	}()
 	var state string
 	err = poll(ctx, func() (bool, error) {
 		state, err = m.status()
@@ -159,16 +166,27 @@ func resume(ctx context.Context, path string) error {
 		return err
 	}
 	if state != "paused" && state != "postmigrate" && state != "prelaunch" {
-		_ = m.run("quit", nil, nil) // QEMU must not wait on a guest that never runs
 		return fmt.Errorf("the restored guest is %s, not paused", state)
 	}
 	return m.run("cont", nil, nil)
 }
 
-// workTasks resume a restored guest (why that failed goes to *restoreErr)
-// and send the agent its work once the guest runs; onRunning hears when.
-func (c Config) workTasks(s *sockets, onRunning func()) ([]qemu.Task, *error) {
-	restoreErr := new(error)
+// quit asks QEMU to exit at once (the work could not be sent: the guest
+// would wait for it until the timeout).
+func quit(path string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if m, err := dialMonitor(ctx, path); err == nil {
+		_ = m.run("quit", nil, nil)
+		m.close()
+	}
+}
+
+// workTasks resume a restored guest and send the agent its work once the
+// guest runs; onRunning hears when. What failed goes to the returned
+// errors: resuming (the snapshot did not restore), sending the work.
+func (c Config) workTasks(s *sockets, onRunning func()) ([]qemu.Task, *taskErrors) {
+	errs := &taskErrors{}
 	running := make(chan struct{})
 	var tasks []qemu.Task
 	if c.Restore == "" {
@@ -176,7 +194,7 @@ func (c Config) workTasks(s *sockets, onRunning func()) ([]qemu.Task, *error) {
 	} else {
 		tasks = append(tasks, func(ctx context.Context, n *qemu.Notifications) error {
 			if err := resume(ctx, s.monitor); err != nil {
-				*restoreErr = err
+				errs.restore = err
 				return nil
 			}
 			onRunning()
@@ -185,30 +203,39 @@ func (c Config) workTasks(s *sockets, onRunning func()) ([]qemu.Task, *error) {
 		})
 	}
 	if c.Work != nil {
-		tasks = append(tasks, sendWork(s.command, c.Work, running))
+		tasks = append(tasks, sendWork(s, c.Work, running, &errs.work))
 	}
-	return tasks, restoreErr
+	return tasks, errs
 }
+
+// taskErrors are the control tasks' failures, read once QEMU has exited
+// and its tasks have returned.
+type taskErrors struct{ restore, work error }
 
 // sendWork is the task that writes the agent's work into its command port.
 // A restored guest gets it once it runs again (data QEMU took from the
 // socket while the device state was still loading could be lost), a fresh
 // one at once: it reads the port when its agent is up. A write that fails
-// because the VM is gone is no error of its own.
-func sendWork(path string, work func(io.Writer) error, running <-chan struct{}) qemu.Task {
+// while the VM runs (a module file unreadable) quits QEMU and goes to
+// *failed; one that fails because the VM is gone is no error of its own.
+func sendWork(s *sockets, work func(io.Writer) error, running <-chan struct{}, failed *error) qemu.Task {
 	return func(ctx context.Context, n *qemu.Notifications) error {
 		select {
 		case <-running:
 		case <-ctx.Done():
 			return nil
 		}
-		conn, err := dialUnix(ctx, path)
+		conn, err := dialUnix(ctx, s.command)
 		if err != nil {
 			return ignoreIfExited(ctx, err)
 		}
 		defer conn.Close()
 		if err := work(conn); err != nil {
-			return ignoreIfExited(ctx, fmt.Errorf("send work: %w", err))
+			if ctx.Err() == nil {
+				*failed = fmt.Errorf("send the agent its work: %w", err)
+				quit(s.monitor)
+			}
+			return nil
 		}
 		// Keep the port's host side open until the guest is done.
 		<-ctx.Done()

@@ -40,10 +40,13 @@ func Interactive(ctx context.Context, in io.Reader, out io.Writer, opts ...Optio
 		return err
 	}
 	defer socks.remove()
-	tasks, restoreErr := c.workTasks(socks, func() {})
+	tasks, errs := c.workTasks(socks, func() {})
 	fns = append(fns, qemu.ArbitraryArgs(socks.args()...), qemu.WithTask(tasks...), qemu.WithSerialOutput(nopCloser{out}))
 	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64, fns...)
 	if err != nil {
+		if c.Restore != "" {
+			return fmt.Errorf("%w: start QEMU: %w", errRestore, err)
+		}
 		return fmt.Errorf("start QEMU: %w", err)
 	}
 	// The copy stops at the first failed write, which happens once QEMU is
@@ -54,8 +57,10 @@ func Interactive(ctx context.Context, in io.Reader, out io.Writer, opts ...Optio
 	}()
 	err = machine.Wait()
 	switch {
-	case *restoreErr != nil && ctx.Err() == nil:
-		return fmt.Errorf("%w: %w", errRestore, *restoreErr)
+	case errs.restore != nil && ctx.Err() == nil:
+		return fmt.Errorf("%w: %w", errRestore, errs.restore)
+	case errs.work != nil:
+		return errs.work
 	case ctx.Err() != nil:
 		return fmt.Errorf("QEMU killed: %w", context.Cause(ctx))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -135,7 +136,31 @@ func MachineKey(opts ...Option) (string, error) {
 		return "", err
 	}
 	parts := []string{version, strings.Join(c.qemuArgs(), " "), strings.Join((&sockets{}).args(), " "), strings.Join(c.appendArgs(), " ")}
+	if c.Accel.Resolve() == AccelKVM {
+		// -cpu host is this host's CPU: a snapshot restores on the same model.
+		parts = append(parts, hostCPU())
+	}
 	return strings.Join(parts, "\n"), nil
+}
+
+// hostCPU is the first CPU's model name and flags from /proc/cpuinfo.
+func hostCPU() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	var model, flags string
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		switch strings.TrimSpace(k) {
+		case "model name":
+			if model == "" {
+				model = strings.TrimSpace(v)
+			}
+		case "flags":
+			if flags == "" {
+				flags = strings.TrimSpace(v)
+			}
+		}
+	}
+	return model + " " + flags
 }
 
 var qemuVersions sync.Map // path → version line

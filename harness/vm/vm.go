@@ -181,20 +181,45 @@ type Result struct {
 // Boot runs one VM to completion: booted, or restored from a snapshot
 // (WithRestore), with its work (WithWork) sent once it runs. It returns an
 // error only when QEMU could not be started; what happened in the guest is
-// in the Result. A snapshot that could not be restored gives a Result
-// whose Err satisfies RestoreFailed.
+// in the Result. A snapshot that could not be restored gives an error, or
+// a Result's Err, that satisfies RestoreFailed.
 func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	c := newConfig(opts)
-	var restoreErr *error
+	var errs *taskErrors
 	res, err := c.boot(ctx, true, func(s *sockets, res *Result, start time.Time) []qemu.Task {
-		tasks, rerr := c.workTasks(s, func() { res.Running = time.Since(start) })
-		restoreErr = rerr
+		tasks, e := c.workTasks(s, func() { res.Running = time.Since(start) })
+		errs = e
 		return tasks
 	})
-	if err == nil && *restoreErr != nil && ctx.Err() == nil && len(res.Events) == 0 {
-		res.Err, res.Done = fmt.Errorf("%w: %w", errRestore, *restoreErr), false
+	if err != nil {
+		if c.Restore != "" && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", errRestore, err) // the snapshot could not be opened
+		}
+		return nil, err
 	}
-	return res, err
+	switch {
+	case errs.work != nil:
+		res.Err, res.Done, res.TimedOut = errs.work, false, false
+	case c.Restore != "" && ctx.Err() == nil && !hasEvent(res.Events, protocol.EventBoot) && !hasEvent(res.Events, protocol.EventAgentFailure):
+		// Nothing of the scenario runs before the agent's boot event (its
+		// modules load after it): a restored guest that failed before it,
+		// without the agent saying why, is the snapshot's failure.
+		why := errs.restore
+		if why == nil {
+			why = fmt.Errorf("the restored guest never started its work (%s)", describeEnd(res))
+		}
+		res.Err, res.Done = fmt.Errorf("%w: %w", errRestore, why), false
+	}
+	return res, nil
+}
+
+func hasEvent(events []protocol.Event, kind protocol.EventKind) bool {
+	for _, e := range events {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // controlTasks are the tasks that drive one VM beside its guest.
