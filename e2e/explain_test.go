@@ -23,10 +23,10 @@ func TestExplainNoexit(t *testing.T) {
 	}
 	force := explain("force-unload")
 	assert.Contains(t, force, "noexit on 6.12.")
-	assert.Contains(t, force, "step 3: unload noexit (line 31)\n  errno ok\n  not loaded\n  taint gains R\n")
+	assert.Contains(t, force, "step 3: unload noexit (line 32)\n  errno ok\n  not loaded\n  taint gains R\n")
 	assert.Contains(t, force, `/proc/modules line matches /^noexit \d+ 0 \[permanent\], Live /`, "the MODULE_UNLOAD block of step 1")
 	off := explain("unload-off")
-	assert.Contains(t, off, "step 2: unload noexit (line 22)\n  errno ENOSYS\n")
+	assert.Contains(t, off, "step 2: unload noexit (line 23)\n  errno ENOSYS\n")
 	assert.NotContains(t, off, "[permanent]")
 
 	cmd := exec.Command(bin, "explain", "noexit", "--cell", "nosuch", "--cache", cacheDir())

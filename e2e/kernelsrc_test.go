@@ -78,6 +78,13 @@ func TestKernelSrcTree(t *testing.T) {
 		r := find(t, res, "hello", "unload")
 		assert.Equal(t, verdict.Pass, r.Verdict, "%s: %s", name, r.Reason)
 		console, err := os.ReadFile(r.ConsoleLog)
+		if c.BootConsoleLog != "" {
+			// Restored from the cell's snapshot: the boot's messages are
+			// in the snapshot boot's console.
+			boot, err := os.ReadFile(c.BootConsoleLog)
+			require.NoError(t, err)
+			console = append(boot, console...)
+		}
 		require.NoError(t, err)
 		t.Logf("%s: kernel %s cached=%v (build %.1fs), run %.1fs", name, c.KernelKey, c.KernelCached, float64(c.KernelBuildMS)/1000, time.Since(start).Seconds())
 		return outcome{cell: c, console: string(console)}

@@ -39,7 +39,8 @@ func TestProgressViews(t *testing.T) {
 	cmd.Stderr, cmd.Stdout = &stderr, &stdout
 	require.NoError(t, cmd.Run(), "%s", stderr.String())
 	assert.NotContains(t, stderr.String(), "\x1b[", "no escape sequences in a log")
-	assert.Regexp(t, `(?m)^\[\d+:\d\d\] 6\.12\.\d+ +unload +boot 1`, stderr.String())
+	assert.Regexp(t, `(?m)^\[\d+:\d\d\] 6\.12\.\d+ +unload +snapshot`, stderr.String())
+	assert.Regexp(t, `(?m)^\[\d+:\d\d\] 6\.12\.\d+ +unload +done in .*restore\(s\)`, stderr.String())
 	assert.Regexp(t, `(?m)^\[\d+:\d\d\] 6\.12\.\d+ +unload-off +done in `, stderr.String())
 	assert.Contains(t, stdout.String(), "SCENARIO")
 }

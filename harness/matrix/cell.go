@@ -44,6 +44,7 @@ type cellRun struct {
 	boots, restores int
 	snap            *snapshot.Snapshot
 	snapNote        string
+	bootConsole     string // the snapshot boot's console, in the output
 	// looseReports are kernel reports no step accounts for (a leak in no
 	// module's memory, a warning while the kernel booted).
 	looseReports []verdict.Report
@@ -217,7 +218,7 @@ func (r *cellRun) cellReport(errText string) report.Cell {
 	if r.snap != nil {
 		c.SnapshotKey, c.SnapshotCached = r.snap.Meta.Key, r.snap.Cached
 	}
-	c.SnapshotNote = r.snapNote
+	c.SnapshotNote, c.BootConsoleLog = r.snapNote, r.bootConsole
 	if r.kernel != nil {
 		c.KernelKey, c.KernelCached, c.KernelBuildMS = r.kernel.Key, r.kernel.Cached, r.kernel.BuildTime.Milliseconds()
 	}

@@ -3,6 +3,8 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
@@ -46,6 +48,13 @@ func (r *cellRun) snapshot(ctx context.Context, k *kbuild.Kernel) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.snap = snap
+	// The kernel's boot messages, beside the scenarios' consoles.
+	if b, err := os.ReadFile(snap.BootConsole()); err == nil {
+		bootLog := filepath.Join(r.out, "boot.console.log")
+		if os.MkdirAll(r.out, 0o755) == nil && os.WriteFile(bootLog, b, 0o644) == nil {
+			r.bootConsole = bootLog
+		}
+	}
 	if !snap.Cached {
 		r.boots++ // the snapshot's own boot
 	}

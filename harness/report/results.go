@@ -68,6 +68,10 @@ type Cell struct {
 	SnapshotKey    string `json:"snapshot_key,omitempty"`
 	SnapshotCached bool   `json:"snapshot_cached,omitempty"`
 	SnapshotNote   string `json:"snapshot_note,omitempty"`
+	// BootConsoleLog is the console of the boot the snapshot was taken of
+	// (the kernel's boot messages; a restored scenario's console starts
+	// after them).
+	BootConsoleLog string `json:"boot_console_log,omitempty"`
 	// Error is set when the cell could not run at all (build failure, …).
 	Error string `json:"error,omitempty"`
 	// Reports are kernel reports no scenario step accounts for, such as a

@@ -33,6 +33,8 @@ const (
 	vmstateFile = "vmstate"
 	imageFile   = "initramfs.cpio"
 	metaFile    = "meta.json"
+	// bootConsoleFile is kept with the entry, for every run that uses it.
+	bootConsoleFile = "boot.console.log"
 )
 
 // Meta is an entry's meta.json.
@@ -65,6 +67,10 @@ type Snapshot struct {
 // (a restore names the same files as the boot).
 func (s *Snapshot) VMState() string { return filepath.Join(s.Dir, vmstateFile) }
 func (s *Snapshot) Image() string   { return filepath.Join(s.Dir, imageFile) }
+
+// BootConsole is the console of the boot the snapshot was taken of: the
+// kernel's boot messages, which no restored scenario's console repeats.
+func (s *Snapshot) BootConsole() string { return filepath.Join(s.Dir, bootConsoleFile) }
 
 // RestoreOptions are the vm options that start a guest from s; the
 // caller adds the kernel and the machine options it made s with.
@@ -126,10 +132,10 @@ func create(ctx context.Context, dir string, meta Meta, image string, opts []vm.
 	}
 	boot := append(append([]vm.Option{}, opts...),
 		vm.WithInitramfs(filepath.Join(dir, imageFile)),
-		vm.WithConsoleLog(filepath.Join(dir, "boot.console.log")))
+		vm.WithConsoleLog(filepath.Join(dir, bootConsoleFile)))
 	saved, err := vm.Snapshot(ctx, filepath.Join(dir, vmstateFile), boot...)
 	if err != nil {
-		return fmt.Errorf("snapshot: %w%s", err, consoleTail(filepath.Join(dir, "boot.console.log")))
+		return fmt.Errorf("snapshot: %w%s", err, consoleTail(filepath.Join(dir, bootConsoleFile)))
 	}
 	sum, size, err := digest(filepath.Join(dir, vmstateFile))
 	if err != nil {
