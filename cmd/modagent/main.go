@@ -8,9 +8,7 @@ package main
 import (
 	"log"
 	"os"
-	"time"
 
-	"github.com/hugelgupf/vmtest/guest"
 	"golang.org/x/sys/unix"
 
 	"modmatrix.dev/modmatrix/harness/agent"
@@ -33,7 +31,7 @@ func main() {
 }
 
 func run() error {
-	events, err := openChannel()
+	events, err := agent.OpenEvents()
 	if err != nil {
 		return err
 	}
@@ -64,21 +62,6 @@ func run() error {
 		return fail(err)
 	}
 	return nil
-}
-
-// openChannel waits briefly for the virtio-serial port: the console driver
-// may still be probing when init starts us.
-func openChannel() (*guest.Emitter[protocol.Event], error) {
-	var lastErr error
-	for range 50 {
-		e, err := guest.SerialEventChannel[protocol.Event](protocol.EventChannel)
-		if err == nil {
-			return e, nil
-		}
-		lastErr = err
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil, lastErr
 }
 
 // dumpBlockedTasks asks the kernel (sysrq-w, where MAGIC_SYSRQ is built) to

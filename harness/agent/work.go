@@ -12,6 +12,22 @@ import (
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
+// OpenEvents opens the event channel to the host (vmtest's guest emitter
+// on protocol.EventChannel), waiting briefly: the console driver may still
+// be probing the port when init starts the guest's program.
+func OpenEvents() (*guest.Emitter[protocol.Event], error) {
+	var lastErr error
+	for range 50 {
+		e, err := guest.SerialEventChannel[protocol.Event](protocol.EventChannel)
+		if err == nil {
+			return e, nil
+		}
+		lastErr = err
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil, lastErr
+}
+
 // AwaitWork reads the host's work (protocol.WriteWork) from the command
 // port and unpacks it into dir. It blocks until the host sends it, which
 // for a snapshot is after the restore.

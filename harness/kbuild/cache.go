@@ -372,7 +372,7 @@ func stagePath(root string, src *ksrc.Source, cc string) string {
 	if src.Location != "" {
 		place = src.Location
 	}
-	return filepath.Join(root, "kernels", ".stage-"+hashKey([]byte(place), []byte(Arch), []byte(cc))[:16])
+	return filepath.Join(root, "kernels", ".stage-"+cacheentry.Key([]byte(place), []byte(Arch), []byte(cc))[:16])
 }
 
 func short(key string) string {

@@ -118,7 +118,7 @@ func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts
 func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, files []string, dir string, log io.Writer) error {
 	name := filepath.Base(filepath.Clean(moduleDir))
 	for _, f := range files {
-		if err := copyFile(filepath.Join(moduleDir, f), filepath.Join(dir, f)); err != nil {
+		if err := cacheentry.CopyFile(filepath.Join(moduleDir, f), filepath.Join(dir, f)); err != nil {
 			return fmt.Errorf("module %s: %w", name, err)
 		}
 	}
@@ -309,15 +309,4 @@ func hashFiles(dir string, files []string) (string, error) {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
-func copyFile(from, to string) error {
-	data, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(to, data, 0o644)
 }

@@ -91,7 +91,7 @@ func Get(ctx context.Context, cacheDir, kernelKey, image string, opts ...vm.Opti
 	if err != nil {
 		return nil, err
 	}
-	key := entryKey(kernelKey, imageSum, machine)
+	key := cacheentry.Key([]byte(format), []byte(kernelKey), []byte(imageSum), []byte(machine))
 	dir := filepath.Join(cacheDir, "snapshots", key)
 	var meta Meta
 	entry := cacheentry.Entry{
@@ -117,17 +117,9 @@ func Get(ctx context.Context, cacheDir, kernelKey, image string, opts ...vm.Opti
 	return &Snapshot{Dir: dir, Meta: meta, Cached: hit}, nil
 }
 
-func entryKey(parts ...string) string {
-	h := sha256.New()
-	for _, p := range append([]string{format}, parts...) {
-		fmt.Fprintf(h, "%d:%s\n", len(p), p)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
-}
-
 // create boots the guest, saves it into dir and writes meta.json last.
 func create(ctx context.Context, dir string, meta Meta, image string, opts []vm.Option) error {
-	if err := copyFile(image, filepath.Join(dir, imageFile)); err != nil {
+	if err := cacheentry.CopyFile(image, filepath.Join(dir, imageFile)); err != nil {
 		return err
 	}
 	boot := append(append([]vm.Option{}, opts...),
@@ -200,23 +192,6 @@ func digest(path string) (sum string, size int64, err error) {
 	h := sha256.New()
 	size, err = io.Copy(h, f)
 	return hex.EncodeToString(h.Sum(nil)), size, err
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // consoleTail is the last lines of a failed snapshot boot's console, for

@@ -183,9 +183,9 @@ func quit(path string) {
 }
 
 // workTasks resume a restored guest and send the agent its work once the
-// guest runs; onRunning hears when. What failed goes to the returned
+// guest runs. What failed goes to the returned
 // errors: resuming (the snapshot did not restore), sending the work.
-func (c Config) workTasks(s *sockets, onRunning func()) ([]qemu.Task, *taskErrors) {
+func (c Config) workTasks(s *sockets) ([]qemu.Task, *taskErrors) {
 	errs := &taskErrors{}
 	running := make(chan struct{})
 	var tasks []qemu.Task
@@ -197,7 +197,6 @@ func (c Config) workTasks(s *sockets, onRunning func()) ([]qemu.Task, *taskError
 				errs.restore = err
 				return nil
 			}
-			onRunning()
 			close(running)
 			return nil
 		})

@@ -40,7 +40,7 @@ func Interactive(ctx context.Context, in io.Reader, out io.Writer, opts ...Optio
 		return err
 	}
 	defer socks.remove()
-	tasks, errs := c.workTasks(socks, func() {})
+	tasks, errs := c.workTasks(socks)
 	fns = append(fns, qemu.ArbitraryArgs(socks.args()...), qemu.WithTask(tasks...), qemu.WithSerialOutput(nopCloser{out}))
 	machine, err := qemu.StartContext(ctx, qemu.ArchAMD64, fns...)
 	if err != nil {

@@ -168,9 +168,6 @@ type Result struct {
 	// Err is QEMU's or the event channel's failure, if any.
 	Err      error
 	Duration time.Duration
-	// Running is how long after QEMU started the guest ran: at once for a
-	// boot, after the snapshot was loaded for a restore.
-	Running time.Duration
 	// Working is how long after QEMU started the agent had its work (its
 	// boot event arrived): the cost of a restore, or of a boot, before the
 	// scenario's first step.
@@ -187,7 +184,7 @@ func Boot(ctx context.Context, opts ...Option) (*Result, error) {
 	c := newConfig(opts)
 	var errs *taskErrors
 	res, err := c.boot(ctx, true, func(s *sockets, res *Result, start time.Time) []qemu.Task {
-		tasks, e := c.workTasks(s, func() { res.Running = time.Since(start) })
+		tasks, e := c.workTasks(s)
 		errs = e
 		return tasks
 	})

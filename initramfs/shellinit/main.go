@@ -11,9 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"time"
-
-	"github.com/hugelgupf/vmtest/guest"
 
 	"modmatrix.dev/modmatrix/harness/agent"
 	"modmatrix.dev/modmatrix/harness/protocol"
@@ -50,15 +47,7 @@ func main() {
 // awaitSession says ready on the event port and waits for the session's
 // work: the banner and the modules.
 func awaitSession() error {
-	var events *guest.Emitter[protocol.Event]
-	var err error
-	// The console driver may still be probing the port.
-	for range 50 {
-		if events, err = guest.SerialEventChannel[protocol.Event](protocol.EventChannel); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	events, err := agent.OpenEvents()
 	if err != nil {
 		return err
 	}
