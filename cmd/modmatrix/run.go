@@ -29,6 +29,7 @@ type runFlags struct {
 	repeat     int
 	noSnapshot bool
 	noIcount   bool
+	settle     time.Duration
 }
 
 func runCmd() *cobra.Command {
@@ -70,6 +71,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.shardTotal, "shard-total", 0, "N for a Kubernetes indexed Job's JOB_COMPLETION_INDEX")
 	cmd.Flags().BoolVar(&f.noSnapshot, "no-snapshot", false, "boot every scenario instead of restoring it from its cell's snapshot (to debug the snapshot itself)")
 	cmd.Flags().BoolVar(&f.noIcount, "no-icount", false, "run TCG guests on the host's clock; by default they count instructions and skip idle waits (kmemleak's 5 s, watchdogs) in no wall time")
+	cmd.Flags().DurationVar(&f.settle, "settle", matrix.DefaultSettle, "guest time to wait after every unload and failed load, so that a timer or work item the module left armed fires inside that step (0: no wait)")
 	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one VM, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
 }
 
@@ -117,7 +119,8 @@ func (f *runFlags) options() ([]matrix.Option, error) {
 		return nil, err
 	}
 	opts = append(opts, matrix.WithOut(f.out), matrix.WithAccel(a), matrix.WithJobs(f.jobs),
-		matrix.WithBootTimeout(f.timeout), matrix.WithNoSnapshot(f.noSnapshot), matrix.WithNoIcount(f.noIcount))
+		matrix.WithBootTimeout(f.timeout), matrix.WithNoSnapshot(f.noSnapshot), matrix.WithNoIcount(f.noIcount),
+		matrix.WithSettle(f.settle))
 	if sh != nil {
 		opts = append(opts, matrix.WithShard(*sh))
 	}

@@ -47,6 +47,15 @@ type Agent struct {
 	lastLoad time.Time
 	// stopped is set once a step hung or died: the boot ends there.
 	stopped bool
+	// baselines are the ledger's inventories before each loaded module's
+	// load, by module.
+	baselines map[string]baseline
+}
+
+// baseline is an inventory taken before step since loaded a module.
+type baseline struct {
+	inv   inventory
+	since int
 }
 
 // Ready tells the host the agent is up and waits for work: the boot's
@@ -130,6 +139,7 @@ func (a *Agent) scanLeaks() {
 
 func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 	taintStart := a.Sys.Taint()
+	a.baselines = map[string]baseline{}
 	var loaded []string
 	for i, st := range sc.Steps {
 		markConsole(protocol.StepMarker(sc.Name, i))
@@ -143,7 +153,15 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 			// The clean-up unloads whichever of them is still there.
 			loaded = append(loaded, loopModules(st)...)
 		} else {
-			res, hung = a.runStep(st)
+			lg := a.ledgerFor(i, st)
+			res, hung = a.runWatched(st, &oopsWatch{}, lg)
+			switch {
+			case st.Action == protocol.ActionLoad && lg != nil && lg.taken != nil && res.Errno == "" && res.Error == "":
+				a.baselines[st.Module] = baseline{inv: lg.taken, since: i}
+			case res.Ledger != nil && res.Ledger.Compared:
+				// Gone: its next load takes a baseline of its own.
+				delete(a.baselines, st.Module)
+			}
 		}
 		if err := a.emit(protocol.Event{Kind: protocol.EventStep, Scenario: sc.Name, StepIndex: i, Step: &res}); err != nil {
 			return "", err
@@ -200,30 +218,67 @@ func (a *Agent) cleanUp(loaded []string) string {
 	return ""
 }
 
-// runStep runs one step under a watchdog; hung is true when it overran.
-func (a *Agent) runStep(st protocol.Step) (res protocol.StepResult, hung bool) {
-	return a.runWatched(st, &oopsWatch{})
+// ledgerFor decides the resource ledger's part in step i of a scenario:
+// the baseline before a module's load, the comparison after its unload
+// or failed load. Loop steps take none (their iterations must cost
+// little), nor does a kernel without modules.
+func (a *Agent) ledgerFor(i int, st protocol.Step) *ledgerStep {
+	if _, modules := a.Sys.ProcModules(""); !modules || st.Module == "" {
+		return nil
+	}
+	settle := time.Duration(a.Plan.SettleMS) * time.Millisecond
+	switch st.Action {
+	case protocol.ActionLoad:
+		if line, _ := a.Sys.ProcModules(st.Module); line != "" {
+			return nil
+		}
+		return &ledgerStep{module: st.Module, baseline: true, since: i, settle: settle}
+	case protocol.ActionUnload:
+		b := a.baselines[st.Module]
+		return &ledgerStep{module: st.Module, base: b.inv, since: b.since, settle: settle}
+	}
+	return nil
 }
 
-// runWatched is runStep with the oops watch shared by the steps running at
-// the same time (a concurrent step's loops): an oops read by one loop's
-// poll still ends the step whose thread it killed.
-func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch) (res protocol.StepResult, hung bool) {
+// stepDone is how a step's thread ends: the action's error and how long
+// the action itself took (not the ledger's part).
+type stepDone struct {
+	err error
+	dur time.Duration
+}
+
+// runWatched runs one step under a watchdog (hung is true when it
+// overran), with the oops watch shared by the steps running at the same
+// time (a concurrent step's loops): an oops read by one loop's poll still
+// ends the step whose thread it killed. The ledger's part, if any, runs
+// in the step's thread around the action.
+func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch, lg *ledgerStep) (res protocol.StepResult, hung bool) {
 	res = protocol.StepResult{Step: st, TaintBefore: a.Sys.Taint(), KmsgSeqStart: a.Kmsg.Next()}
 	timeout := DefaultStepTimeout
 	if st.TimeoutMS > 0 {
 		timeout = time.Duration(st.TimeoutMS) * time.Millisecond
 	}
+	if lg != nil {
+		// The settle window is the step's too, on top of its own bound.
+		timeout += lg.settle
+	}
 	start := time.Now()
-	done := make(chan error, 1)
+	done := make(chan stepDone, 1)
 	tid := make(chan int, 1)
 	go func() {
 		// The step gets an OS thread of its own, which exits with the
 		// goroutine: its TID names the step in kernel reports (kmemleak's
-		// "pid"), and no stale pointer outlives it on a kernel stack.
+		// "pid"), and no stale pointer outlives it on a kernel stack. An
+		// oops in the ledger's reads after an unload (a list still
+		// pointing into the module) is so the step's own, too.
 		runtime.LockOSThread()
 		tid <- unix.Gettid()
-		done <- a.act(st)
+		lg.before(a.Sys)
+		t := time.Now()
+		err := a.act(st)
+		d := time.Since(t)
+		lg.after(a.Sys)
+		done <- stepDone{err, d}
 	}()
 	res.TID = <-tid
 	// Poll kmsg while the step runs: an oops in the step's own thread kills
@@ -236,8 +291,10 @@ func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch) (res protocol.Ste
 wait:
 	for {
 		select {
-		case err := <-done:
-			res.DurationUS = time.Since(start).Microseconds()
+		case d := <-done:
+			res.DurationUS = d.dur.Microseconds()
+			res.Ledger = lg.result()
+			err := d.err
 			var errno syscall.Errno
 			switch {
 			case err == nil:

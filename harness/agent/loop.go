@@ -26,7 +26,7 @@ func (w *oopsWatch) since() time.Time {
 }
 
 // runLoops runs a repeat or concurrent step: each loop in a goroutine of
-// its own, every inner step in an OS thread of its own (as runStep does),
+// its own, every inner step in an OS thread of its own (as runWatched does),
 // all in the guest with no round trip to the host. Each finished
 // iteration is streamed as an EventIteration; the loops stop at the first
 // iteration that hung, died, failed in the agent or printed an oops, so a
@@ -89,7 +89,7 @@ func (l *loopRun) run(li int, loop protocol.Loop) {
 		var why string
 		failed := false
 		for _, st := range loop.Steps {
-			res, hung := l.a.runWatched(st, l.watch)
+			res, hung := l.a.runWatched(st, l.watch, nil)
 			// The host has the plan: an iteration's results echo only
 			// what names the step.
 			res.Step = protocol.Step{Action: st.Action, Module: st.Module}

@@ -295,7 +295,8 @@ func (r *cellRun) plan(sc *scenario.Scenario) (protocol.Plan, map[string]string,
 	for mod, ko := range r.kos[sc.Name] {
 		kos[protocol.ModuleFile(sc.Name+"/"+mod)] = ko
 	}
-	return protocol.Plan{Cell: r.u.cell.Name, Scenarios: []protocol.Scenario{p}}, kos, planSteps(p.Steps) // stress.go
+	plan := protocol.Plan{Cell: r.u.cell.Name, Scenarios: []protocol.Scenario{p}, SettleMS: int(r.m.cfg.Settle.Milliseconds())}
+	return plan, kos, planSteps(p.Steps) // stress.go
 }
 
 func (r *cellRun) bootError(sc *scenario.Scenario, reason, prefix string) report.ScenarioResult {

@@ -61,6 +61,9 @@ type Config struct {
 	// cell's snapshot; NoIcount runs TCG guests on the host's clock.
 	NoSnapshot bool
 	NoIcount   bool
+	// Settle is the guest's wait after every unload and failed load, for
+	// what a module left armed to fire inside that step (WithSettle).
+	Settle time.Duration
 }
 
 // Option configures a run.
@@ -117,6 +120,15 @@ func WithNoSnapshot(on bool) Option { return func(c *Config) { c.NoSnapshot = on
 // instruction-counted time that skips the guest's idle waits.
 func WithNoIcount(on bool) Option { return func(c *Config) { c.NoIcount = on } }
 
+// DefaultSettle is the wait after an unload or failed load: a module's
+// timer or work that fires a second later still lands in that step.
+// Under icount an idle guest's wait costs the host almost nothing.
+const DefaultSettle = 1500 * time.Millisecond
+
+// WithSettle sets the guest's wait after every unload and failed load
+// (0: none), in guest time.
+func WithSettle(d time.Duration) Option { return func(c *Config) { c.Settle = d } }
+
 // WithProgress receives progress as the run goes.
 func WithProgress(p Progress) Option { return func(c *Config) { c.Progress = p } }
 
@@ -169,6 +181,7 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 		Accel:       vm.AccelAuto,
 		Jobs:        runtime.NumCPU(),
 		BootTimeout: 60 * time.Second,
+		Settle:      DefaultSettle,
 		CacheDir:    kbuild.DefaultCacheDir(),
 		OutDir:      "modmatrix-out",
 		Progress:    nopProgress{},

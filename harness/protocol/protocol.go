@@ -23,6 +23,12 @@ const EventChannel = "modmatrix"
 type Plan struct {
 	Cell      string     `json:"cell"`
 	Scenarios []Scenario `json:"scenarios"`
+	// SettleMS is how long the agent waits after an unload or a failed
+	// load before it takes the ledger's inventory: a module's timers, work
+	// and RCU callbacks may still fire then, and an oops they cause
+	// belongs to that step. Guest time: under icount an idle wait costs
+	// the host almost nothing.
+	SettleMS int `json:"settle_ms,omitempty"`
 }
 
 // Scenario is one scenario's steps as the agent needs them.
@@ -189,6 +195,67 @@ type StepResult struct {
 	// Clocksource is the guest's clocksource after a loop step: under TCG
 	// the kernel may fall back to jiffies, and durations to its ticks.
 	Clocksource string `json:"clocksource,omitempty"`
+	// Ledger is the resource ledger's part in the step: the inventory
+	// before a module's load, and the comparison after its unload or
+	// failed load. nil where the step takes none.
+	Ledger *Ledger `json:"ledger,omitempty"`
+}
+
+// Ledger is what the agent's resource ledger did around one step. Before
+// a module's load (when it is not loaded) the agent lists what a module
+// can leave behind in the kernel; after the module's unload, or a load
+// whose init failed, it lists it again, and Added is what is there now
+// and was not before: each a leftover of that module, unless another
+// step's. The agent sends the difference, not the inventories (a few
+// thousand names each), and keeps the baseline itself.
+type Ledger struct {
+	Module string `json:"module"`
+	// Baseline: this step took the inventory the module's lifetime is
+	// compared against.
+	Baseline bool `json:"baseline,omitempty"`
+	// Compared: this step took the inventory after, and compared it with
+	// the baseline of step Since.
+	Compared bool       `json:"compared,omitempty"`
+	Since    int        `json:"since"`
+	Added    []Resource `json:"added,omitempty"`
+	// Entries is the size of the last inventory taken; CostUS the time
+	// the step's inventories took, SettleMS the wait before the last.
+	Entries  int    `json:"entries"`
+	CostUS   int64  `json:"cost_us"`
+	SettleMS int    `json:"settle_ms,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Resource is one entry of a ledger's inventory, in the kernel's words:
+// its kind (one of ResourceKinds) and a name that says where it shows,
+// a path for what lives in a filesystem ("/proc/foo", "/sys/class/misc/
+// foo"), else the name as the kernel lists it ("254 foo" in /proc/devices,
+// a kthread's comm).
+type Resource struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+func (r Resource) String() string { return r.Kind + " " + r.Name }
+
+// ResourceKinds are the kinds of a ledger's entries, with where the agent
+// lists them.
+var ResourceKinds = map[string]string{
+	"proc":       "/proc entries (not /proc/PID, not /proc/sys)",
+	"sysctl":     "/proc/sys entries",
+	"class":      "/sys/class/CLASS/DEVICE (devices, misc devices, network devices)",
+	"driver":     "/sys/bus/BUS/drivers/DRIVER",
+	"kobject":    "/sys/kernel/NAME",
+	"debugfs":    "/sys/kernel/debug/NAME, where debugfs is mounted",
+	"dev":        "/dev nodes",
+	"chrdev":     "character majors of /proc/devices",
+	"blkdev":     "block majors of /proc/devices",
+	"filesystem": "/proc/filesystems",
+	"kthread":    "kernel threads, by name (not kworkers)",
+	"irq":        "/proc/interrupts lines, by number and handler names",
+	"slab":       "slab caches (/proc/slabinfo, /sys/kernel/slab)",
+	"module":     "/sys/module/NAME of the module",
+	"kallsyms":   "the module's symbols in /proc/kallsyms",
 }
 
 // Kmsg is one /dev/kmsg record.

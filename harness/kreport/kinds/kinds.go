@@ -23,6 +23,10 @@ const (
 	Hang       Kind = "HANG"        // hung task, soft lockup
 	InitReturn Kind = "INIT_RETURN" // do_init_module: init suspiciously returned N (benign)
 	NullDeref  Kind = "NULL_DEREF"  // "BUG: kernel NULL pointer dereference"
+	// Leftover is not printed by the kernel: the agent's resource ledger
+	// found something a module registered still there after its unload
+	// or failed init (a /proc entry, a device, a kthread).
+	Leftover Kind = "LEFTOVER"
 )
 
 // kind is one row of the table.
@@ -34,6 +38,8 @@ type kind struct {
 	// benign: documented behaviour, which a scenario may cause without
 	// saying so and which leaves the kernel as clean as it was.
 	benign bool
+	// unlogged: the kernel prints nothing for it; the harness finds it.
+	unlogged bool
 }
 
 // table is every kind, in the order errors list them.
@@ -48,6 +54,7 @@ var table = []kind{
 	{Kind: Panic, crash: true},
 	{Kind: Hang},
 	{Kind: InitReturn, benign: true},
+	{Kind: Leftover, unlogged: true},
 }
 
 // All lists every kind, in the order errors list them.
@@ -55,6 +62,18 @@ func All() []Kind {
 	out := make([]Kind, len(table))
 	for i, k := range table {
 		out[i] = k.Kind
+	}
+	return out
+}
+
+// Logged lists the kinds the kernel prints (all but Leftover), in table
+// order: the ones package kreport finds in a log.
+func Logged() []Kind {
+	var out []Kind
+	for _, k := range table {
+		if !k.unlogged {
+			out = append(out, k.Kind)
+		}
 	}
 	return out
 }
