@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
@@ -145,6 +146,10 @@ type StepRecord struct {
 	// Stress sums up a repeat or concurrent step: iterations, timing per
 	// inner step, taint drift, the first failing iteration.
 	Stress *verdict.StressSummary `json:"stress,omitempty"`
+	// Ledger is what the resource ledger did in the step: the baseline
+	// before a load, the comparison after an unload or failed load (its
+	// leftovers are among Reports, kind LEFTOVER), and what that cost.
+	Ledger *protocol.Ledger `json:"ledger,omitempty"`
 }
 
 // Write saves results.json, junit.xml and index.html atomically in dir.

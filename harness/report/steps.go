@@ -16,7 +16,7 @@ func StepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 			Flags: s.Step.Flags, Path: s.Step.Path, Errno: s.Errno, Error: s.Error,
 			TaintBefore: s.TaintBefore, TaintAfter: s.TaintAfter, ProcModules: s.ProcModules,
 			Sysfs: s.Sysfs, Kallsyms: s.Kallsyms, Files: s.Files, DurationUS: s.DurationUS,
-			Kmsg: []string{}, Hung: s.Hung, Died: s.Died,
+			Kmsg: []string{}, Hung: s.Hung, Died: s.Died, Ledger: s.Ledger,
 		}
 		for _, k := range s.Kmsg {
 			if k.Background(s.TID) {

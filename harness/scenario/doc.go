@@ -44,6 +44,9 @@
 //	        taint_not_gained: [W]
 //	        kmsg_absent: ["Oops"]
 //	        kunit: {suite.case_a: pass, suite.case_b: fail, suite.case_c: skip}
+//	  - unload: leaky
+//	    expect:
+//	      - leftovers: [proc /proc/leaky, '/^chrdev \d+ leaky$/']
 //	  - open: /dev/refheld         # open and keep the fd
 //	  - close: /dev/refheld
 //	  - pause: 500ms
@@ -86,8 +89,30 @@
 //     suite.#N. On every step, a case that fails or crashes without being
 //     listed is a mismatch. Every case shows in results.json (`kunit` on
 //     the scenario result), junit.xml and index.html on its own.
+//   - leftovers: none, or patterns each matching one leftover of the
+//     step's module as "KIND NAME" (load and unload steps only; not in
+//     loops). See "Resource ledger" below.
 //
 // A pattern is a literal substring, or a Go regexp written /like this/.
+//
+// # Resource ledger
+//
+// Before a module's load (when it is not loaded), the agent lists what a
+// module can leave behind in the kernel: /proc entries, /proc/sys,
+// /sys/class/*/*, /sys/bus/*/drivers/*, /sys/kernel/*, debugfs's top
+// level, /dev, the majors of /proc/devices, /proc/filesystems, kernel
+// threads (not kworkers), /proc/interrupts, /proc/slabinfo, and the
+// module's /sys/module entry and symbols (protocol.ResourceKinds). After
+// the module's unload, or a load whose init failed, it waits --settle
+// (1.5 s of guest time: a timer or work item the module left armed fires
+// then, inside the step) and lists it all again. Whatever is listed then
+// and was not before is a LEFTOVER report of that step and module,
+// written "KIND NAME" ("kobject /sys/kernel/foo", "kthread foo_worker",
+// "chrdev 250 foo"). Every unload and failed load expects none unless its
+// applicable blocks list them with `leftovers:`; an unexpected leftover is
+// FAIL. The ledger names entries without opening them: a leftover whose
+// list lives in the module's freed memory (a sysctl table, a filesystem
+// type) makes the kernel oops when listed, and that oops is the step's.
 //
 // # Stress: repeat and concurrent
 //

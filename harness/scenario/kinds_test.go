@@ -30,12 +30,15 @@ func TestReportKinds(t *testing.T) {
 		got := sc.Steps[0].Expect[0].Reports[0].Kind
 		assert.Equal(t, k, got)
 		why := RepeatableSteps(sc.Steps)
-		if k.Crash() || k == kinds.Hang {
+		switch {
+		case k.Crash() || k == kinds.Hang:
 			assert.Contains(t, why, "which ends the boot", k)
-		} else {
+		case k == kinds.Leftover:
+			assert.Contains(t, why, "loops keep no resource ledger")
+		default:
 			assert.Empty(t, why, k)
 		}
 	}
 	_, err := loadText(t, fmt.Sprintf(step, "OOPSIE"))
-	assert.ErrorContains(t, err, `unknown report kind "OOPSIE" (want one of WARNING, BUG, OOPS, NULL_DEREF, GPF, KASAN, LEAK, PANIC, HANG, INIT_RETURN)`)
+	assert.ErrorContains(t, err, `unknown report kind "OOPSIE" (want one of WARNING, BUG, OOPS, NULL_DEREF, GPF, KASAN, LEAK, PANIC, HANG, INIT_RETURN, LEFTOVER)`)
 }

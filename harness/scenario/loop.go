@@ -87,6 +87,8 @@ func RepeatableSteps(steps []Step) string {
 				return fmt.Sprintf("line %d: %s expects KUnit results", e.Line, st.Describe())
 			case ends >= 0:
 				return fmt.Sprintf("line %d: %s expects a %s, which ends the boot", e.Line, st.Describe(), e.Reports[ends].Kind)
+			case slices.ContainsFunc(e.Reports, func(r ReportExpect) bool { return r.Kind == kinds.Leftover }):
+				return fmt.Sprintf("line %d: %s expects a leftover: loops keep no resource ledger", e.Line, st.Describe())
 			}
 		}
 	}

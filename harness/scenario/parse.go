@@ -375,6 +375,39 @@ func (p *parser) reports(n *yaml.Node) []ReportExpect {
 	return out
 }
 
+// leftovers reads `leftovers: none` (what every unload and failed load
+// expects unless it says otherwise) or a list of patterns, each matching
+// one leftover of the step's module as "KIND NAME" ("proc /proc/foo",
+// "kthread foo_worker"; kinds as protocol.ResourceKinds names them).
+func (p *parser) leftovers(n *yaml.Node, st Step) []ReportExpect {
+	if st.Action != protocol.ActionLoad && st.Action != protocol.ActionUnload {
+		p.errorf(n, "leftovers needs a load or unload step, not %s", st.Action)
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Value == "none" {
+		return nil
+	}
+	var out []ReportExpect
+	for _, pat := range p.patterns(n, "leftovers") {
+		kind, _, _ := strings.Cut(strings.Trim(pat.Src, "/^"), " ")
+		if _, known := protocol.ResourceKinds[kind]; !known && !pat.IsRegexp() {
+			p.errorf(n, "leftovers: %s does not start with a resource kind (want one of %s)", pat, resourceKindList())
+			continue
+		}
+		out = append(out, ReportExpect{Line: n.Line, Kind: kinds.Leftover, Module: st.Module, Title: &pat})
+	}
+	return out
+}
+
+func resourceKindList() string {
+	var names []string
+	for k := range protocol.ResourceKinds {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
 // builtFor reads `built_for: {cell: NAME}` or `{localversion: -STR}`.
 func (p *parser) builtFor(n *yaml.Node) *BuiltFor {
 	b := &BuiltFor{Line: n.Line}
@@ -423,7 +456,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	e := Expectation{Line: n.Line}
 	nerrs := len(p.errs)
 	fields := p.fields(n, "expect block", "when", "errno", "loaded", "proc_modules", "sysfs",
-		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained", "report", "hung", "kunit")
+		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained", "report", "leftovers", "hung", "kunit")
 	conditions := 0
 	for _, f := range fields {
 		if f.key != "when" {
@@ -469,7 +502,9 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 		case "taint_not_gained":
 			e.TaintNotGained = p.taint(f.val, "taint_not_gained")
 		case "report":
-			e.Reports = p.reports(f.val)
+			e.Reports = append(e.Reports, p.reports(f.val)...)
+		case "leftovers":
+			e.Reports = append(e.Reports, p.leftovers(f.val, st)...)
 		case "hung":
 			if b, ok := p.boolean(f.val, "hung"); ok {
 				e.Hung = &b

@@ -1,19 +1,21 @@
 package verdict
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
 	"modmatrix.dev/modmatrix/harness/kreport"
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
 // stepReports classifies each step's kmsg records; reports found only on
 // the console (the kernel printed them after the agent's last read) go to
 // the step whose marker precedes them there.
-func stepReports(exp *Expected, ev *scenarioEvents, con consoleLog) map[int][]Report {
+func stepReports(exp *Expected, ev *scenarioEvents, con consoleLog, spans []moduleSpan) map[int][]Report {
 	sc := exp.Scenario
-	out := map[int][]Report{}
+	out := leftoverReports(ev.steps)
 	seen := map[string]bool{}
 	for i, st := range ev.steps {
 		for _, rep := range classifyIterations(st.Iterations) {
@@ -27,7 +29,7 @@ func stepReports(exp *Expected, ev *scenarioEvents, con consoleLog) map[int][]Re
 			kmsg = append(slices.Clone(kmsg), ev.cleanUp...)
 		}
 		for _, rep := range kreport.ParseLines(kmsgTexts(kmsg)) {
-			out[i] = append(out[i], toReport(rep))
+			out[i] = append(out[i], blame(rep, spans))
 			seen[rep.Title] = true
 		}
 	}
@@ -43,7 +45,7 @@ func stepReports(exp *Expected, ev *scenarioEvents, con consoleLog) map[int][]Re
 		}
 		// The clean-up's marker is numbered after the last step.
 		i := min(m.step, len(exp.Steps)-1)
-		out[i] = append(out[i], toReport(rep))
+		out[i] = append(out[i], blame(rep, spans))
 		seen[rep.Title] = true
 	}
 	return out
@@ -122,6 +124,73 @@ func BootReports(events []protocol.Event) []Report {
 func toReport(r kreport.Report) Report {
 	return Report{Kind: string(r.Kind), Title: r.Title, Modules: r.Modules}
 }
+
+// leftoverReports are the LEFTOVER reports of each step: what its ledger
+// found still listed after a module was gone (protocol.Ledger). A
+// resource reported at an earlier step (a dependency's leftover, seen
+// again when the module it used is unloaded) is that step's alone.
+func leftoverReports(steps []protocol.StepResult) map[int][]Report {
+	out := map[int][]Report{}
+	seen := map[protocol.Resource]bool{}
+	for i, st := range steps {
+		lg := st.Ledger
+		if lg == nil {
+			continue
+		}
+		for _, r := range lg.Added {
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			out[i] = append(out[i], Report{Kind: string(kinds.Leftover), Title: "leftover " + r.String(), Modules: []string{lg.Module}})
+		}
+	}
+	return out
+}
+
+// ripAddrRe is an oops's RIP where no symbol holds it ("RIP:
+// 0010:0xffffffffc0002010"); faultAddrRe the address a page fault hit.
+var (
+	ripAddrRe   = regexp.MustCompile(`(?m)RIP: [0-9a-f]{4}:0x([0-9a-f]{16})\b`)
+	faultAddrRe = regexp.MustCompile(`unable to handle page fault for address: ([0-9a-f]{16})`)
+)
+
+// blame is the report with the module it is about named first when the
+// kernel could not name it in a frame: a crash whose RIP, or whose
+// faulting address, lies in the recorded range of a module loaded
+// earlier (gone by then, or the kernel would have named its symbol), else
+// one whose RIP is in no symbol while "[last unloaded: NAME]" names one.
+// A timer or work item of an unloaded module oopses like that, in the
+// module's freed code or data, from the timer softirq.
+func blame(rep kreport.Report, spans []moduleSpan) Report {
+	v := toReport(rep)
+	if !kinds.Kind(rep.Kind).Crash() {
+		return v
+	}
+	name := ""
+	rip := ripAddrRe.FindStringSubmatch(rep.Text)
+	for _, m := range [][]string{rip, faultAddrRe.FindStringSubmatch(rep.Text)} {
+		if m == nil || name != "" {
+			continue
+		}
+		if sp := spanOf("0x"+m[1], spans, 0); sp != nil {
+			name = sp.name
+		}
+	}
+	if lm := lastUnloadedRe.FindStringSubmatch(rep.Text); name == "" && rip != nil && lm != nil {
+		name = lm[1]
+	}
+	if name == "" {
+		return v
+	}
+	v.Modules = append([]string{name}, slices.DeleteFunc(slices.Clone(v.Modules), func(s string) bool { return s == name })...)
+	if !strings.Contains(v.Title, " in ") {
+		v.Title += " in " + name
+	}
+	return v
+}
+
+var lastUnloadedRe = regexp.MustCompile(`\[last unloaded: ([A-Za-z0-9_]+)`)
 
 // consoleLog is a boot's console, read and classified once for all the
 // scenarios of the boot.

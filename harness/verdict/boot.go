@@ -59,14 +59,15 @@ func JudgeBoot(b Boot, batch []*Expected) BootOutcome {
 	for _, exp := range batch {
 		order = append(order, exp.Scenario.Name)
 	}
-	leaks, loose := leakReports(b.Events, moduleSpans(order, by))
+	spans := moduleSpans(order, by)
+	leaks, loose := leakReports(b.Events, spans)
 	out := BootOutcome{Loose: append(loose, BootReports(b.Events)...)}
 	for _, exp := range batch {
 		ev := by[exp.Scenario.Name]
 		if ev == nil || !ev.started {
 			break
 		}
-		reports := stepReports(exp, ev, con)
+		reports := stepReports(exp, ev, con, spans)
 		for at, reps := range leaks {
 			if at.scenario == exp.Scenario.Name {
 				reports[at.index] = append(reports[at.index], reps...)

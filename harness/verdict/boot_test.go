@@ -146,7 +146,7 @@ func TestConsoleMarkers(t *testing.T) {
 	assert.Equal(t, marker{line: 2, scenario: "hello", step: 1}, *ms.before(3))
 
 	hello := loadScenario(t, helloDir)
-	reports := stepReports(Resolve(hello, unloadOn), &scenarioEvents{started: true}, parseConsole(console))
+	reports := stepReports(Resolve(hello, unloadOn), &scenarioEvents{started: true}, parseConsole(console), nil)
 	require.Len(t, reports[1], 1, "the oops printed after step 1's marker belongs to step 1")
 	assert.Equal(t, "NULL_DEREF", reports[1][0].Kind)
 	assert.Empty(t, reports[0])

@@ -131,8 +131,12 @@ func withReports(exp *Expected, res Result, reports func(i int) []Report) Result
 		}
 		for _, r := range unexpected {
 			m := Mismatch{What: "kernel report", Expected: "none", Observed: r.Title}
-			out.Mismatches = append(out.Mismatches, m)
 			reason := fmt.Sprintf("%s: unexpected kernel report: %s", where, r.Title)
+			if kinds.Kind(r.Kind) == kinds.Leftover {
+				m.What = "leftover"
+				reason = fmt.Sprintf("%s: %s: still there after %s was gone, and not before its load", where, r.Title, strings.Join(r.Modules, ", "))
+			}
+			out.Mismatches = append(out.Mismatches, m)
 			if kinds.Kind(r.Kind).Crash() {
 				if crashReason == "" {
 					crashReason = reason
@@ -173,6 +177,9 @@ func matchReports(want []scenario.ReportExpect, got []Report) (missing []scenari
 }
 
 func reportDesc(want scenario.ReportExpect) string {
+	if want.Kind == kinds.Leftover && want.Title != nil {
+		return "leftover " + want.Title.String()
+	}
 	desc := "kernel report " + string(want.Kind)
 	if want.Module != "" {
 		desc += " naming " + want.Module
@@ -189,7 +196,12 @@ func findReport(want scenario.ReportExpect, got []Report) *int {
 		if want.Module != "" && !slices.Contains(r.Modules, want.Module) {
 			continue
 		}
-		if want.Title != nil && !want.Title.FoundIn(r.Title) {
+		title := r.Title
+		if want.Kind == kinds.Leftover {
+			// leftovers: patterns match "KIND NAME".
+			title = strings.TrimPrefix(title, "leftover ")
+		}
+		if want.Title != nil && !want.Title.FoundIn(title) {
 			continue
 		}
 		return &j
