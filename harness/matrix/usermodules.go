@@ -180,7 +180,7 @@ func (m *Matrix) generatedFile(name, kernelDir string) string {
 
 // regenerate makes a default scenario again from the modules built for
 // this kernel: their load order follows modinfo's depends, and a module
-// without an exit routine is expected to stay.
+// with an init routine and no exit routine is expected to stay.
 func (r *cellRun) regenerate(sc *scenario.Scenario, built *modbuild.Result) (*scenario.Scenario, error) {
 	var mods []scenario.ModuleInfo
 	for name, ko := range built.Modules {
@@ -188,11 +188,11 @@ func (r *cellRun) regenerate(sc *scenario.Scenario, built *modbuild.Result) (*sc
 		if err != nil {
 			return nil, err
 		}
-		exit, err := modbuild.HasExit(ko)
+		permanent, err := modbuild.Permanent(ko)
 		if err != nil {
 			return nil, err
 		}
-		mods = append(mods, scenario.ModuleInfo{Name: name, File: filepath.Base(ko), Depends: deps, Permanent: !exit})
+		mods = append(mods, scenario.ModuleInfo{Name: name, File: filepath.Base(ko), Depends: deps, Permanent: permanent})
 	}
 	sort.Slice(mods, func(i, j int) bool { return mods[i].Name < mods[j].Name })
 	file := r.m.generatedFile(sc.Name, r.out)

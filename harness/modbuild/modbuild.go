@@ -242,9 +242,11 @@ func Depends(ko string) ([]string, error) {
 	return deps, nil
 }
 
-// HasExit reports whether a .ko defines an exit routine (module_exit makes
-// the alias cleanup_module): without one the kernel never unloads it.
-func HasExit(ko string) (bool, error) {
+// Permanent reports whether the kernel will never unload a .ko: it has an
+// init routine (module_init makes the alias init_module) and no exit
+// routine (module_exit's cleanup_module). delete_module refuses such a
+// module with EBUSY; one with neither (a KUnit test module) unloads.
+func Permanent(ko string) (bool, error) {
 	f, err := elf.Open(ko)
 	if err != nil {
 		return false, err
@@ -254,12 +256,16 @@ func HasExit(ko string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", ko, err)
 	}
+	var init, exit bool
 	for _, s := range syms {
-		if s.Name == "cleanup_module" {
-			return true, nil
+		switch s.Name {
+		case "init_module":
+			init = true
+		case "cleanup_module":
+			exit = true
 		}
 	}
-	return false, nil
+	return init && !exit, nil
 }
 
 // inputs lists the module folder's build inputs, relative and sorted:
