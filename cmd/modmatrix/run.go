@@ -114,6 +114,9 @@ func (f *runFlags) options() ([]matrix.Option, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.settle < 0 {
+		return nil, fmt.Errorf("--settle %s: a wait cannot be negative (0 turns it off)", f.settle)
+	}
 	sh, err := shardOption(f.shard, f.shardTotal)
 	if err != nil {
 		return nil, err

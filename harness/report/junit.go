@@ -14,6 +14,7 @@ import (
 
 	"github.com/jstemmer/go-junit-report/v2/junit"
 
+	"modmatrix.dev/modmatrix/harness/kreport/kinds"
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
@@ -178,6 +179,10 @@ func details(s ScenarioResult) string {
 			fmt.Fprintf(&b, "\n  %s: expected %s, observed %s", m.What, m.Expected, m.Observed)
 		}
 		for _, rep := range st.Reports {
+			if kinds.Kind(rep.Kind) == kinds.Leftover {
+				fmt.Fprintf(&b, "\n  %s", rep.Title) // "leftover KIND NAME"
+				continue
+			}
 			fmt.Fprintf(&b, "\n  kernel report: %s", rep.Title)
 		}
 		for _, k := range st.Kmsg {

@@ -65,6 +65,13 @@ func TestLeftovers(t *testing.T) {
 	assert.Equal(t, "step 6 (unload tidy_proc, ../../modules/leftovers/scenario.yaml:50): leftover proc /proc/tidy_proc: "+
 		"still there after tidy_proc was gone, and not before its load", res.Reason)
 
+	// A later step's mismatch (what the leftover then broke) does not
+	// hide it: the earliest step's problem is the reason.
+	results[6].Errno = "EBUSY"
+	res = judge(results)
+	assert.Equal(t, Fail, res.Verdict)
+	assert.Contains(t, res.Reason, "step 6 (unload tidy_proc")
+
 	// An expected leftover that is not there.
 	results = expected()
 	results[3].Ledger.Added = nil

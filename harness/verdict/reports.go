@@ -101,6 +101,7 @@ func relabel(results []protocol.StepResult, last int) []protocol.StepResult {
 func withReports(exp *Expected, res Result, reports func(i int) []Report) Result {
 	sc := exp.Scenario
 	var crashReason, failReason string
+	failStep := 0
 	for i, st := range exp.Steps {
 		if i >= len(res.Steps) {
 			break
@@ -126,12 +127,18 @@ func withReports(exp *Expected, res Result, reports func(i int) []Report) Result
 			m := Mismatch{What: "kernel report", Expected: reportDesc(want), Observed: titles(got), Line: want.Line}
 			out.Mismatches = append(out.Mismatches, m)
 			if failReason == "" {
+				failStep = i
 				failReason = fmt.Sprintf("%s: %s: expected %s, observed %s", where, m.What, m.Expected, m.Observed)
 			}
 		}
 		for _, r := range unexpected {
 			m := Mismatch{What: "kernel report", Expected: "none", Observed: r.Title}
 			reason := fmt.Sprintf("%s: unexpected kernel report: %s", where, r.Title)
+			if len(r.Modules) > 0 && !strings.Contains(r.Title, r.Modules[0]) {
+				// The title's function may be the kernel's (a timer of a
+				// module gone fires in run_timer_softirq): say whose.
+				reason += fmt.Sprintf(" (module %s)", r.Modules[0])
+			}
 			if kinds.Kind(r.Kind) == kinds.Leftover {
 				m.What = "leftover"
 				reason = fmt.Sprintf("%s: %s: still there after %s was gone, and not before its load", where, r.Title, strings.Join(r.Modules, ", "))
@@ -142,11 +149,18 @@ func withReports(exp *Expected, res Result, reports func(i int) []Report) Result
 					crashReason = reason
 				}
 			} else if failReason == "" {
+				failStep = i
 				failReason = reason
 			}
 		}
 	}
 	var o outcome
+	if res.Verdict == Fail && failReason != "" && failStep < res.failStep {
+		// A report at an earlier step than the first mismatch (a leftover
+		// of the unload, before the second load's EEXIST) is the why.
+		o.add(Fail, failReason)
+		res.failStep = failStep
+	}
 	o.add(res.Verdict, res.Reason)
 	o.addIf(Crash, crashReason)
 	o.addIf(Fail, failReason)

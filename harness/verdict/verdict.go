@@ -37,6 +37,9 @@ type Result struct {
 	Steps  []StepOutcome `json:"steps"`
 	// KUnit is every KUnit case the steps' KTAP reported, in step order.
 	KUnit []KUnitCase `json:"kunit,omitempty"`
+	// failStep is the step of the FAIL reason: of the problems that earn
+	// FAIL, the earliest step's gives the reason.
+	failStep int
 }
 
 // StepOutcome is one step with what was expected of it and what differed.
@@ -128,6 +131,7 @@ func evaluate(exp *Expected, results []protocol.StepResult, reports func(i int) 
 			errorReason = fmt.Sprintf("%s: %s", where, out.Error)
 		}
 		if m := out.Mismatches; len(m) > 0 && failReason == "" {
+			res.failStep = i
 			failReason = fmt.Sprintf("%s: %s: expected %s, observed %s", where, m[0].What, m[0].Expected, m[0].Observed)
 		}
 		res.Steps = append(res.Steps, out)
