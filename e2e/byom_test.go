@@ -19,8 +19,16 @@ import (
 // combined output and exit code.
 func runCLI(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
+	return runCLIEnv(t, nil, bin, args...)
+}
+
+// runCLIEnv is runCLI with env (KEY=VALUE) replacing those variables of
+// the test's environment.
+func runCLIEnv(t *testing.T, env []string, bin string, args ...string) (string, int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {

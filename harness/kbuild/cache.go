@@ -144,12 +144,19 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 	}
 	key := kernelKey(src.ID, Arch, cc, config)
 	var k *Kernel
+	said := false
 	entry := cacheentry.Entry{
 		Path:   filepath.Join(c.Dir, "kernels", key),
 		Locked: true,
 		Complete: func(dir string) bool {
 			var err error
 			k, err = loadEntry(dir)
+			var damaged *damagedError
+			if errors.As(err, &damaged) && !said {
+				said = true
+				// Rebuilt in place (from the nearest whole tree).
+				o.progress(fmt.Sprintf("damaged: %v; rebuilding", damaged.err))
+			}
 			return err == nil
 		},
 		Stage: stagePath(c.Dir, src, cc), // one fixed O= path: see stagePath
@@ -262,7 +269,12 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	if err != nil {
 		return err
 	}
+	files, err := sumTree(stage)
+	if err != nil {
+		return err
+	}
 	m := manifest{
+		Files:  files,
 		Format: formatVersion, Key: key, SourceID: src.ID, SourceDir: src.Dir,
 		Version: src.Version, Release: release, Arch: Arch, Compiler: cc,
 		Cell: cell, Vmlinux: vmlinuxPath, BzImage: bzImagePath,

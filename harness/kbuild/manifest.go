@@ -11,6 +11,7 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // manifestName marks a complete entry; it is the last file written.
@@ -31,6 +32,39 @@ type manifest struct {
 	BzImage   string        `json:"bzimage"`
 	BuildTime time.Duration `json:"build_time_ns"`
 	BuiltAt   time.Time     `json:"built_at"`
+	// Files are the sizes and digests of what runs and module builds
+	// read from the tree (sumFiles); a hit checks them. Entries made
+	// before they were recorded have none and are taken as they are.
+	Files cacheentry.Sums `json:"files,omitempty"`
+}
+
+// sumFiles are the files of a tree a later run relies on: the images it
+// boots, the configuration it judges by, and what a module build reads
+// first (Module.symvers, modpost, the generated config header).
+var sumFiles = []string{vmlinuxPath, bzImagePath, ".config", "System.map",
+	"Module.symvers", "scripts/mod/modpost", "include/generated/autoconf.h"}
+
+// sumTree records those of sumFiles the tree has (a kernel without
+// modules has no Module.symvers).
+func sumTree(dir string) (cacheentry.Sums, error) {
+	var have []string
+	for _, f := range sumFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			have = append(have, f)
+		}
+	}
+	return cacheentry.Sum(dir, have...)
+}
+
+// damagedError says why a complete entry cannot be used: a file its
+// manifest records is missing or differs.
+type damagedError struct {
+	dir string
+	err error
+}
+
+func (e *damagedError) Error() string {
+	return fmt.Sprintf("cache entry %s is damaged: %v", e.dir, e.err)
 }
 
 func writeManifest(dir string, m *manifest) error {
@@ -56,11 +90,15 @@ func readManifest(dir string) (*manifest, error) {
 	return &m, nil
 }
 
-// loadEntry returns the kernel in a complete entry directory.
+// loadEntry returns the kernel in a complete entry directory, whose files
+// are as its manifest records them (a *damagedError otherwise).
 func loadEntry(dir string) (*Kernel, error) {
 	m, err := readManifest(dir)
 	if err != nil {
 		return nil, err
+	}
+	if err := m.Files.Check(dir); err != nil {
+		return nil, &damagedError{dir, err}
 	}
 	cfg, err := kconfig.ParseConfig(filepath.Join(dir, ".config"))
 	if err != nil {

@@ -192,6 +192,10 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if cfg.Jobs < 1 {
 		cfg.Jobs = 1
 	}
+	// Kernels are built from source unless prebuilt ones alone were asked for.
+	if err := checkTools(len(cfg.Kernels) > 0 || cfg.KernelSrc != ""); err != nil {
+		return nil, err
+	}
 	m := &Matrix{cfg: cfg, cache: kbuild.NewCache(cfg.CacheDir), vmSlots: make(chan struct{}, cfg.Jobs)}
 	var err error
 	base, all, err := kconfig.LoadCells(cfg.KconfigDir)

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -126,6 +127,9 @@ func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, 
 		return fmt.Errorf("module %s for linux %s (cell %s, release %s, kernel %.12s): %w",
 			name, k.Version, k.Cell, k.Release, k.Key, err)
 	}
+	if err := writeSums(dir); err != nil {
+		return fmt.Errorf("module %s for %s: %w", name, k, err)
+	}
 	if _, err := result(dir); err != nil {
 		return fmt.Errorf("module %s for %s: %w", name, k, err)
 	}
@@ -167,6 +171,9 @@ func result(dir string) (*Result, error) {
 	kos, err := filepath.Glob(filepath.Join(dir, "*.ko"))
 	if err != nil || len(kos) == 0 {
 		return nil, fmt.Errorf("no .ko in %s (does Kbuild set obj-m?)", dir)
+	}
+	if err := checkSums(dir); err != nil {
+		return nil, err
 	}
 	sort.Strings(kos)
 	r := &Result{Dir: dir, Modules: map[string]string{}}
@@ -315,4 +322,40 @@ func hashFiles(dir string, files []string) (string, error) {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// sumsFile, written last into a module build's entry, records its .ko
+// files; a hit checks them, so a damaged or removed .ko is built again.
+const sumsFile = "sums.json"
+
+func writeSums(dir string) error {
+	kos, err := filepath.Glob(filepath.Join(dir, "*.ko"))
+	if err != nil || len(kos) == 0 {
+		return fmt.Errorf("no .ko in %s (does Kbuild set obj-m?)", dir)
+	}
+	var names []string
+	for _, ko := range kos {
+		names = append(names, filepath.Base(ko))
+	}
+	sums, err := cacheentry.Sum(dir, names...)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(sums)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, sumsFile), b, 0o644)
+}
+
+func checkSums(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, sumsFile))
+	if err != nil {
+		return fmt.Errorf("%s: no %s: not a complete build", dir, sumsFile)
+	}
+	var sums cacheentry.Sums
+	if err := json.Unmarshal(b, &sums); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, sumsFile), err)
+	}
+	return sums.Check(dir)
 }

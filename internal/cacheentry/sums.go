@@ -1,0 +1,99 @@
+package cacheentry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// Sums are the sizes and SHA-256 digests of the files of an entry that a
+// later run relies on, by path relative to the entry. An entry's manifest,
+// written last, carries them; a hit checks them (Check), so that a file
+// truncated by a full disk, damaged on it or removed by hand makes the
+// entry a miss, rebuilt in place, instead of a wrong result later.
+type Sums map[string]FileSum
+
+// FileSum is one file's size and digest.
+type FileSum struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Sum records files (relative to dir), which must all exist.
+func Sum(dir string, files ...string) (Sums, error) {
+	s := Sums{}
+	for _, f := range files {
+		fs, err := sumFile(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		s[f] = fs
+	}
+	return s, nil
+}
+
+func sumFile(path string) (FileSum, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return FileSum{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return FileSum{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return FileSum{Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// checked remembers the files this process has found whole, by path, size
+// and modification time: a run asks about the same entry many times, and
+// its digest needs reading only once.
+var checked sync.Map // stamp → true
+
+type stamp struct {
+	path  string
+	size  int64
+	mtime int64
+	sum   string
+}
+
+// Check tells whether the files under dir are as recorded; the error names
+// the first that is not (missing, another size, another digest), in path
+// order.
+func (s Sums) Check(dir string) error {
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		want := s[n]
+		p := filepath.Join(dir, n)
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s is missing", n)
+		case fi.Size() != want.Size:
+			return fmt.Errorf("%s has %d bytes, the manifest says %d", n, fi.Size(), want.Size)
+		}
+		st := stamp{p, fi.Size(), fi.ModTime().UnixNano(), want.SHA256}
+		if _, ok := checked.Load(st); ok {
+			continue
+		}
+		got, err := sumFile(p)
+		if err != nil {
+			return fmt.Errorf("%s is unreadable: %w", n, err)
+		}
+		if got.SHA256 != want.SHA256 {
+			return fmt.Errorf("%s's content is not what was built (sha256 %.12s…, the manifest says %.12s…)", n, got.SHA256, want.SHA256)
+		}
+		checked.Store(st, true)
+	}
+	return nil
+}
