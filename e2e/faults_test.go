@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -66,4 +68,76 @@ func TestDamagedKernelRebuilt(t *testing.T) {
 	after, err := os.Stat(vmlinux)
 	require.NoError(t, err)
 	assert.Equal(t, fi.Size(), after.Size(), "the entry is whole again")
+}
+
+// TestCacheVerifyPrune: cache verify and cache prune on real entries (a
+// kernel, its hello build and its cell's snapshot, linked into a cache of
+// the test's own so that nothing another test uses is touched).
+func TestCacheVerifyPrune(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	out := t.TempDir()
+	text, code := runCLI(t, bin, "run", "-q", "--cache", cacheDir(), "--cells", "unload", "--scenarios", "hello", "--out", out)
+	require.Equal(t, 0, code, "%s", text)
+	res, err := report.Read(out)
+	require.NoError(t, err)
+	cell := res.Cells[0]
+
+	own := t.TempDir()
+	link := func(rel string) string {
+		matches, err := filepath.Glob(filepath.Join(cacheDir(), rel))
+		require.NoError(t, err)
+		require.NotEmpty(t, matches, rel)
+		// Of several (hello's module builds of other tests' copies), the
+		// one the run just used: a hit marks it used.
+		sort.Slice(matches, func(i, j int) bool { return modTime(t, matches[i]).After(modTime(t, matches[j])) })
+		rel, err = filepath.Rel(cacheDir(), matches[0])
+		require.NoError(t, err)
+		dst := filepath.Join(own, rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+		// Hard links: a file the test damages is replaced, not written.
+		require.NoError(t, exec.Command("cp", "-al", matches[0], dst).Run())
+		return dst
+	}
+	kernel := link(filepath.Join("kernels", cell.KernelKey))
+	hello := link(filepath.Join("modules", cell.KernelKey, "hello-*"))
+	snap := link(filepath.Join("snapshots", cell.SnapshotKey))
+
+	text, code = runCLI(t, bin, "cache", "verify", "--cache", own)
+	assert.Equal(t, 0, code, "%s", text)
+	assert.Contains(t, text, "3 entries")
+	assert.Contains(t, text, "0 damaged")
+
+	// A truncated vmstate and a removed .ko are found, each named.
+	vmstate := filepath.Join(snap, "vmstate")
+	b, err := os.ReadFile(vmstate)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(vmstate))
+	require.NoError(t, os.WriteFile(vmstate, b[:len(b)/2], 0o644))
+	require.NoError(t, os.Remove(filepath.Join(hello, "hello.ko")))
+	text, code = runCLI(t, bin, "cache", "verify", "--cache", own)
+	assert.Equal(t, 1, code, "%s", text)
+	assert.Contains(t, text, "damaged snapshot")
+	assert.Contains(t, text, "damaged modules")
+	assert.Contains(t, text, "hello.ko is missing")
+	assert.Contains(t, text, "2 damaged")
+
+	// Unused for 40 days: pruned, the kernel's module builds with it.
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	for _, p := range []string{kernel, snap} {
+		require.NoError(t, os.Chtimes(p, old, old))
+	}
+	text, code = runCLI(t, bin, "cache", "prune", "--cache", own, "--older-than", "30d")
+	assert.Equal(t, 0, code, "%s", text)
+	assert.Contains(t, text, "removed 3 entries")
+	assert.NoDirExists(t, kernel)
+	assert.NoDirExists(t, hello)
+	assert.NoDirExists(t, snap)
+	assert.FileExists(t, filepath.Join(cacheDir(), "kernels", cell.KernelKey, "vmlinux"), "the run's own cache is untouched")
+}
+
+func modTime(t *testing.T, p string) time.Time {
+	fi, err := os.Stat(p)
+	require.NoError(t, err)
+	return fi.ModTime()
 }

@@ -195,3 +195,10 @@ func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ks
 	}
 	return best
 }
+
+// CheckEntry tells whether the kernel entry at dir is complete and whole
+// (modmatrix cache verify).
+func CheckEntry(dir string) error {
+	_, err := loadEntry(dir)
+	return err
+}

@@ -168,12 +168,12 @@ func makeModules(ctx context.Context, srcDir, objDir, dir, moduleDir string, log
 
 // result lists the .ko files of a finished build directory.
 func result(dir string) (*Result, error) {
+	if err := checkSums(dir); err != nil {
+		return nil, err
+	}
 	kos, err := filepath.Glob(filepath.Join(dir, "*.ko"))
 	if err != nil || len(kos) == 0 {
 		return nil, fmt.Errorf("no .ko in %s (does Kbuild set obj-m?)", dir)
-	}
-	if err := checkSums(dir); err != nil {
-		return nil, err
 	}
 	sort.Strings(kos)
 	r := &Result{Dir: dir, Modules: map[string]string{}}
@@ -351,11 +351,18 @@ func writeSums(dir string) error {
 func checkSums(dir string) error {
 	b, err := os.ReadFile(filepath.Join(dir, sumsFile))
 	if err != nil {
-		return fmt.Errorf("%s: no %s: not a complete build", dir, sumsFile)
+		return fmt.Errorf("no %s (made before modmatrix recorded them, or never finished): built again when next used", sumsFile)
 	}
 	var sums cacheentry.Sums
 	if err := json.Unmarshal(b, &sums); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, sumsFile), err)
 	}
 	return sums.Check(dir)
+}
+
+// CheckEntry tells whether the module build entry at dir is complete and
+// whole (modmatrix cache verify).
+func CheckEntry(dir string) error {
+	_, err := result(dir)
+	return err
 }

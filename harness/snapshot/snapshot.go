@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -173,14 +172,14 @@ func check(dir, key string) (Meta, error) {
 // a process that finds the entry finds all of it or none; one that already
 // holds it fails to restore and boots.
 func (s *Snapshot) Discard() error {
-	aside := s.Dir + ".discarded-" + strconv.Itoa(os.Getpid())
-	if err := os.Rename(s.Dir, aside); err != nil {
-		if os.IsNotExist(err) {
-			return nil // another process discarded it first
-		}
-		return err
-	}
-	return os.RemoveAll(aside)
+	return cacheentry.Remove(s.Dir)
+}
+
+// CheckEntry tells whether the snapshot entry at dir is whole: its
+// meta.json and its vmstate's size and digest (modmatrix cache verify).
+func CheckEntry(dir string) error {
+	_, err := check(dir, filepath.Base(dir))
+	return err
 }
 
 func digest(path string) (sum string, size int64, err error) {

@@ -60,6 +60,7 @@ func (e Entry) Get(ctx context.Context, build Build) (hit bool, err error) {
 		complete = exists
 	}
 	if complete(e.Path) {
+		touch(e.Path)
 		return true, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(e.Path), 0o755); err != nil {
@@ -72,6 +73,7 @@ func (e Entry) Get(ctx context.Context, build Build) (hit bool, err error) {
 		}
 		defer unlock()
 		if complete(e.Path) {
+			touch(e.Path)
 			return true, nil // built by another process while we waited
 		}
 	}
@@ -130,10 +132,21 @@ func (e Entry) publish(out string, complete func(string) bool) error {
 		return os.Rename(out, e.Path)
 	}
 	err := os.Rename(out, e.Path)
-	if err != nil && complete(e.Path) {
+	if err == nil {
+		return nil
+	}
+	if complete(e.Path) {
 		return nil // a concurrent build published first: take its entry
 	}
-	return err
+	// What is there is damaged, or was made by an older modmatrix: it
+	// makes way for the new build.
+	if rerr := Remove(e.Path); rerr != nil {
+		return fmt.Errorf("%w (and removing the damaged entry: %v)", err, rerr)
+	}
+	if err := os.Rename(out, e.Path); err != nil && !complete(e.Path) {
+		return err
+	}
+	return nil
 }
 
 // Replace writes the file at path whole: write fills a temporary beside
@@ -172,4 +185,35 @@ func lock(ctx context.Context, path string) (unlock func(), err error) {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// Remove takes the entry at path out of the cache: renamed aside first
+// (to a temporary that sweep clears if this process dies), so a reader
+// finds all of it or none, then deleted. A missing entry is no error.
+func Remove(path string) error {
+	aside := filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%s-%d", tempPrefix, filepath.Base(path), os.Getpid()))
+	if err := os.Rename(path, aside); err != nil {
+		if os.IsNotExist(err) {
+			return nil // another process removed it first
+		}
+		return err
+	}
+	return os.RemoveAll(aside)
+}
+
+// TryLock takes the entry's build lock if nobody holds it, for work that
+// must not overlap a build or use of the entry (removing it).
+func TryLock(path string) (unlock func(), ok bool) {
+	l := flock.New(path+".lock", flock.SetPermissions(0o644))
+	got, err := l.TryLock()
+	if err != nil || !got {
+		return nil, false
+	}
+	return func() { l.Unlock() }, true
+}
+
+// touch marks an entry used now: prune keeps what was used recently.
+func touch(path string) {
+	now := time.Now()
+	_ = os.Chtimes(path, now, now)
 }

@@ -211,6 +211,23 @@ func TestGetReplacesDebris(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(e.Path, "vmlinux"))
 }
 
+// Without a lock too, a damaged entry (or one an older modmatrix made)
+// makes way for the build.
+func TestGetUnlockedReplacesDamaged(t *testing.T) {
+	dir := t.TempDir()
+	e := Entry{Path: filepath.Join(dir, "e"),
+		Complete: func(p string) bool { _, err := os.Stat(filepath.Join(p, "done")); return err == nil }}
+	require.NoError(t, os.MkdirAll(e.Path, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(e.Path, "hello.ko"), []byte("half"), 0o644))
+	var calls atomic.Int32
+	hit, err := e.Get(context.Background(), writeBuild(&calls, 0))
+	require.NoError(t, err)
+	assert.False(t, hit)
+	assert.FileExists(t, filepath.Join(e.Path, "done"))
+	assert.NoFileExists(t, filepath.Join(e.Path, "hello.ko"))
+	assert.Equal(t, []string{"e"}, names(t, dir))
+}
+
 // Without a lock, the build that loses the race to publish takes the
 // winner's entry.
 func TestGetUnlockedLosesRace(t *testing.T) {
