@@ -21,7 +21,9 @@ func cacheCmd() *cobra.Command {
 		Long: "The cache (--cache, default $XDG_CACHE_HOME/modmatrix) holds unpacked kernel sources, kernel and\n" +
 			"module builds, guest snapshots and shell images. Every run checks what it takes from it and\n" +
 			"rebuilds a damaged entry; `cache verify` checks all of it, `cache prune` removes what was not\n" +
-			"used lately.",
+			"used lately." +
+			exitHelp("done (verify: every entry is whole)", "verify: some entry is damaged", "bad flag, or the cache cannot be read or written", ""),
+		Example: "  modmatrix cache verify\n  modmatrix cache prune --older-than 30d --keep-latest 12",
 	}
 	cmd.PersistentFlags().StringVar(&dir, "cache", kbuild.DefaultCacheDir(), "cache folder")
 	cmd.AddCommand(cacheVerifyCmd(&dir), cachePruneCmd(&dir))

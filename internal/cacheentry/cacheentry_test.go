@@ -196,36 +196,22 @@ func TestGetPublishesWhatBuildReturns(t *testing.T) {
 	assert.ElementsMatch(t, []string{"key.cpio", "linux-source-6.12-abc", "linux-source-6.12-abc.lock"}, names(t, dir))
 }
 
-// Under the lock, an incomplete entry is debris that the build replaces.
+// An incomplete or damaged entry (debris of a partial rm, an older
+// modmatrix's) is replaced by the build, under the lock or without one.
 func TestGetReplacesDebris(t *testing.T) {
-	dir := t.TempDir()
-	e := Entry{Path: filepath.Join(dir, "e"), Locked: true,
-		Complete: func(p string) bool { _, err := os.Stat(filepath.Join(p, "done")); return err == nil }}
-	require.NoError(t, os.MkdirAll(e.Path, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(e.Path, "vmlinux"), []byte("half"), 0o644))
-	var calls atomic.Int32
-	hit, err := e.Get(context.Background(), writeBuild(&calls, 0))
-	require.NoError(t, err)
-	assert.False(t, hit)
-	assert.FileExists(t, filepath.Join(e.Path, "done"))
-	assert.NoFileExists(t, filepath.Join(e.Path, "vmlinux"))
-}
-
-// Without a lock too, a damaged entry (or one an older modmatrix made)
-// makes way for the build.
-func TestGetUnlockedReplacesDamaged(t *testing.T) {
-	dir := t.TempDir()
-	e := Entry{Path: filepath.Join(dir, "e"),
-		Complete: func(p string) bool { _, err := os.Stat(filepath.Join(p, "done")); return err == nil }}
-	require.NoError(t, os.MkdirAll(e.Path, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(e.Path, "hello.ko"), []byte("half"), 0o644))
-	var calls atomic.Int32
-	hit, err := e.Get(context.Background(), writeBuild(&calls, 0))
-	require.NoError(t, err)
-	assert.False(t, hit)
-	assert.FileExists(t, filepath.Join(e.Path, "done"))
-	assert.NoFileExists(t, filepath.Join(e.Path, "hello.ko"))
-	assert.Equal(t, []string{"e"}, names(t, dir))
+	for _, locked := range []bool{true, false} {
+		dir := t.TempDir()
+		e := Entry{Path: filepath.Join(dir, "e"), Locked: locked,
+			Complete: func(p string) bool { _, err := os.Stat(filepath.Join(p, "done")); return err == nil }}
+		require.NoError(t, os.MkdirAll(e.Path, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(e.Path, "vmlinux"), []byte("half"), 0o644))
+		var calls atomic.Int32
+		hit, err := e.Get(context.Background(), writeBuild(&calls, 0))
+		require.NoError(t, err, "locked %v", locked)
+		assert.False(t, hit)
+		assert.FileExists(t, filepath.Join(e.Path, "done"))
+		assert.NoFileExists(t, filepath.Join(e.Path, "vmlinux"))
+	}
 }
 
 // Without a lock, the build that loses the race to publish takes the
