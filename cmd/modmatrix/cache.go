@@ -72,7 +72,8 @@ func cachePruneCmd(dir *string) *cobra.Command {
 		Short: "Remove cache entries not used lately",
 		Long: "Removes the entries no run has used for --older-than, and of each kind (kernel, module build,\n" +
 			"snapshot, shell image, …) all but the --keep-latest most recently used; a kernel's module builds\n" +
-			"go with it. Unpacked kernel sources go by age only. An entry a run is building or using stays." +
+			"go with it. Unpacked kernel sources go by age only. An entry a run is building stays (its lock is\n" +
+			"held); prune while no run uses the cache, or with --older-than longer than any run." +
 			exitHelp("pruned (or nothing to prune)", "", "bad flag, or the cache cannot be read or written", ""),
 		Example: "  modmatrix cache prune --older-than 30d\n  modmatrix cache prune --keep-latest 12 --dry-run",
 		Args:    cobra.NoArgs,

@@ -89,7 +89,7 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 		return fmt.Errorf("--repeat %d: want a count of 1 or more", f.repeat)
 	}
 	opts = append(opts, matrix.WithRepeat(f.repeat))
-	m, err := matrix.New(cmd.Context(), opts...)
+	m, err := matrix.New(cmd.Context(), append(opts, matrix.WithPreflight())...)
 	if err != nil {
 		return err
 	}

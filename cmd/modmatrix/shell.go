@@ -213,7 +213,7 @@ func (s *shellSession) prepare(ctx context.Context, opts []matrix.Option) (*shel
 	lines := progress.New(s.log)
 	// The reminders stop before the console is handed over.
 	defer lines.Close()
-	m, err := matrix.New(ctx, append(opts, matrix.WithProgress(lines), matrix.WithOut(tmp))...)
+	m, err := matrix.New(ctx, append(opts, matrix.WithProgress(lines), matrix.WithOut(tmp), matrix.WithPreflight())...)
 	if err != nil {
 		return nil, cleanup, err
 	}

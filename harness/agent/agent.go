@@ -156,6 +156,8 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 			lg := a.ledgerFor(i, st)
 			res, hung = a.runWatched(st, &oopsWatch{}, lg)
 			switch {
+			case hung:
+				// The step's thread may still be writing lg.
 			case st.Action == protocol.ActionLoad && lg != nil && lg.taken != nil && res.Errno == "" && res.Error == "":
 				a.baselines[st.Module] = baseline{inv: lg.taken, since: i}
 			case res.Ledger != nil && res.Ledger.Compared:
@@ -232,10 +234,16 @@ func (a *Agent) ledgerFor(i int, st protocol.Step) *ledgerStep {
 		if line, _ := a.Sys.ProcModules(st.Module); line != "" {
 			return nil
 		}
-		return &ledgerStep{module: st.Module, baseline: true, since: i, settle: settle}
+		return &ledgerStep{module: st.Module, action: st.Action, baseline: true, since: i, settle: settle}
 	case protocol.ActionUnload:
-		b := a.baselines[st.Module]
-		return &ledgerStep{module: st.Module, base: b.inv, since: b.since, settle: settle}
+		b, ok := a.baselines[st.Module]
+		lg := &ledgerStep{module: st.Module, action: st.Action, base: b.inv, since: b.since, settle: settle}
+		for m, other := range a.baselines {
+			if ok && m != st.Module && other.since > b.since {
+				lg.later = append(lg.later, other.inv)
+			}
+		}
+		return lg
 	}
 	return nil
 }
@@ -277,7 +285,7 @@ func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch, lg *ledgerStep) (
 		t := time.Now()
 		err := a.act(st)
 		d := time.Since(t)
-		lg.after(a.Sys)
+		lg.after(a.Sys, err)
 		done <- stepDone{err, d}
 	}()
 	res.TID = <-tid
@@ -288,6 +296,7 @@ func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch, lg *ledgerStep) (
 	defer tick.Stop()
 	deadline := time.After(timeout)
 	var early []protocol.Kmsg
+	var settled time.Time
 wait:
 	for {
 		select {
@@ -310,7 +319,14 @@ wait:
 			if hasOops(recs) {
 				watch.see()
 			}
-			if at := watch.since(); !at.IsZero() && time.Since(at) > 2*time.Second {
+			if lg.settling() {
+				// Asleep in the settle window: an oops now is a timer's or
+				// a work item's, which the step reports when it returns;
+				// the thread's 2 s to return count from the window's end.
+				settled = time.Now()
+				continue
+			}
+			if at := watch.since(); !at.IsZero() && time.Since(later(at, settled)) > 2*time.Second {
 				res.DurationUS = time.Since(start).Microseconds()
 				res.Error = "the step never returned: the kernel oopsed in its thread"
 				res.Died, hung = true, true
@@ -329,6 +345,13 @@ wait:
 	a.observe(&res)
 	res.Kmsg = append(early, res.Kmsg...)
 	return res, hung
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // hasOops: one of the records starts a report that may kill the calling

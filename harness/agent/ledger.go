@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
@@ -52,7 +53,9 @@ func (s System) Inventory(module string) inventory {
 	if module != "" {
 		if dir := "/sys/module/" + module; s.exists(dir) {
 			inv.add("module", dir)
-			// Only a module the kernel still lists has symbols there.
+			// /proc/kallsyms lists the symbols of the modules the kernel
+			// still lists, so they are read only while /sys/module/NAME
+			// lingers; once a module is gone this finds none.
 			for _, sym := range s.moduleSymbols(module) {
 				inv.add("kallsyms", sym+" ["+module+"]")
 			}
@@ -248,18 +251,39 @@ func sortResources(rs []protocol.Resource) {
 // and done in the step's own thread (see runWatched).
 type ledgerStep struct {
 	module string
+	action protocol.Action
 	// baseline: list before the step (a load of a module not loaded).
 	baseline bool
 	// base is the baseline to compare with after the step, from step
 	// since (for a load, its own).
 	base  inventory
 	since int
+	// later are the baselines of the modules loaded after this one and
+	// still loaded: what is in none of them appeared while one of those
+	// was loaded, and may be that module's, so it is not this one's
+	// leftover (load a; load b; unload a must not blame a for b's
+	// entries). Something a left behind after b's load is missed while b
+	// is loaded.
+	later []inventory
 	// settle is the wait after an unload or failed load.
 	settle time.Duration
+	// phase is where the step's thread is (phaseAct, phaseSettle,
+	// phaseList), read by the oops watch: a thread asleep in the settle
+	// window has not died in an oops printed meanwhile.
+	phase atomic.Int32
 
 	taken inventory // the baseline this step took
 	res   protocol.Ledger
 }
+
+const (
+	phaseAct int32 = iota
+	phaseSettle
+	phaseList
+)
+
+// settling tells whether the step's thread is in its settle window.
+func (l *ledgerStep) settling() bool { return l != nil && l.phase.Load() == phaseSettle }
 
 // before takes the baseline.
 func (l *ledgerStep) before(s System) {
@@ -277,16 +301,22 @@ func (l *ledgerStep) before(s System) {
 
 // after waits for the module's delayed work to fire, then compares what
 // the kernel lists with the baseline, once the module is gone: unloaded,
-// or its load failed (a load that failed because the module is already
-// loaded, or an unload refused, leaves it listed and nothing to compare).
-func (l *ledgerStep) after(s System) {
+// or its load failed. A load refused while the module is loaded (EEXIST),
+// or an unload refused, leaves nothing to compare or wait for.
+func (l *ledgerStep) after(s System, actErr error) {
 	if l == nil {
 		return
 	}
-	if line, _ := s.ProcModules(l.module); line != "" {
+	gone := actErr == nil
+	if l.action == protocol.ActionLoad {
+		gone = actErr != nil
+	}
+	if line, _ := s.ProcModules(l.module); line != "" || !gone {
 		return
 	}
+	l.phase.Store(phaseSettle)
 	time.Sleep(l.settle)
+	l.phase.Store(phaseList)
 	l.res.SettleMS = int(l.settle.Milliseconds())
 	if l.base == nil {
 		return
@@ -294,7 +324,11 @@ func (l *ledgerStep) after(s System) {
 	start := time.Now()
 	inv := s.Inventory(l.module)
 	l.res.Compared, l.res.Since, l.res.Entries = true, l.since, len(inv)
-	l.res.Added = inv.minus(l.base)
+	added := inv.minus(l.base)
+	for _, later := range l.later {
+		added = slices.DeleteFunc(added, func(r protocol.Resource) bool { return !later[r] })
+	}
+	l.res.Added = added
 	l.res.CostUS += time.Since(start).Microseconds()
 }
 

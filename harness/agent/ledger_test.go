@@ -3,7 +3,9 @@ package agent
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +74,25 @@ func TestInventory(t *testing.T) {
 		{Kind: "kthread", Name: "leftover_thread"},
 		{Kind: "proc", Name: "/proc/leftover"},
 	}, s.Inventory("hello").minus(inv))
+}
+
+// load a; load b; unload a: what appeared while b is loaded may be b's,
+// and is not a's leftover; what a left before b's load is.
+func TestLedgerLaterModule(t *testing.T) {
+	root := guestTree(t)
+	s := System{Root: root}
+	write(t, root, "proc/modules", "")
+	baseA := s.Inventory("a")
+	write(t, root, "proc/a_leak", "") // a's init registers it, its exit forgets it
+	baseB := s.Inventory("b")
+	write(t, root, "proc/b_entry", "") // b's, live while b is loaded
+	l := &ledgerStep{module: "a", action: protocol.ActionUnload, base: baseA, since: 0, later: []inventory{baseB}}
+	l.after(s, nil)
+	assert.Equal(t, []protocol.Resource{{Kind: "proc", Name: "/proc/a_leak"}}, l.result().Added)
+
+	// An unload that failed (ENOENT: never loaded) neither waits nor
+	// compares.
+	l = &ledgerStep{module: "a", action: protocol.ActionUnload, base: baseA, settle: time.Hour}
+	l.after(s, syscall.ENOENT)
+	assert.Nil(t, l.result())
 }

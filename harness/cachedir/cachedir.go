@@ -129,8 +129,8 @@ type Policy struct {
 }
 
 // Prune removes what p says from the cache at dir and returns it. An entry
-// a run holds (its lock is taken) stays; removing a kernel takes its
-// module builds with it.
+// being built (its lock is held) stays; one a run merely uses is not
+// locked and goes. Removing a kernel takes its module builds with it.
 func Prune(dir string, p Policy, now time.Time) (removed []Entry, err error) {
 	entries, err := List(dir)
 	if err != nil {

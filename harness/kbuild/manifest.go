@@ -93,11 +93,18 @@ func readManifest(dir string) (*manifest, error) {
 // loadEntry returns the kernel in a complete entry directory, whose files
 // are as its manifest records them (a *damagedError otherwise).
 func loadEntry(dir string) (*Kernel, error) {
+	return loadChecked(dir, cacheentry.Sums.Check)
+}
+
+// loadChecked is loadEntry with the check to make of the files: nearest
+// weighs every cached tree by sizes only, and checks digests of the one
+// it picks.
+func loadChecked(dir string, check func(cacheentry.Sums, string) error) (*Kernel, error) {
 	m, err := readManifest(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Files.Check(dir); err != nil {
+	if err := check(m.Files, dir); err != nil {
 		return nil, &damagedError{dir, err}
 	}
 	cfg, err := kconfig.ParseConfig(filepath.Join(dir, ".config"))
@@ -178,7 +185,7 @@ func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ks
 				continue
 			}
 		}
-		k, err := loadEntry(dir)
+		k, err := loadChecked(dir, cacheentry.Sums.CheckSizes)
 		if err != nil {
 			continue
 		}
@@ -191,6 +198,11 @@ func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ks
 		}
 		if b.closer(best) {
 			best = b
+		}
+	}
+	if best != nil {
+		if _, err := loadEntry(best.Dir); err != nil {
+			return nil // damaged in content: build from nothing rather than from it
 		}
 	}
 	return best

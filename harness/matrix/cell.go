@@ -248,7 +248,7 @@ func (r *cellRun) runScenario(ctx context.Context, k *kbuild.Kernel, sc *scenari
 	opts := append(r.machine(k),
 		vm.WithConsoleLog(prefix+".console.log"),
 		vm.WithEventLog(prefix+".events.jsonl"),
-		vm.WithTimeout(r.m.cfg.BootTimeout+time.Duration(steps)*2*time.Second),
+		vm.WithTimeout(r.m.cfg.BootTimeout+time.Duration(steps)*2*time.Second+settles(plan)*r.m.cfg.Settle),
 		vm.WithStallAfterOops(15*time.Second),
 		vm.WithWork(func(w io.Writer) error { return protocol.WriteWork(w, plan, kos) }),
 	)
@@ -305,4 +305,18 @@ func (r *cellRun) bootError(sc *scenario.Scenario, reason, prefix string) report
 		Verdict: verdict.Error, Reason: reason,
 		ConsoleLog: prefix + ".console.log", EventLog: prefix + ".events.jsonl",
 	}
+}
+
+// settles counts the top-level loads and unloads of a plan: each may wait
+// the settle window after it (on the host's clock too, without icount).
+func settles(p protocol.Plan) time.Duration {
+	var n time.Duration
+	for _, sc := range p.Scenarios {
+		for _, st := range sc.Steps {
+			if st.Action == protocol.ActionLoad || st.Action == protocol.ActionUnload {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -64,6 +64,9 @@ type Config struct {
 	// Settle is the guest's wait after every unload and failed load, for
 	// what a module left armed to fire inside that step (WithSettle).
 	Settle time.Duration
+	// Preflight refuses a run whose tools are missing before anything is
+	// unpacked or built (WithPreflight).
+	Preflight bool
 }
 
 // Option configures a run.
@@ -129,6 +132,12 @@ const DefaultSettle = 1500 * time.Millisecond
 // (0: none), in guest time.
 func WithSettle(d time.Duration) Option { return func(c *Config) { c.Settle = d } }
 
+// WithPreflight makes New refuse at once when QEMU, the compiler or a
+// kernel build tool is missing, naming the package to install: for the
+// commands that boot (run, shell, bench), not for those that only read
+// the matrix (list, explain).
+func WithPreflight() Option { return func(c *Config) { c.Preflight = true } }
+
 // WithProgress receives progress as the run goes.
 func WithProgress(p Progress) Option { return func(c *Config) { c.Progress = p } }
 
@@ -192,9 +201,12 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if cfg.Jobs < 1 {
 		cfg.Jobs = 1
 	}
-	// Kernels are built from source unless prebuilt ones alone were asked for.
-	if err := checkTools(len(cfg.Kernels) > 0 || cfg.KernelSrc != ""); err != nil {
-		return nil, err
+	if cfg.Preflight {
+		// Kernels are built from source unless prebuilt ones alone were
+		// asked for.
+		if err := checkTools(len(cfg.Kernels) > 0 || cfg.KernelSrc != ""); err != nil {
+			return nil, err
+		}
 	}
 	m := &Matrix{cfg: cfg, cache: kbuild.NewCache(cfg.CacheDir), vmSlots: make(chan struct{}, cfg.Jobs)}
 	var err error

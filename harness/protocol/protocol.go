@@ -220,6 +220,9 @@ type Ledger struct {
 	Added    []Resource `json:"added,omitempty"`
 	// Entries is the size of the last inventory taken; CostUS the time
 	// the step's inventories took, SettleMS the wait before the last.
+	// None of it is in the step's DurationUS, which times the action
+	// alone (but for a step that hung or died: then it is all the time
+	// the step had).
 	Entries  int    `json:"entries"`
 	CostUS   int64  `json:"cost_us"`
 	SettleMS int    `json:"settle_ms,omitempty"`
@@ -253,7 +256,7 @@ var ResourceKinds = map[string]string{
 	"filesystem": "/proc/filesystems",
 	"kthread":    "kernel threads, by name (not kworkers)",
 	"irq":        "/proc/interrupts lines, by number and handler names",
-	"slab":       "slab caches (/proc/slabinfo, /sys/kernel/slab)",
+	"slab":       "slab caches of /proc/slabinfo (where SLUB_DEBUG made it)",
 	"module":     "/sys/module/NAME of the module",
 	"kallsyms":   "the module's symbols in /proc/kallsyms",
 }

@@ -3,6 +3,7 @@ package verdict
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"modmatrix.dev/modmatrix/harness/kreport"
@@ -29,7 +30,7 @@ func stepReports(exp *Expected, ev *scenarioEvents, con consoleLog, spans []modu
 			kmsg = append(slices.Clone(kmsg), ev.cleanUp...)
 		}
 		for _, rep := range kreport.ParseLines(kmsgTexts(kmsg)) {
-			out[i] = append(out[i], blame(rep, spans))
+			out[i] = append(out[i], blame(rep, loadedBy(spans, i)))
 			seen[rep.Title] = true
 		}
 	}
@@ -45,7 +46,7 @@ func stepReports(exp *Expected, ev *scenarioEvents, con consoleLog, spans []modu
 		}
 		// The clean-up's marker is numbered after the last step.
 		i := min(m.step, len(exp.Steps)-1)
-		out[i] = append(out[i], blame(rep, spans))
+		out[i] = append(out[i], blame(rep, loadedBy(spans, i)))
 		seen[rep.Title] = true
 	}
 	return out
@@ -127,8 +128,9 @@ func toReport(r kreport.Report) Report {
 
 // leftoverReports are the LEFTOVER reports of each step: what its ledger
 // found still listed after a module was gone (protocol.Ledger). A
-// resource reported at an earlier step (a dependency's leftover, seen
-// again when the module it used is unloaded) is that step's alone.
+// resource reported at an earlier step (the leftover of a module that
+// used another, seen again when that other one is unloaded) is that
+// step's alone.
 func leftoverReports(steps []protocol.StepResult) map[int][]Report {
 	out := map[int][]Report{}
 	seen := map[protocol.Resource]bool{}
@@ -177,7 +179,7 @@ func blame(rep kreport.Report, spans []moduleSpan) Report {
 			name = sp.name
 		}
 	}
-	if lm := lastUnloadedRe.FindStringSubmatch(rep.Text); name == "" && rip != nil && lm != nil {
+	if lm := lastUnloadedRe.FindStringSubmatch(rep.Text); name == "" && rip != nil && lm != nil && inModuleArea(rip[1]) {
 		name = lm[1]
 	}
 	if name == "" {
@@ -188,6 +190,19 @@ func blame(rep kreport.Report, spans []moduleSpan) Report {
 		v.Title += " in " + name
 	}
 	return v
+}
+
+// loadedBy are the spans of the loads up to step i: a module loaded later
+// at a reused address did not run then.
+func loadedBy(spans []moduleSpan, i int) []moduleSpan {
+	return slices.DeleteFunc(slices.Clone(spans), func(sp moduleSpan) bool { return sp.loadedBy.index > i })
+}
+
+// inModuleArea: x86_64's module mapping space, MODULES_VADDR (after the
+// kernel image's 512 MiB or 1 GiB) up to MODULES_END.
+func inModuleArea(hex string) bool {
+	addr, err := strconv.ParseUint(hex, 16, 64)
+	return err == nil && addr >= 0xffffffffa0000000 && addr < 0xffffffffff000000
 }
 
 var lastUnloadedRe = regexp.MustCompile(`\[last unloaded: ([A-Za-z0-9_]+)`)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -139,14 +140,21 @@ func (e Entry) publish(out string, complete func(string) bool) error {
 		return nil // a concurrent build published first: take its entry
 	}
 	// What is there is damaged, or was made by an older modmatrix: it
-	// makes way for the new build.
+	// makes way for the new build. Under the entry's lock, and checked
+	// again there: another process may have just replaced it with a whole
+	// one, which must not be removed.
+	unlock, lerr := lock(context.Background(), e.Path+".lock")
+	if lerr != nil {
+		return lerr
+	}
+	defer unlock()
+	if complete(e.Path) {
+		return nil
+	}
 	if rerr := Remove(e.Path); rerr != nil {
 		return fmt.Errorf("%w (and removing the damaged entry: %v)", err, rerr)
 	}
-	if err := os.Rename(out, e.Path); err != nil && !complete(e.Path) {
-		return err
-	}
-	return nil
+	return os.Rename(out, e.Path)
 }
 
 // Replace writes the file at path whole: write fills a temporary beside
@@ -191,7 +199,8 @@ func exists(path string) bool {
 // (to a temporary that sweep clears if this process dies), so a reader
 // finds all of it or none, then deleted. A missing entry is no error.
 func Remove(path string) error {
-	aside := filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%s-%d", tempPrefix, filepath.Base(path), os.Getpid()))
+	// The pid and a count: unique among processes and among goroutines.
+	aside := filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%s-%d%06d", tempPrefix, filepath.Base(path), os.Getpid(), removals.Add(1)))
 	if err := os.Rename(path, aside); err != nil {
 		if os.IsNotExist(err) {
 			return nil // another process removed it first
@@ -200,6 +209,8 @@ func Remove(path string) error {
 	}
 	return os.RemoveAll(aside)
 }
+
+var removals atomic.Int64
 
 // TryLock takes the entry's build lock if nobody holds it, for work that
 // must not overlap a build or use of the entry (removing it).
