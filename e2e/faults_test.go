@@ -141,3 +141,25 @@ func modTime(t *testing.T, p string) time.Time {
 	require.NoError(t, err)
 	return fi.ModTime()
 }
+
+// TestCellWithoutAgentConsole: a user cell whose fragment turns off what
+// the agent reports over is refused before its kernel is built, naming the
+// symbol and the fragment's line, not left to run into a silent guest.
+func TestCellWithoutAgentConsole(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	frag := filepath.Join(t.TempDir(), "noconsole.config")
+	require.NoError(t, os.WriteFile(frag, []byte("# CONFIG_VIRTIO_CONSOLE is not set\n"), 0o644))
+	out := t.TempDir()
+	text, code := runCLI(t, bin, "run", "-q", "--cache", cacheDir(), "--cell", "noconsole=kconfigs/unload.config,"+frag,
+		"--cells", "noconsole", "--scenarios", "hello", "--out", out)
+	assert.Equal(t, 1, code, "%s", text)
+	res, err := report.Read(out)
+	require.NoError(t, err)
+	require.Len(t, res.Results, 1)
+	r := res.Results[0]
+	assert.Equal(t, verdict.Error, r.Verdict)
+	assert.Contains(t, r.Reason, "CONFIG_VIRTIO_CONSOLE=n ("+frag+":1)")
+	assert.Empty(t, res.Cells[0].KernelKey, "no kernel was built")
+	assert.Zero(t, res.Cells[0].Boots+res.Cells[0].Restores, "nothing booted")
+}

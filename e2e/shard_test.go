@@ -167,3 +167,50 @@ func TestDiffNamesChangedConfig(t *testing.T) {
 	}
 	assert.Contains(t, string(out), "unload", "the terminal table names the cell")
 }
+
+// TestRepeatedRunsAgree: the default 6.12 matrix, run twice and once as
+// two shards merged, gives the same verdicts, and diff finds nothing
+// between any two of them (no asynchronous kernel message, no timing,
+// counts as a change).
+func TestRepeatedRunsAgree(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	dir := keptOnFailure(t)
+	run := func(out string, args ...string) {
+		text, code := runCLI(t, bin, append([]string{"run", "-q", "--cache", cacheDir(), "--out", out}, args...)...)
+		require.Equal(t, 0, code, "%s", text)
+	}
+	first, second, merged := filepath.Join(dir, "first"), filepath.Join(dir, "second"), filepath.Join(dir, "merged")
+	run(first)
+	run(second)
+	shards := []string{filepath.Join(dir, "shard1"), filepath.Join(dir, "shard2")}
+	run(shards[0], "--shard", "1/2")
+	run(shards[1], "--shard", "2/2")
+	text, code := runCLI(t, bin, append([]string{"merge", "--out", merged}, shards...)...)
+	require.Equal(t, 0, code, "%s", text)
+
+	verdicts := func(out string) map[string]verdict.Verdict {
+		r, err := report.Read(out)
+		require.NoError(t, err)
+		m := map[string]verdict.Verdict{}
+		for _, s := range r.Results {
+			m[s.Kernel+" "+s.Cell+" "+s.Scenario] = s.Verdict
+		}
+		return m
+	}
+	want := verdicts(first)
+	for _, out := range []string{second, merged} {
+		assert.Equal(t, want, verdicts(out), out)
+	}
+	for _, pair := range [][2]string{{first, second}, {first, merged}, {second, merged}} {
+		text, code := runCLI(t, bin, "diff", pair[0], pair[1])
+		assert.Equal(t, 0, code, "diff %s %s:\n%s", pair[0], pair[1], text)
+		b, err := os.ReadFile(filepath.Join(pair[1], "diff.json"))
+		require.NoError(t, err)
+		var d struct {
+			Changes []report.Change `json:"changes"`
+		}
+		require.NoError(t, json.Unmarshal(b, &d))
+		assert.Empty(t, d.Changes, "diff %s %s:\n%s", pair[0], pair[1], text)
+	}
+}

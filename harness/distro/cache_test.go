@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// guestConfig has what checkGuest asks of a kernel.
+// guestConfig has what kconfig.CheckGuest asks of a kernel.
 const guestConfig = "CONFIG_MODULES=y\nCONFIG_SERIAL_8250_CONSOLE=y\nCONFIG_BLK_DEV_INITRD=y\nCONFIG_DEVTMPFS=y\nCONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_CONSOLE=y\n"
 
 // unpacked writes what dpkg-deb leaves of an image and its headers under

@@ -144,7 +144,7 @@ func kernel(s Spec, id, vmlinuz, headers, srctree, config string) (*Kernel, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a prepared headers tree: %w", headers, err)
 	}
-	if err := checkGuest(cfg); err != nil {
+	if err := kconfig.CheckGuest(cfg); err != nil {
 		return nil, err
 	}
 	if err := checkPahole(headers, cfg); err != nil {

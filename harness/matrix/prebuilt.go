@@ -92,7 +92,17 @@ func (r *cellRun) kernelFor(ctx context.Context) (*kbuild.Kernel, error) {
 		r.stage(stage)
 		return k.Kernel, nil
 	}
-	return r.m.cache.Kernel(ctx, r.u.src, r.u.cell.Name, r.u.cell.Frags(r.m.base), kbuild.WithProgress(r.stage))
+	frags := r.u.cell.Frags(r.m.base)
+	// A cell whose kernel cannot run the agent is refused before its
+	// build (seconds to resolve, minutes to build), naming the symbol.
+	config, err := r.m.cache.Config(ctx, r.u.src, r.u.cell.Name, frags)
+	if err != nil {
+		return nil, err
+	}
+	if err := kconfig.CheckGuest(config, frags...); err != nil {
+		return nil, err
+	}
+	return r.m.cache.Kernel(ctx, r.u.src, r.u.cell.Name, frags, kbuild.WithProgress(r.stage))
 }
 
 // prebuiltSkip says why a scenario cannot run on a prebuilt kernel, or "":
