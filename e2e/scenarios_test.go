@@ -130,6 +130,10 @@ func TestSeedScenarios(t *testing.T) {
 				assert.True(t, stepOf(t, r, "load", false, 0).Hung, "hang-init on %s %s", r.Kernel, r.Cell)
 				assert.Less(t, r.DurationMS, int64(15000), "a hang costs its step timeout plus a few seconds")
 			}
+		case "hang-exit":
+			if r.Cell == "unload" || r.Cell == "force-unload" || r.Cell == "debug" || r.Cell == "kunit" {
+				assert.True(t, stepOf(t, r, "unload", false, 0).Hung, "hang-exit on %s %s", r.Kernel, r.Cell)
+			}
 		case "refheld":
 			if r.Cell == "force-unload" {
 				assertReport(t, stepOf(t, r, "close", false, 1), "OOPS", "BUG: unable to handle page fault in ", "refheld")
