@@ -50,6 +50,8 @@ type Agent struct {
 	// baselines are the ledger's inventories before each loaded module's
 	// load, by module.
 	baselines map[string]baseline
+	// loopLoaded are the modules loop steps loaded, by the last such step.
+	loopLoaded map[string]int
 }
 
 // baseline is an inventory taken before step since loaded a module.
@@ -140,6 +142,7 @@ func (a *Agent) scanLeaks() {
 func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 	taintStart := a.Sys.Taint()
 	a.baselines = map[string]baseline{}
+	a.loopLoaded = map[string]int{}
 	var loaded []string
 	for i, st := range sc.Steps {
 		markConsole(protocol.StepMarker(sc.Name, i))
@@ -152,6 +155,12 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 			res, hung = a.runLoops(sc.Name, i, st)
 			// The clean-up unloads whichever of them is still there.
 			loaded = append(loaded, loopModules(st)...)
+			// The ledger keeps no baseline inside loops: whatever the loop
+			// left loaded or unloaded, its modules' baselines are stale.
+			for _, m := range loopModules(st) {
+				delete(a.baselines, m)
+				a.loopLoaded[m] = i
+			}
 		} else {
 			lg := a.ledgerFor(i, st)
 			res, hung = a.runWatched(st, &oopsWatch{}, lg)
@@ -241,6 +250,14 @@ func (a *Agent) ledgerFor(i int, st protocol.Step) *ledgerStep {
 		for m, other := range a.baselines {
 			if ok && m != st.Module && other.since > b.since {
 				lg.later = append(lg.later, other.inv)
+			}
+		}
+		for m, at := range a.loopLoaded {
+			if line, _ := a.Sys.ProcModules(m); ok && m != st.Module && at > b.since && line != "" {
+				// A loop left m loaded after this module's baseline, and
+				// loops take none of their own: what is new may be m's.
+				// Settle, but compare nothing.
+				lg.base = nil
 			}
 		}
 		return lg

@@ -161,13 +161,15 @@ func Prune(dir string, p Policy, now time.Time) (removed []Entry, err error) {
 			doomed[e.Path] = true
 		}
 	}
-	for _, e := range entries {
-		if !doomed[e.Path] {
+	kept := map[string]bool{} // kernels in use: their module builds stay too
+	for _, e := range entries { // kernels come before their module builds
+		if !doomed[e.Path] || e.Kind == "modules" && kept[filepath.Base(filepath.Dir(e.Path))] {
 			continue
 		}
 		if !p.DryRun {
 			if err := remove(e.Path); err != nil {
 				if err == errInUse {
+					kept[filepath.Base(e.Path)] = true
 					continue
 				}
 				return removed, err

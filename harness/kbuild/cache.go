@@ -242,7 +242,7 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	if err != nil {
 		return err
 	}
-	base := c.nearest(src, cc, want, before)
+	base := c.nearest(src, cc, want, before, key)
 	j := &job{
 		src: src, cell: cell, dir: stage, config: config,
 		modules: want.Enabled("MODULES"), jobs: o.jobs, log: o.log,

@@ -290,7 +290,7 @@ func TestNearest(t *testing.T) {
 			require.NoError(t, os.RemoveAll(filepath.Join(c.Dir, "kernels")))
 			require.NoError(t, os.MkdirAll(filepath.Join(c.Dir, "kernels"), 0o755))
 			tt.entries()
-			b := c.nearest(src, "gcc", want, nil)
+			b := c.nearest(src, "gcc", want, nil, "")
 			if tt.want == "" {
 				assert.Nil(t, b)
 				return

@@ -158,14 +158,17 @@ func (b *base) closer(than *base) bool {
 // 694 MODULES, 697 KUNIT, 27 DEBUG_KMEMLEAK and 1 MODULE_FORCE_UNLOAD), so
 // counting them picked, for the unload cell, the unload-off tree over the
 // force-unload one.
-func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ksrc.Stats) *base {
+func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ksrc.Stats, building string) *base {
 	dirs, _ := filepath.Glob(filepath.Join(c.Dir, "kernels", "*", manifestName))
 	sort.Strings(dirs) // ties go to the smallest key, for repeatable builds
-	var best *base
+	var candidates []*base
 	for _, p := range dirs {
 		dir := filepath.Dir(p)
 		if strings.HasPrefix(filepath.Base(dir), ".") {
 			continue // a stage being built, not an entry
+		}
+		if filepath.Base(dir) == building {
+			continue // the damaged entry being rebuilt
 		}
 		m, err := readManifest(dir)
 		if err != nil || m.SourceDir != src.Dir || m.Compiler != cc || m.Arch != Arch {
@@ -196,16 +199,16 @@ func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ks
 		} else {
 			b.objects = len(diff) * 1000 // unreadable: as if each symbol rebuilt everything
 		}
-		if b.closer(best) {
-			best = b
+		candidates = append(candidates, b)
+	}
+	// Stable: of equals, the smallest key.
+	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].closer(candidates[j]) })
+	for _, b := range candidates {
+		if _, err := loadEntry(b.Dir); err == nil {
+			return b // whole in content too
 		}
 	}
-	if best != nil {
-		if _, err := loadEntry(best.Dir); err != nil {
-			return nil // damaged in content: build from nothing rather than from it
-		}
-	}
-	return best
+	return nil
 }
 
 // CheckEntry tells whether the kernel entry at dir is complete and whole

@@ -249,7 +249,8 @@ func (r *cellRun) runScenario(ctx context.Context, k *kbuild.Kernel, sc *scenari
 		vm.WithConsoleLog(prefix+".console.log"),
 		vm.WithEventLog(prefix+".events.jsonl"),
 		vm.WithTimeout(r.m.cfg.BootTimeout+time.Duration(steps)*2*time.Second+settles(plan)*r.m.cfg.Settle),
-		vm.WithStallAfterOops(15*time.Second),
+		// The agent is silent through a settle window, an oops in it too.
+		vm.WithStallAfterOops(15*time.Second+r.m.cfg.Settle),
 		vm.WithWork(func(w io.Writer) error { return protocol.WriteWork(w, plan, kos) }),
 	)
 	if cp, ok := r.m.cfg.Progress.(ConsoleProgress); ok {

@@ -142,8 +142,11 @@ func (e Entry) publish(out string, complete func(string) bool) error {
 	// What is there is damaged, or was made by an older modmatrix: it
 	// makes way for the new build. Under the entry's lock, and checked
 	// again there: another process may have just replaced it with a whole
-	// one, which must not be removed.
-	unlock, lerr := lock(context.Background(), e.Path+".lock")
+	// one, which must not be removed. Not NAME.lock: sweep takes an
+	// unheld NAME.lock to mean NAME's temporaries are dead, and the
+	// builds of an unlocked entry never hold it.
+	dir, name := filepath.Split(e.Path)
+	unlock, lerr := lock(context.Background(), filepath.Join(dir, "."+name+".replace-lock"))
 	if lerr != nil {
 		return lerr
 	}
@@ -154,7 +157,10 @@ func (e Entry) publish(out string, complete func(string) bool) error {
 	if rerr := Remove(e.Path); rerr != nil {
 		return fmt.Errorf("%w (and removing the damaged entry: %v)", err, rerr)
 	}
-	return os.Rename(out, e.Path)
+	if err := os.Rename(out, e.Path); err != nil && !complete(e.Path) {
+		return err // else a build that took no lock published into the gap
+	}
+	return nil
 }
 
 // Replace writes the file at path whole: write fills a temporary beside
