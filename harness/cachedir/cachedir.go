@@ -161,7 +161,7 @@ func Prune(dir string, p Policy, now time.Time) (removed []Entry, err error) {
 			doomed[e.Path] = true
 		}
 	}
-	kept := map[string]bool{} // kernels in use: their module builds stay too
+	kept := map[string]bool{}   // kernels in use: their module builds stay too
 	for _, e := range entries { // kernels come before their module builds
 		if !doomed[e.Path] || e.Kind == "modules" && kept[filepath.Base(filepath.Dir(e.Path))] {
 			continue
