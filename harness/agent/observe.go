@@ -106,21 +106,14 @@ func (s System) Kallsyms(symbols []string) map[string]bool {
 	for _, sym := range symbols {
 		found[sym] = false
 	}
-	f, err := os.Open(s.path("/proc/kallsyms"))
-	if err != nil {
-		return found
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	s.lines("/proc/kallsyms", func(line string) {
 		// "ffffffffc0000000 t bye\t[hello]"
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 3 {
+		if fields := strings.Fields(line); len(fields) >= 3 {
 			if _, want := found[fields[2]]; want {
 				found[fields[2]] = true
 			}
 		}
-	}
+	})
 	return found
 }
 

@@ -116,6 +116,8 @@ type options struct {
 	progress func(stage string)
 	log      io.Writer
 	jobs     int
+	// check refuses a resolved .config before anything is built.
+	check func(kconfig.Config) error
 }
 
 // WithProgress reports stages: "configure", "build",
@@ -127,6 +129,10 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 
 // WithJobs sets make -j (default: the number of CPUs).
 func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
+
+// WithCheck refuses a cell whose resolved .config check rejects, before
+// its kernel is looked up or built (seconds to resolve, minutes to build).
+func WithCheck(check func(kconfig.Config) error) Option { return func(o *options) { o.check = check } }
 
 func (c *Cache) compilerVersion(ctx context.Context) (string, error) {
 	// Not cancelled with the first caller's ctx: the result is kept.
@@ -141,6 +147,15 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 	o, cc, config, err := c.resolveCell(ctx, src, cellName, frags, opts)
 	if err != nil {
 		return nil, err
+	}
+	if o.check != nil {
+		resolved, err := kconfig.ParseConfigData(config)
+		if err != nil {
+			return nil, err
+		}
+		if err := o.check(resolved); err != nil {
+			return nil, err
+		}
 	}
 	key := kernelKey(src.ID, Arch, cc, config)
 	var k *Kernel

@@ -94,15 +94,9 @@ func (r *cellRun) kernelFor(ctx context.Context) (*kbuild.Kernel, error) {
 	}
 	frags := r.u.cell.Frags(r.m.base)
 	// A cell whose kernel cannot run the agent is refused before its
-	// build (seconds to resolve, minutes to build), naming the symbol.
-	config, err := r.m.cache.Config(ctx, r.u.src, r.u.cell.Name, frags)
-	if err != nil {
-		return nil, err
-	}
-	if err := kconfig.CheckGuest(config, frags...); err != nil {
-		return nil, err
-	}
-	return r.m.cache.Kernel(ctx, r.u.src, r.u.cell.Name, frags, kbuild.WithProgress(r.stage))
+	// build, naming the symbol.
+	guest := func(c kconfig.Config) error { return kconfig.CheckGuest(c, frags...) }
+	return r.m.cache.Kernel(ctx, r.u.src, r.u.cell.Name, frags, kbuild.WithProgress(r.stage), kbuild.WithCheck(guest))
 }
 
 // prebuiltSkip says why a scenario cannot run on a prebuilt kernel, or "":

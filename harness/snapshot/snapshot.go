@@ -8,12 +8,9 @@ package snapshot
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -183,14 +180,8 @@ func CheckEntry(dir string) error {
 }
 
 func digest(path string) (sum string, size int64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	size, err = io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), size, err
+	fs, err := cacheentry.SumFile(path)
+	return fs.SHA256, fs.Size, err
 }
 
 // consoleTail is the last lines of a failed snapshot boot's console, for

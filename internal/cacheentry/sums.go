@@ -28,7 +28,7 @@ type FileSum struct {
 func Sum(dir string, files ...string) (Sums, error) {
 	s := Sums{}
 	for _, f := range files {
-		fs, err := sumFile(filepath.Join(dir, f))
+		fs, err := SumFile(filepath.Join(dir, f))
 		if err != nil {
 			return nil, err
 		}
@@ -37,7 +37,8 @@ func Sum(dir string, files ...string) (Sums, error) {
 	return s, nil
 }
 
-func sumFile(path string) (FileSum, error) {
+// SumFile is one file's size and digest.
+func SumFile(path string) (FileSum, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return FileSum{}, err
@@ -101,7 +102,7 @@ func (s Sums) Check(dir string) error {
 		if _, ok := checked.Load(st); ok {
 			continue
 		}
-		got, err := sumFile(p)
+		got, err := SumFile(p)
 		if err != nil {
 			return fmt.Errorf("%s is unreadable: %w", n, err)
 		}

@@ -4,9 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // tempPrefix begins the name of every temporary: .tmp-NAME-RANDOM beside
@@ -50,10 +49,9 @@ func dead(temp, held string) bool {
 // unheld reports whether nobody holds the flock on lock, taking it for a
 // moment to find out.
 func unheld(lock string) bool {
-	l := flock.New(lock, flock.SetFlag(os.O_RDONLY))
-	ok, err := l.TryLock()
+	unlock, ok := TryLock(strings.TrimSuffix(lock, ".lock"))
 	if ok {
-		l.Unlock()
+		unlock()
 	}
-	return ok && err == nil
+	return ok
 }
