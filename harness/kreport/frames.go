@@ -201,6 +201,12 @@ var allocator = newFrameSet(nil,
 	"kvzalloc", "vmalloc", "__vmalloc", "vzalloc", "alloc_pages", "__alloc_pages",
 	"kstrdup", "kmemdup", "pcpu_alloc", "__alloc_percpu", "alloc_percpu")
 
+// oomKiller frames: the OOM killer and the page allocator's slow path
+// that called it, below the function that allocated.
+var oomKiller = newFrameSet([]string{"dump_header", "oom_kill_process", "out_of_memory"},
+	"__alloc_pages", "alloc_pages", "__alloc_pages_slowpath", "alloc_page", "__get_free_pages",
+	"__kmalloc", "kmalloc", "kmem_cache_alloc", "vmalloc", "__vmalloc", "kvmalloc")
+
 // sleeping frames of a blocked task: the scheduler and the primitive it
 // sleeps in, below the function that waits.
 var sleeping = newFrameSet([]string{"schedule", "__schedule", "io_schedule"},

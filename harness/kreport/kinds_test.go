@@ -99,7 +99,8 @@ var dieHeader = regexp.MustCompile(`: [0-9a-f]{4} \[#[0-9]+\]`)
 
 // TestCrashKindsDieInCorpus ties the crash column of package kinds to what
 // the kernels of testdata/ did: every complete report of a kind that kills
-// its task went through die() or panic(), no report of another kind did,
+// its task went through die() or panic() or the OOM killer killed a
+// process, no report of another kind did,
 // and every kind has a complete report there, so each row is pinned by a
 // real log.
 func TestCrashKindsDieInCorpus(t *testing.T) {
@@ -111,7 +112,8 @@ func TestCrashKindsDieInCorpus(t *testing.T) {
 			if r.Corrupted {
 				continue
 			}
-			killed := dieHeader.MatchString(r.Text) || strings.Contains(r.Text, kinds.PanicMarker+" - not syncing")
+			killed := dieHeader.MatchString(r.Text) || strings.Contains(r.Text, kinds.PanicMarker+" - not syncing") ||
+				strings.Contains(r.Text, "Out of memory: Killed process")
 			assert.Equal(t, killed, r.Kind.Crash(), "%s: %s report %q: died %v", path, r.Kind, r.Title, killed)
 			seen[r.Kind] = true
 			died[r.Kind] = died[r.Kind] || killed

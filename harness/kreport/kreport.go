@@ -32,6 +32,7 @@ const (
 	KindLeak       = kinds.Leak
 	KindPanic      = kinds.Panic
 	KindHang       = kinds.Hang
+	KindOOM        = kinds.OOM
 	KindInitReturn = kinds.InitReturn
 	KindNullDeref  = kinds.NullDeref
 )

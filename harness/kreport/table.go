@@ -139,6 +139,17 @@ var patterns = []pattern{{
 	template: "BUG: soft lockup in {func}",
 	end:      endAfterTrace,
 }, {
+	// The OOM killer's dump: the allocation that failed, its stack, the
+	// memory state and the process killed (the console shows that line at
+	// the default loglevel; the oom-kill: summary before it only in kmsg).
+	kind:     KindOOM,
+	start:    regexp.MustCompile(`^(\S+) invoked oom-killer: `),
+	template: "out of memory in {func}, killed {detail}",
+	detail:   regexp.MustCompile(`^Out of memory(?: \(oom_kill_allocating_task\))?: Killed process \d+ \((.+?)\)`),
+	end:      endAtClosing,
+	closing:  regexp.MustCompile(`^Out of memory(?: \(oom_kill_allocating_task\))?: Killed process `),
+	skip:     oomKiller,
+}, {
 	kind:        KindInitReturn,
 	start:       regexp.MustCompile(`^do_init_module: '([^']+)'->init suspiciously returned (-?\d+), it should follow 0/-E convention`),
 	template:    "init returned ${2} in ${1}",

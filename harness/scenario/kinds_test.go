@@ -40,5 +40,5 @@ func TestReportKinds(t *testing.T) {
 		}
 	}
 	_, err := loadText(t, fmt.Sprintf(step, "OOPSIE"))
-	assert.ErrorContains(t, err, `unknown report kind "OOPSIE" (want one of WARNING, BUG, OOPS, NULL_DEREF, GPF, KASAN, LEAK, PANIC, HANG, INIT_RETURN, LEFTOVER)`)
+	assert.ErrorContains(t, err, `unknown report kind "OOPSIE" (want one of WARNING, BUG, OOPS, NULL_DEREF, GPF, KASAN, LEAK, PANIC, HANG, OOM, INIT_RETURN, LEFTOVER)`)
 }

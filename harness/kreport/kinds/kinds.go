@@ -13,14 +13,20 @@ type Kind string
 
 // Report kinds.
 const (
-	Warning    Kind = "WARNING"     // WARN*(): "WARNING: CPU: N PID: N at FILE:LINE FUNC"
-	BUG        Kind = "BUG"         // BUG(), "kernel BUG at", other "BUG: …" lines
-	Oops       Kind = "OOPS"        // page fault or bare "Oops:" die
-	GPF        Kind = "GPF"         // general protection fault
-	KASAN      Kind = "KASAN"       // "BUG: KASAN: …"
-	Leak       Kind = "LEAK"        // kmemleak "unreferenced object"
-	Panic      Kind = "PANIC"       // "Kernel panic - not syncing: …"
-	Hang       Kind = "HANG"        // hung task, soft lockup
+	Warning Kind = "WARNING" // WARN*(): "WARNING: CPU: N PID: N at FILE:LINE FUNC"
+	BUG     Kind = "BUG"     // BUG(), "kernel BUG at", other "BUG: …" lines
+	Oops    Kind = "OOPS"    // page fault or bare "Oops:" die
+	GPF     Kind = "GPF"     // general protection fault
+	KASAN   Kind = "KASAN"   // "BUG: KASAN: …"
+	Leak    Kind = "LEAK"    // kmemleak "unreferenced object"
+	Panic   Kind = "PANIC"   // "Kernel panic - not syncing: …"
+	Hang    Kind = "HANG"    // hung task, soft lockup
+	// OOM is the OOM killer's report: "COMM invoked oom-killer: …" to
+	// "Out of memory: Killed process N (COMM)". It kills a task of its
+	// choosing, not always the one that hit it; but in this guest the only
+	// one it may choose is the agent (init is exempt), whose step then
+	// never returns: a crash.
+	OOM        Kind = "OOM"
 	InitReturn Kind = "INIT_RETURN" // do_init_module: init suspiciously returned N (benign)
 	NullDeref  Kind = "NULL_DEREF"  // "BUG: kernel NULL pointer dereference"
 	// Leftover is not printed by the kernel: the agent's resource ledger
@@ -53,6 +59,7 @@ var table = []kind{
 	{Kind: Leak},
 	{Kind: Panic, crash: true},
 	{Kind: Hang},
+	{Kind: OOM, crash: true},
 	{Kind: InitReturn, benign: true},
 	{Kind: Leftover, unlogged: true},
 }
@@ -126,13 +133,13 @@ const PanicMarker = "Kernel panic"
 // that hit them: "BUG: …" (page faults, NULL dereferences, and other BUG:
 // lines), BUG()'s "kernel BUG at FILE:LINE!" (on 6.1 die() follows it
 // with a bare "invalid opcode: 0000 [#1]", which no other marker starts),
-// die()'s "Oops: …" header, 6.1's bare "general protection fault" and
-// panic(). They are a cheap watch for code that cannot classify (the
+// die()'s "Oops: …" header, 6.1's bare "general protection fault",
+// panic() and the OOM killer's last line ("Out of memory: Killed process"). They are a cheap watch for code that cannot classify (the
 // agent polling kmsg while a step runs, the VM watching its console), not
 // a classifier: a marker also starts some reports that do not kill
 // ("BUG: KASAN: …"), and only says to watch whether the task comes back.
 // kreport's tests check them against its classification of real logs.
-var CrashMarkers = []string{"BUG: ", "kernel BUG at ", "Oops: ", "general protection fault", PanicMarker}
+var CrashMarkers = []string{"BUG: ", "kernel BUG at ", "Oops: ", "general protection fault", PanicMarker, "Out of memory"}
 
 // StartsCrash tells whether line (a kmsg record's text, or a console line
 // without its timestamp) begins with one of the CrashMarkers.
