@@ -76,7 +76,7 @@ func TestSeedScenarios(t *testing.T) {
 	}
 	require.ElementsMatch(t, want, got)
 	require.Len(t, m.Cells(), 6, "the default cells")
-	require.GreaterOrEqual(t, len(m.Scenarios()), 21, "every scenario under modules/")
+	require.GreaterOrEqual(t, len(m.Scenarios()), 26, "every scenario under modules/")
 
 	for _, r := range res.Results {
 		want := verdict.Pass
@@ -129,6 +129,15 @@ func TestSeedScenarios(t *testing.T) {
 			if r.Cell != "modules-off" {
 				assert.True(t, stepOf(t, r, "load", false, 0).Hung, "hang-init on %s %s", r.Kernel, r.Cell)
 				assert.Less(t, r.DurationMS, int64(15000), "a hang costs its step timeout plus a few seconds")
+			}
+		case "oom-init":
+			if r.Cell != "modules-off" {
+				// The OOM killer's victim is the agent that loads it.
+				assertReport(t, stepOf(t, r, "load", false, 0), "OOM", "out of memory in oom_init_init, killed uinit", "oom_init")
+			}
+		case "panic-init":
+			if r.Cell != "modules-off" {
+				assertReport(t, stepOf(t, r, "load", false, 0), "PANIC", "kernel panic: panic_init: giving up on purpose", "panic_init")
 			}
 		case "hang-exit":
 			if r.Cell == "unload" || r.Cell == "force-unload" || r.Cell == "debug" || r.Cell == "kunit" {

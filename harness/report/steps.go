@@ -32,5 +32,14 @@ func StepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 		rec.Reports = reports[i]
 		out = append(out, rec)
 	}
+	// Steps the agent never reported (the guest died in them: a panic, the
+	// agent OOM-killed) keep what was judged of them and their reports.
+	for i := len(steps); i < len(result.Steps); i++ {
+		o := result.Steps[i]
+		out = append(out, StepRecord{
+			Action: o.Action, Module: o.Module, Flags: o.Flags, Error: o.Error, Kmsg: []string{},
+			Expected: o.Expected, Mismatches: o.Mismatches, Reports: reports[i],
+		})
+	}
 	return out
 }

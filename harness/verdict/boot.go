@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -79,15 +80,23 @@ func JudgeBoot(b Boot, batch []*Expected) BootOutcome {
 		case ev.ended:
 			so.Verdict, so.Reason = result.Verdict, result.Reason
 			so.DurationMS = ev.endMS - ev.startMS
-		case result.Verdict == Pass || result.Verdict == Crash:
+		case result.endedEarly && result.Verdict == Pass || result.Verdict == Crash:
 			// The scenario ended the boot as it expected to (a pinned hang
-			// or oops), or the crash that ended it is named.
+			// or oops), or the crash that ended it is named. Every step
+			// passing is not enough: without the scenario's end, results
+			// may be lost.
 			so.Verdict, so.Reason = result.Verdict, result.Reason
 		default:
 			so.Verdict, so.Reason = unfinished(exp, ev, b, agentErr, con.tail)
 		}
 		if b.ConsoleErr != nil && so.Verdict == Pass {
 			so.Verdict, so.Reason = Error, fmt.Sprintf("console log unreadable (%v): kernel reports printed only there may be missing", b.ConsoleErr)
+		}
+		switch {
+		case errors.Is(b.Err, protocol.ErrCorrupt):
+			so.Verdict, so.Reason = Error, fmt.Sprintf("%v: nothing this VM reported can be trusted", b.Err)
+		case errors.Is(b.Err, protocol.ErrTruncated) && so.Verdict == Pass:
+			so.Verdict, so.Reason = Error, fmt.Sprintf("%v: a result may be lost", b.Err)
 		}
 		out.Scenarios = append(out.Scenarios, so)
 		if !ev.ended {

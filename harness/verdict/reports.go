@@ -41,9 +41,10 @@ func Judge(exp *Expected, results []protocol.StepResult, reports func(i int) []R
 		out := StepOutcome{Index: n, Line: st.Line, Action: string(st.Action), Module: st.Module, Flags: st.Flags,
 			Error: "no result: the guest died in the expected crash"}
 		for _, want := range st.reports() {
-			out.Expected = append(out.Expected, "kernel report "+string(want.Kind)+" naming "+want.Module)
+			out.Expected = append(out.Expected, reportDesc(want))
 		}
 		res.Steps = append(res.Steps, out)
+		res.endedEarly = true
 		return res
 	}
 	// Steps that ended the boot as expected: judge only up to them.
@@ -53,8 +54,9 @@ func Judge(exp *Expected, results []protocol.StepResult, reports func(i int) []R
 		}
 		if expectedEnd(exp.Steps[i], r, reports(i)) {
 			trimmed := exp.upTo(i + 1)
-			res := evaluate(trimmed, relabel(results[:i+1], i), reports)
-			return withReports(trimmed, res, reports)
+			res := withReports(trimmed, evaluate(trimmed, relabel(results[:i+1], i), reports), reports)
+			res.endedEarly = true
+			return res
 		}
 		break
 	}
@@ -89,6 +91,12 @@ func expectedEnd(st ExpectedStep, r protocol.StepResult, reps []Report) bool {
 	}
 	return false
 }
+
+// initExited is the panic of a guest whose init exited. u-root's init
+// exits once the agent (its only command) has: the panic is the agent's
+// death, which the kernel reports only when it killed it itself (an OOM
+// kill, an oops in the agent's thread), reported first.
+const initExited = "Attempted to kill init!"
 
 // relabel clears the hang or death of the last step so Evaluate judges its
 // observations (errno, kmsg, taint) like any other step's.
@@ -138,6 +146,9 @@ func withReports(exp *Expected, res Result, reports func(i int) []Report) Result
 				// The title's function may be the kernel's (a timer of a
 				// module gone fires in run_timer_softirq): say whose.
 				reason += fmt.Sprintf(" (module %s)", r.Modules[0])
+			}
+			if kinds.Kind(r.Kind) == kinds.Panic && strings.Contains(r.Title, initExited) {
+				reason = fmt.Sprintf("%s: the agent died, with no kernel report saying why (a SIGKILL prints none), and init exited after it: %s", where, r.Title)
 			}
 			if kinds.Kind(r.Kind) == kinds.Leftover {
 				m.What = "leftover"

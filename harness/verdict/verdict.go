@@ -40,6 +40,9 @@ type Result struct {
 	// failStep is the step of the FAIL reason: of the problems that earn
 	// FAIL, the earliest step's gives the reason.
 	failStep int
+	// endedEarly: a step ended the boot as its expectations said it
+	// would (a pinned hang or crash), so no later result was to come.
+	endedEarly bool
 }
 
 // StepOutcome is one step with what was expected of it and what differed.
