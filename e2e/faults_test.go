@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,4 +164,73 @@ func TestCellWithoutAgentConsole(t *testing.T) {
 	assert.Contains(t, r.Reason, "CONFIG_VIRTIO_CONSOLE=n ("+frag+":1)")
 	assert.Empty(t, res.Cells[0].KernelKey, "no kernel was built")
 	assert.Zero(t, res.Cells[0].Boots+res.Cells[0].Restores, "nothing booted")
+}
+
+// qemuUnder lists the QEMU processes whose command line names dir: a run
+// given TMPDIR=dir puts its VMs' sockets there.
+func qemuUnder(dir string) []string {
+	out, _ := exec.Command("pgrep", "-f", "qemu-system-x86_64.*"+regexp.QuoteMeta(dir)).Output()
+	return strings.Fields(string(out))
+}
+
+// runFault runs modmatrix with its temporary files in a folder of the
+// test's own, and checks what every fault must leave: exit 1, a valid
+// results.json with a verdict for each scenario × cell that is not PASS,
+// and no QEMU.
+func runFault(t *testing.T, bin string, env []string, args ...string) (*report.Results, string) {
+	t.Helper()
+	tmp, out := t.TempDir(), keptOnFailure(t)
+	text, code := runCLIEnv(t, append(env, "TMPDIR="+tmp), bin, append(args, "--cache", cacheDir(), "--out", out)...)
+	assert.Equal(t, 1, code, "%s", text)
+	assert.Empty(t, qemuUnder(tmp), "no QEMU outlives the run")
+	res, err := report.Read(out)
+	require.NoError(t, err, "%s", text)
+	require.NotEmpty(t, res.Results, "%s", text)
+	for _, r := range res.Results {
+		assert.NotEqual(t, verdict.Pass, r.Verdict, "%s on %s: %s", r.Scenario, r.Cell, r.Reason)
+	}
+	return res, text
+}
+
+// TestAgentKilled: a module whose init kills the process loading it (the
+// agent, which the kernel says nothing about) is a CRASH of that step
+// saying the agent died, not a HANG or a pass; u-root's init exits after
+// it and the kernel's panic is named as the consequence.
+func TestAgentKilled(t *testing.T) {
+	requireTools(t)
+	res, _ := runFault(t, modmatrixBin(t), nil, "run", "-q", "--module", "e2e/testdata/agent-killed", "--cells", "unload")
+	require.Len(t, res.Results, 1)
+	r := res.Results[0]
+	assert.Equal(t, verdict.Crash, r.Verdict)
+	assert.Contains(t, r.Reason, "step 1 (load agent_killed")
+	assert.Contains(t, r.Reason, "the agent died")
+	assert.Contains(t, r.Reason, "Attempted to kill init!")
+}
+
+// TestEventStreamFaults: the agent's event stream garbled, cut off in the
+// middle of an event, or gone silent (a host-side fault switch compiled
+// only into a -tags faultinject binary) is ERROR for each scenario, with
+// the reason naming what the host saw, on a scenario that would pass and
+// on one that pins a crash.
+func TestEventStreamFaults(t *testing.T) {
+	requireTools(t)
+	bin := filepath.Join(t.TempDir(), "modmatrix-faults")
+	build := exec.Command("go", "build", "-tags", "faultinject", "-o", bin, "./cmd/modmatrix")
+	build.Dir = repoRoot(t)
+	b, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	for fault, want := range map[string]string{
+		"garble":   "corrupt event channel: a line that is not an event",
+		"truncate": "truncated event channel: the last event is cut short",
+		"silent":   "guest stopped reporting during step 1 (load ",
+	} {
+		t.Run(fault, func(t *testing.T) {
+			res, _ := runFault(t, bin, []string{"MODMATRIX_FAULT=" + fault}, "run", "-q", "--scenarios", "hello,exit-oops", "--cells", "unload")
+			require.Len(t, res.Results, 2)
+			for _, r := range res.Results {
+				assert.Equal(t, verdict.Error, r.Verdict, "%s: %s", r.Scenario, r.Reason)
+				assert.Contains(t, r.Reason, want, r.Scenario)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ package protocol
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -18,6 +19,15 @@ const ModuleDir = "/modmatrix/ko"
 
 // EventChannel is the virtio-serial port name the agent writes events to.
 const EventChannel = "modmatrix"
+
+// ErrCorrupt wraps the host's error for an event line that does not
+// parse: the stream lost or changed bytes, and nothing judged from it can
+// be trusted. ErrTruncated wraps the one for a last line cut short (the
+// guest died mid-write): what came before it stands.
+var (
+	ErrCorrupt   = errors.New("corrupt event channel")
+	ErrTruncated = errors.New("truncated event channel")
+)
 
 // Plan is what one boot runs: scenarios in order, each from a clean module state.
 type Plan struct {

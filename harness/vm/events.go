@@ -35,17 +35,21 @@ const (
 
 // eventTail reads complete lines of the growing event file.
 type eventTail struct {
-	f       *os.File
+	f *os.File
+	// r reads f (through the fault switch of fault tests' builds).
+	r       io.Reader
 	pending []byte
 	done    bool
 	err     error
 }
 
+func (t *eventTail) close() error { return t.f.Close() }
+
 // poll hands every complete new line's event to emit.
 func (t *eventTail) poll(emit func(protocol.Event)) {
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := t.f.Read(buf)
+		n, err := t.r.Read(buf)
 		t.pending = append(t.pending, buf[:n]...)
 		if n == 0 || err != nil {
 			if err != nil && !errors.Is(err, io.EOF) && t.err == nil {
@@ -72,7 +76,7 @@ func (t *eventTail) line(line []byte, emit func(protocol.Event)) {
 	var e guestEvent
 	if err := json.Unmarshal(line, &e); err != nil {
 		if t.err == nil {
-			t.err = fmt.Errorf("event channel: bad line (%.200s): %w", line, err)
+			t.err = fmt.Errorf("%w: a line that is not an event (%.120q): %v", protocol.ErrCorrupt, line, err)
 		}
 		return
 	}
@@ -94,7 +98,7 @@ func (t *eventTail) follow(stop <-chan struct{}, emit func(protocol.Event)) {
 		case <-stop:
 			t.poll(emit)
 			if len(bytes.TrimSpace(t.pending)) > 0 && t.err == nil {
-				t.err = fmt.Errorf("event channel: incomplete last event (%d bytes without a newline)", len(t.pending))
+				t.err = fmt.Errorf("%w: the last event is cut short (%d bytes without a newline)", protocol.ErrTruncated, len(t.pending))
 			}
 			return
 		case <-tick.C:

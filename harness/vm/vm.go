@@ -249,7 +249,7 @@ func (c Config) boot(ctx context.Context, wantDone bool, control controlTasks) (
 	if err != nil {
 		return nil, err
 	}
-	defer tail.f.Close()
+	defer tail.close()
 	stall := newStallWatch(c.StallAfterOops)
 	serialFns, console, err := c.serial(stall)
 	if err != nil {
@@ -296,7 +296,7 @@ func openEventTail(file string) (*eventTail, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &eventTail{f: f}, nil
+	return &eventTail{f: f, r: faultReader(f)}, nil
 }
 
 // serial is where the console goes: the ConsoleLog file (returned, for the
@@ -413,11 +413,13 @@ func waitDraining(machine *qemu.VM, tail *eventTail, stall *stallWatch, wantDone
 	stalled = stopWatch()
 	close(stop)
 	<-followed
-	if err == nil && wantDone && !tail.done {
-		err = errors.New("the agent never closed its event channel (no done event)")
-	}
+	// What the tail found wrong says more than the missing done event
+	// that usually follows from it.
 	if err == nil {
 		err = tail.err
+	}
+	if err == nil && wantDone && !tail.done {
+		err = errors.New("the agent never closed its event channel (no done event)")
 	}
 	return stalled, err
 }
