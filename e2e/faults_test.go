@@ -17,24 +17,56 @@ import (
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
-// TestMissingQEMURefused: with no QEMU on PATH, run stops before it
-// unpacks or builds anything, exit 2, naming the program and its package.
-func TestMissingQEMURefused(t *testing.T) {
+// TestMissingToolRefused: with QEMU, the compiler, flex or bison missing
+// from PATH, or a kernel series whose source package is not installed,
+// run stops before it unpacks or builds anything, exit 2, naming what is
+// missing and the package to install.
+func TestMissingToolRefused(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
-	path := t.TempDir()
-	for _, tool := range []string{"make", "gcc", "ld", "flex", "bison", "bc"} {
-		p, err := exec.LookPath(tool)
-		require.NoError(t, err)
-		require.NoError(t, os.Symlink(p, filepath.Join(path, tool)))
+	tools := []string{"qemu-system-x86_64", "make", "gcc", "ld", "flex", "bison", "bc", "tar", "xz", "dpkg-query"}
+	for _, c := range []struct {
+		missing string // left off PATH
+		args    []string
+		want    []string
+	}{
+		{"qemu-system-x86_64", nil, []string{"missing qemu-system-x86_64", "apt-get install qemu-system-x86"}},
+		{"gcc", nil, []string{"missing gcc", "apt-get install gcc"}},
+		{"flex", nil, []string{"missing flex", "apt-get install flex"}},
+		{"bison", nil, []string{"missing bison", "apt-get install bison"}},
+		{"", []string{"--kernels", "6.99"}, []string{"/usr/src/linux-source-6.99.tar.xz not found", "apt-get install linux-source-6.99"}},
+	} {
+		name := c.missing
+		if name == "" {
+			name = "kernel-source"
+		}
+		t.Run(name, func(t *testing.T) {
+			path := t.TempDir()
+			for _, tool := range tools {
+				if tool == c.missing {
+					continue
+				}
+				p, err := exec.LookPath(tool)
+				require.NoError(t, err)
+				require.NoError(t, os.Symlink(p, filepath.Join(path, tool)))
+			}
+			out, cache := t.TempDir(), t.TempDir()
+			args := append([]string{"run", "--cache", cache, "--cells", "unload", "--scenarios", "hello", "--out", out}, c.args...)
+			text, code := runCLIEnv(t, []string{"PATH=" + path}, bin, args...)
+			assert.Equal(t, 2, code, "%s", text)
+			for _, w := range c.want {
+				assert.Contains(t, text, w)
+			}
+			assert.NotContains(t, text, "configure", "nothing was started")
+			assert.NoFileExists(t, filepath.Join(out, "results.json"))
+			entries, err := os.ReadDir(cache)
+			require.NoError(t, err)
+			for _, e := range entries {
+				sub, _ := os.ReadDir(filepath.Join(cache, e.Name()))
+				assert.Empty(t, sub, "nothing unpacked or built in %s", e.Name())
+			}
+		})
 	}
-	out := t.TempDir()
-	text, code := runCLIEnv(t, []string{"PATH=" + path}, bin, "run", "--cache", cacheDir(), "--cells", "unload", "--scenarios", "hello", "--out", out)
-	assert.Equal(t, 2, code, "%s", text)
-	assert.Contains(t, text, "missing qemu-system-x86_64")
-	assert.Contains(t, text, "apt-get install qemu-system-x86")
-	assert.NotContains(t, text, "configure", "nothing was started")
-	assert.NoFileExists(t, filepath.Join(out, "results.json"))
 }
 
 // TestDamagedKernelRebuilt: a cached kernel whose vmlinux was truncated
