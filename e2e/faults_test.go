@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,4 +268,126 @@ func TestEventStreamFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKilledBuild: modmatrix SIGKILLed while it builds a kernel leaves no
+// make or compiler running (make gets SIGTERM when its parent dies and
+// passes it on) and no QEMU; what it left in the cache (the half-built
+// stage) is removed by the next run, and two runs started together that
+// need that same kernel build it once and both pass. The kernel is the
+// test's own (unload plus a hostname unique to this test run, one object
+// to rebuild from the unload tree), removed again at the end.
+func TestKilledBuild(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	frag := filepath.Join(t.TempDir(), "hostname.config")
+	host := fmt.Sprintf("mm-killed-%d", time.Now().UnixNano())
+	require.NoError(t, os.WriteFile(frag, []byte("CONFIG_DEFAULT_HOSTNAME=\""+host+"\"\n"), 0o644))
+	start := func() (*exec.Cmd, *bytes.Buffer, string) {
+		out := keptOnFailure(t)
+		cmd := exec.Command(bin, "run", "--cache", cacheDir(), "--cell", "killed=kconfigs/unload.config,"+frag,
+			"--cells", "killed", "--scenarios", "hello", "--out", out)
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		return cmd, &stderr, out
+	}
+
+	killed, stderr, _ := start()
+	var stage string
+	require.Eventually(t, func() bool {
+		for _, p := range processes() {
+			if p.comm == "make" && descends(p.pid, killed.Process.Pid) && strings.Contains(p.cmdline, "bzImage") {
+				for _, arg := range strings.Fields(p.cmdline) {
+					if s, ok := strings.CutPrefix(arg, "O="); ok {
+						stage = s
+					}
+				}
+				return stage != ""
+			}
+		}
+		return false
+	}, 15*time.Minute, 200*time.Millisecond, "the kernel build never started: %s", stderr)
+	time.Sleep(3 * time.Second) // compilers at work
+	require.NoError(t, killed.Process.Signal(syscall.SIGKILL))
+	_ = killed.Wait()
+	// At once, not when the build would have finished anyway (a
+	// one-object rebuild takes some 20 s more).
+	assert.Eventually(t, func() bool { return len(usersOf(stage)) == 0 }, 3*time.Second, 100*time.Millisecond,
+		"processes of the killed build still run: %v", usersOf(stage))
+	require.DirExists(t, stage, "the killed build left its stage")
+
+	// Two runs at once: the first to sweep removes the dead stage, one
+	// builds, the other waits for it and takes the hit.
+	type run struct {
+		cmd    *exec.Cmd
+		stderr *bytes.Buffer
+		out    string
+	}
+	var runs []run
+	for range 2 {
+		cmd, stderr, out := start()
+		runs = append(runs, run{cmd, stderr, out})
+	}
+	var swept []string
+	built := 0
+	var key string
+	for _, r := range runs {
+		require.NoError(t, r.cmd.Wait(), "%s", r.stderr)
+		res, err := report.Read(r.out)
+		require.NoError(t, err)
+		require.Len(t, res.Results, 1)
+		assert.Equal(t, verdict.Pass, res.Results[0].Verdict, res.Results[0].Reason)
+		if !res.Cells[0].KernelCached {
+			built++
+		}
+		key = res.Cells[0].KernelKey
+		swept = append(swept, res.Swept...)
+		t.Cleanup(func() {
+			for _, p := range []string{filepath.Join("kernels", key), filepath.Join("modules", key), filepath.Join("snapshots", res.Cells[0].SnapshotKey)} {
+				os.RemoveAll(filepath.Join(cacheDir(), p))
+			}
+		})
+	}
+	assert.Equal(t, 1, built, "built once: %s\n%s", runs[0].stderr, runs[1].stderr)
+	assert.Contains(t, swept, stage, "the dead run's stage was swept")
+	assert.NoDirExists(t, stage, "the stage became the entry")
+	temps, _ := filepath.Glob(filepath.Join(cacheDir(), "kernels", ".tmp-"+key+"*"))
+	assert.Empty(t, temps)
+}
+
+type process struct {
+	pid           string
+	comm, cmdline string
+	cwd           string
+}
+
+// processes lists the machine's processes.
+func processes() []process {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []process
+	for _, d := range dirs {
+		comm, err := os.ReadFile(filepath.Join(d, "comm"))
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+		cwd, _ := os.Readlink(filepath.Join(d, "cwd"))
+		out = append(out, process{pid: filepath.Base(d), comm: strings.TrimSpace(string(comm)),
+			cmdline: strings.ReplaceAll(string(cmdline), "\x00", " "), cwd: cwd})
+	}
+	return out
+}
+
+// usersOf lists the processes working in dir or naming it.
+func usersOf(dir string) []string {
+	var out []string
+	for _, p := range processes() {
+		if strings.HasPrefix(p.cwd, dir) || strings.Contains(p.cmdline, dir) {
+			out = append(out, p.pid+" "+p.comm)
+		}
+	}
+	return out
 }

@@ -158,6 +158,9 @@ func (f *runFlags) printResults(res *report.Results, runErr error) error {
 	}
 	abs, _ := filepath.Abs(f.out)
 	fmt.Printf("\n%s\nresults: %s\n", res.Summary(), filepath.Join(abs, "results.json"))
+	if n := len(res.Swept); n > 0 {
+		fmt.Printf("removed %d leftover(s) of runs that were killed (results.json lists them)\n", n)
+	}
 	if runErr != nil {
 		return runErr
 	}

@@ -23,6 +23,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/snapshot"
 	"modmatrix.dev/modmatrix/harness/vm"
 	"modmatrix.dev/modmatrix/initramfs"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // shellFlags are shell's flags: the matrix flags run takes (narrowed to
@@ -205,7 +206,7 @@ type shellBoot struct {
 // prepare builds (or finds) the cell's kernel, the modules and the image.
 // cleanup removes the scratch folder; call it also on error.
 func (s *shellSession) prepare(ctx context.Context, opts []matrix.Option) (*shellBoot, func(), error) {
-	tmp, err := os.MkdirTemp("", "modmatrix-shell-")
+	tmp, err := os.MkdirTemp("", cacheentry.Owned(matrix.ShellTempPrefix))
 	if err != nil {
 		return nil, func() {}, err
 	}

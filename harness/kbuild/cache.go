@@ -399,7 +399,7 @@ func stagePath(root string, src *ksrc.Source, cc string) string {
 	if src.Location != "" {
 		place = src.Location
 	}
-	return filepath.Join(root, "kernels", ".stage-"+cacheentry.Key([]byte(place), []byte(Arch), []byte(cc))[:16])
+	return filepath.Join(root, "kernels", cacheentry.StagePrefix+cacheentry.Key([]byte(place), []byte(Arch), []byte(cc))[:16])
 }
 
 func short(key string) string {

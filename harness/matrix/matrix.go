@@ -23,6 +23,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/scenario"
 	"modmatrix.dev/modmatrix/harness/vm"
 	"modmatrix.dev/modmatrix/initramfs"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // Config is a run's settings; build it with Options.
@@ -347,6 +348,7 @@ type unit struct {
 // far, also when ctx is cancelled; results.json is written before it returns.
 func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	res := m.newResults()
+	res.Swept = sweepDeadRuns(m.cfg.CacheDir)
 	out, err := filepath.Abs(m.cfg.OutDir)
 	if err != nil {
 		return nil, err
@@ -467,3 +469,17 @@ func (rec *recorder) record(c report.Cell, rs []report.ScenarioResult) {
 	rec.mu.Unlock()
 	rec.progress.CellDone(c, rs)
 }
+
+// sweepDeadRuns removes what killed runs left behind (cache temporaries
+// and stages, VM socket folders, shell scratch folders) and lists it.
+func sweepDeadRuns(cacheDir string) []string {
+	swept := cacheentry.SweepDead(cacheDir)
+	for _, prefix := range []string{vm.TempPrefix, ShellTempPrefix} {
+		swept = append(swept, cacheentry.SweepTemp(os.TempDir(), prefix)...)
+	}
+	return swept
+}
+
+// ShellTempPrefix names `modmatrix shell`'s scratch folder (with
+// cacheentry.Owned), for sweepDeadRuns.
+const ShellTempPrefix = "modmatrix-shell"

@@ -44,6 +44,9 @@ type Results struct {
 	GuestClock string `json:"guest_clock"`
 	// Interrupted is true when the run was stopped before every cell finished.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Swept lists what runs that died (SIGKILL, a power cut) had left in
+	// the cache and the temporary folder, which this run removed first.
+	Swept []string `json:"swept,omitempty"`
 	// Repeat is run --repeat's count (0 without it).
 	Repeat  int              `json:"repeat,omitempty"`
 	Cells   []Cell           `json:"cells"`

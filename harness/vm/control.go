@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"modmatrix.dev/modmatrix/internal/cacheentry"
+
 	"github.com/digitalocean/go-qemu/qmp"
 	"github.com/hugelgupf/vmtest/qemu"
 
@@ -26,8 +28,13 @@ type sockets struct {
 	events  string // the file QEMU writes the agent's events to
 }
 
+// TempPrefix names the temporary folder of each VM's sockets, with its
+// run's PID (cacheentry.Owned): a later run removes those of a run that
+// was killed (cacheentry.SweepTemp).
+const TempPrefix = "modmatrix-vm"
+
 func newSockets() (*sockets, error) {
-	dir, err := os.MkdirTemp("", "modmatrix-vm-")
+	dir, err := os.MkdirTemp("", cacheentry.Owned(TempPrefix))
 	if err != nil {
 		return nil, err
 	}

@@ -91,7 +91,7 @@ func (e Entry) buildInTemp(ctx context.Context, build Build, complete func(strin
 		held = name
 	}
 	sweep(dir, held)
-	tmp, err := os.MkdirTemp(dir, tempPrefix+name+"-")
+	tmp, err := os.MkdirTemp(dir, Owned(tempPrefix+name))
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (e Entry) publish(out string, complete func(string) bool) error {
 // it, which then takes path's place by rename, so that a reader finds the
 // old file or the new one, never a part of one.
 func Replace(path string, write func(w io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix+filepath.Base(path)+"-")
+	f, err := os.CreateTemp(filepath.Dir(path), Owned(tempPrefix+filepath.Base(path)))
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func exists(path string) bool {
 // finds all of it or none, then deleted. A missing entry is no error.
 func Remove(path string) error {
 	// The pid and a count: unique among processes and among goroutines.
-	aside := filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%s-%d%06d", tempPrefix, filepath.Base(path), os.Getpid(), removals.Add(1)))
+	aside := filepath.Join(filepath.Dir(path), fmt.Sprintf("%s%d", Owned(tempPrefix+filepath.Base(path)), removals.Add(1)))
 	if err := os.Rename(path, aside); err != nil {
 		if os.IsNotExist(err) {
 			return nil // another process removed it first

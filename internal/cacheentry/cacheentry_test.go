@@ -3,8 +3,10 @@ package cacheentry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -300,6 +302,73 @@ func TestSweep(t *testing.T) {
 	sweep(dir, "")
 	assert.ElementsMatch(t, []string{".tmp-unlocked-44", "dead", "live", "mine.lock", "dead.lock", "live.lock"}, names(t, dir),
 		"the live build is gone: its temporary is debris")
+}
+
+// deadPID is the PID of a process that has exited.
+func deadPID(t *testing.T) int {
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	return cmd.Process.Pid
+}
+
+func TestSweepByOwner(t *testing.T) {
+	dir := t.TempDir()
+	gone, me := deadPID(t), os.Getpid()
+	for _, name := range []string{
+		fmt.Sprintf(".tmp-a-p%d-1", gone), // its run exited: debris, however young
+		fmt.Sprintf(".tmp-b-p%d-2", me),   // a live run's
+		"a", "b",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, name), 0o755))
+	}
+	sweep(dir, "")
+	assert.ElementsMatch(t, []string{fmt.Sprintf(".tmp-b-p%d-2", me), "a", "b"}, names(t, dir))
+}
+
+// TestSweepDead: what a SIGKILLed run leaves across the cache (a kernel
+// stage, a module build's temporary) goes; what a live run is building
+// at, entries and lock files stay.
+func TestSweepDead(t *testing.T) {
+	cache := t.TempDir()
+	gone := deadPID(t)
+	mk := func(rel string) {
+		require.NoError(t, os.MkdirAll(filepath.Join(cache, rel), 0o755))
+	}
+	mk("kernels/.stage-dead/arch")
+	mk("kernels/.stage-live/arch")
+	mk("kernels/key")
+	mk(fmt.Sprintf("modules/key/.tmp-hello-x-p%d-7", gone))
+	mk("modules/key/hello-x")
+	for _, l := range []string{"kernels/.stage-dead.lock", "kernels/.stage-live.lock", "kernels/key.lock"} {
+		require.NoError(t, os.WriteFile(filepath.Join(cache, l), nil, 0o644))
+	}
+	release := hold(t, filepath.Join(cache, "kernels/.stage-live.lock"))
+	defer release()
+
+	removed := SweepDead(cache)
+	assert.ElementsMatch(t, []string{
+		filepath.Join(cache, "kernels/.stage-dead"),
+		filepath.Join(cache, fmt.Sprintf("modules/key/.tmp-hello-x-p%d-7", gone)),
+	}, removed)
+	assert.ElementsMatch(t, []string{".stage-dead.lock", ".stage-live", ".stage-live.lock", "key", "key.lock"}, names(t, filepath.Join(cache, "kernels")))
+	assert.ElementsMatch(t, []string{"hello-x"}, names(t, filepath.Join(cache, "modules/key")))
+}
+
+func TestSweepTemp(t *testing.T) {
+	dir := t.TempDir()
+	dead := fmt.Sprintf("modmatrix-vm-p%d-123", deadPID(t))
+	live := filepath.Base(must(os.MkdirTemp(dir, Owned("modmatrix-vm"))))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, dead), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "modmatrix-vm-123"), 0o755)) // no owner: left alone
+	assert.Equal(t, []string{filepath.Join(dir, dead)}, SweepTemp(dir, "modmatrix-vm"))
+	assert.ElementsMatch(t, []string{live, "modmatrix-vm-123"}, names(t, dir))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestReplace(t *testing.T) {

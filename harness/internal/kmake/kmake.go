@@ -32,7 +32,9 @@ func Run(ctx context.Context, dir string, log io.Writer, name string, args ...st
 	cmd.Stdout, cmd.Stderr = out, out
 	// make forks compilers; cancelling must kill the whole process group,
 	// not only make.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// And if modmatrix is killed outright, make gets SIGTERM, which it
+	// passes on to its compilers before it exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Run(); err != nil {
