@@ -391,3 +391,79 @@ func usersOf(dir string) []string {
 	}
 	return out
 }
+
+// smallDisk mounts a tmpfs of size at dir for the test: a disk that fills.
+func smallDisk(t *testing.T, dir, size string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the full-disk tests mount a tmpfs: CI runs them as root")
+		}
+		t.Skip("the full-disk tests mount a tmpfs, which needs root")
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size))
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+}
+
+// TestDiskFullDuringKernelBuild: a cache on a disk that fills during the
+// kernel build (a 32 MB tmpfs; the source tree is the shared cache's, used
+// in place with --kernel-src) makes that cell ERROR with the compiler's
+// "No space left on device", exit 1, results.json written elsewhere, no
+// make left and no kernel entry published.
+func TestDiskFullDuringKernelBuild(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	srcs, _ := filepath.Glob(filepath.Join(cacheDir(), "src", "linux-source-6.12-*"))
+	require.NotEmpty(t, srcs, "an unpacked 6.12 source in the shared cache (the earlier tests unpack it)")
+	cache := filepath.Join(t.TempDir(), "cache")
+	smallDisk(t, cache, "32m")
+	tmp, out := t.TempDir(), keptOnFailure(t)
+	text, code := runCLIEnv(t, []string{"TMPDIR=" + tmp}, bin, "run", "-q", "--cache", cache, "--kernel-src", srcs[0],
+		"--cells", "unload", "--scenarios", "hello", "--out", out)
+	assert.Equal(t, 1, code, "%s", text)
+	res, err := report.Read(out)
+	require.NoError(t, err, "%s", text)
+	require.Len(t, res.Results, 1)
+	r := res.Results[0]
+	assert.Equal(t, verdict.Error, r.Verdict)
+	assert.Contains(t, r.Reason, "No space left on device")
+	assert.Empty(t, usersOf(cache), "no make or compiler left")
+	assert.Empty(t, qemuUnder(tmp))
+	entries, _ := filepath.Glob(filepath.Join(cache, "kernels", "[0-9a-f]*"))
+	for _, e := range entries {
+		assert.True(t, strings.HasSuffix(e, ".lock"), "no kernel published: %s", e)
+	}
+}
+
+// TestDiskFullDuringSnapshot: the snapshot cannot be saved (its folder
+// is a 1 MB tmpfs; kernels and module builds are the shared cache's, by
+// symlink), so the cell's scenarios boot instead: the cell still passes,
+// says why, and leaves no partial snapshot.
+func TestDiskFullDuringSnapshot(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	cache := t.TempDir()
+	for _, d := range []string{"src", "configs", "kernels", "modules"} {
+		require.NoError(t, os.Symlink(filepath.Join(cacheDir(), d), filepath.Join(cache, d)))
+	}
+	snaps := filepath.Join(cache, "snapshots")
+	smallDisk(t, snaps, "1m")
+	tmp, out := t.TempDir(), keptOnFailure(t)
+	text, code := runCLIEnv(t, []string{"TMPDIR=" + tmp}, bin, "run", "-q", "--cache", cache,
+		"--cells", "unload", "--scenarios", "hello,noexit", "--out", out)
+	assert.Equal(t, 0, code, "%s", text)
+	res, err := report.Read(out)
+	require.NoError(t, err, "%s", text)
+	require.Len(t, res.Results, 2)
+	for _, r := range res.Results {
+		assert.Equal(t, verdict.Pass, r.Verdict, "%s: %s", r.Scenario, r.Reason)
+		assert.Equal(t, "boot", r.Started, r.Scenario)
+	}
+	assert.Contains(t, res.Cells[0].SnapshotNote, "no space left on device")
+	left, _ := os.ReadDir(snaps)
+	for _, e := range left {
+		assert.True(t, strings.HasSuffix(e.Name(), ".lock"), "nothing but locks left: %s", e.Name())
+	}
+	assert.Empty(t, qemuUnder(tmp))
+}
