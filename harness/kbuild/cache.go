@@ -4,6 +4,7 @@
 //
 //	configs/<fragkey>/config       resolved .config of (source, arch, compiler, fragments)
 //	configs/<fragkey>/fragments    what was merged, for humans
+//	configs/<fragkey>/sums.json    their sizes and digests, written last; a hit checks them
 //	configs/<fragkey>.lock         flock while resolving
 //	kernels/<kernelkey>/           a complete O= build tree (published by rename)
 //	kernels/<kernelkey>/manifest.json  written last; an entry without it is not a hit
@@ -199,12 +200,18 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, frags []*kconfig.Fragment, o *options) ([]byte, error) {
 	key := fragKey(src.ID, Arch, cc, frags)
 	var data []byte
+	said := false
 	entry := cacheentry.Entry{
 		Path:   filepath.Join(c.Dir, "configs", key),
 		Locked: true,
 		Complete: func(dir string) bool {
 			var err error
-			data, err = os.ReadFile(filepath.Join(dir, "config"))
+			data, err = loadConfig(dir)
+			var damaged *damagedError
+			if errors.As(err, &damaged) && !said {
+				said = true
+				o.progress(fmt.Sprintf("damaged: resolved config: %v; rebuilding", damaged.err))
+			}
 			return err == nil
 		},
 	}
@@ -242,7 +249,10 @@ func (c *Cache) resolveInto(ctx context.Context, dir string, src *ksrc.Source, c
 	if err := os.WriteFile(filepath.Join(dir, "config"), data, 0o644); err != nil {
 		return nil, err
 	}
-	return data, os.RemoveAll(obj)
+	if err := os.RemoveAll(obj); err != nil {
+		return nil, err
+	}
+	return data, writeConfigSums(dir) // last: it marks the entry whole
 }
 
 // buildEntry builds the tree of key at stage, from the nearest cached tree

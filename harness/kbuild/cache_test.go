@@ -428,3 +428,89 @@ func TestConfigUsers(t *testing.T) {
 	assert.False(t, far.closer(near))
 	assert.True(t, far.closer(nil))
 }
+
+// A resolved config entry records its files' sums last; a hit checks them.
+// A damaged entry is a miss, resolved again in place and said so; one an
+// older modmatrix wrote without sums is taken as it is.
+func TestConfigEntryDamaged(t *testing.T) {
+	tests := []struct {
+		name    string
+		damage  func(t *testing.T, dir string)
+		hit     bool
+		message string // in the progress line; "" for none
+	}{
+		{"whole", func(*testing.T, string) {}, true, ""},
+		{"config truncated", func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "config"), []byte("CONFIG_MOD"), 0o644))
+		}, false, "damaged: resolved config: config has 10 bytes, the manifest says"},
+		{"config altered, same size", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "config")
+			data, err := os.ReadFile(p)
+			require.NoError(t, err)
+			data[len(data)-2] = 'n'
+			require.NoError(t, os.WriteFile(p, data, 0o644))
+			require.NoError(t, os.Chtimes(p, time.Now(), time.Now().Add(time.Hour))) // not the memo's stamp
+		}, false, "damaged: resolved config: config's content is not what was built"},
+		{"fragments removed", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, "fragments")))
+		}, false, "damaged: resolved config: fragments is missing; rebuilding"},
+		{"sums unreadable", func(t *testing.T, dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, configSumsName), []byte("{"), 0o644))
+		}, false, "damaged: resolved config: sums.json:"},
+		{"older modmatrix: no sums", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, configSumsName)))
+		}, true, ""},
+		{"older modmatrix, config missing", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, configSumsName)))
+			require.NoError(t, os.Remove(filepath.Join(dir, "config")))
+		}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestCache(t, &fake{})
+			resolve := c.resolve
+			var resolves int
+			c.resolve = func(ctx context.Context, srcDir, objDir string, frags []*kconfig.Fragment, opts ...kconfig.Option) (kconfig.Config, error) {
+				resolves++
+				return resolve(ctx, srcDir, objDir, frags, opts...)
+			}
+			frags := []*kconfig.Fragment{frag(t, "kconfigs/unload.config", "CONFIG_MODULES=y\nCONFIG_MODULE_UNLOAD=y\n")}
+			ctx := context.Background()
+			want, err := c.Config(ctx, testSrc, "unload", frags)
+			require.NoError(t, err)
+			dir := filepath.Join(c.Dir, "configs", fragKey(testSrc.ID, Arch, "gcc (fake) 12", frags))
+			require.NoError(t, CheckConfigEntry(dir))
+			tt.damage(t, dir)
+			if tt.message != "" {
+				err := CheckConfigEntry(dir)
+				require.Error(t, err, "cache verify sees it")
+				assert.Contains(t, err.Error(), dir)
+			}
+
+			var stages []string
+			got, err := c.Config(ctx, testSrc, "unload", frags, WithProgress(func(s string) { stages = append(stages, s) }))
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			if tt.hit {
+				assert.Equal(t, 1, resolves)
+				assert.Empty(t, stages)
+				return
+			}
+			assert.Equal(t, 2, resolves, "resolved again")
+			if tt.message != "" {
+				require.Len(t, stages, 2)
+				assert.Contains(t, stages[0], tt.message)
+				assert.True(t, strings.HasSuffix(stages[0], "; rebuilding"), stages[0])
+				assert.Equal(t, "configure", stages[1])
+			} else {
+				assert.Equal(t, []string{"configure"}, stages)
+			}
+			assert.NoError(t, CheckConfigEntry(dir), "whole again, in place")
+			ents, err := os.ReadDir(filepath.Join(c.Dir, "configs"))
+			require.NoError(t, err)
+			for _, e := range ents {
+				assert.False(t, strings.HasPrefix(e.Name(), "."), "no temporary left: %s", e.Name())
+			}
+		})
+	}
+}
