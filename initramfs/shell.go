@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -56,23 +57,37 @@ type ShellBase struct {
 }
 
 // BuildShellBase returns the shell image's base archive from
-// cacheDir/shell/, building it with gobusybox in the module at repoDir on a
-// miss. A gobusybox build always rebuilds (about 10 s and more), so the
-// archive is kept, keyed by the Go toolchain, go.mod/go.sum, the command
-// list and modmatrix's own guest sources.
+// cacheDir/shell/KEY/, building it with gobusybox in the module at repoDir
+// on a miss. A gobusybox build always rebuilds (about 10 s and more), so
+// the archive is kept, keyed by the Go toolchain, go.mod/go.sum, the
+// command list and modmatrix's own guest sources. The entry's sums.json,
+// written last, records the archive's size and digest; a hit checks them
+// and builds a damaged archive again.
 func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, error) {
 	key, err := shellKey(ctx, repoDir)
 	if err != nil {
 		return nil, fmt.Errorf("shell image: %w", err)
 	}
+	// An older modmatrix's entry, a bare archive without sums, is taken
+	// as it is (as kernels' entries without sums are).
+	if legacy := filepath.Join(cacheDir, "shell", key+".cpio"); exists(legacy) {
+		_ = os.Chtimes(legacy, time.Now(), time.Now()) // used: prune keeps it
+		return &ShellBase{Path: legacy, Cached: true}, nil
+	}
 	// Unlocked: a concurrent build of the same key writes the same
 	// archive, and either rename leaves a complete one.
-	entry := cacheentry.Entry{Path: filepath.Join(cacheDir, "shell", key+".cpio")}
+	entry := cacheentry.Entry{
+		Path:     filepath.Join(cacheDir, "shell", key),
+		Complete: func(dir string) bool { return CheckShellEntry(dir) == nil },
+	}
 	var built time.Duration
 	hit, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
 		start := time.Now()
-		out := filepath.Join(tmp, "base.cpio")
-		err := create(tmp, out,
+		dir := filepath.Join(tmp, "entry") // uimage's scratch stays outside
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return "", err
+		}
+		err := create(tmp, filepath.Join(dir, shellArchive),
 			uimage.WithEnv(
 				golang.DisableCGO(),
 				golang.WithGOOS("linux"),
@@ -87,13 +102,61 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		if err != nil {
 			return "", fmt.Errorf("shell image (gobusybox in %s): %w", repoDir, err)
 		}
+		if err := writeSums(dir, shellArchive); err != nil {
+			return "", fmt.Errorf("shell image: %w", err)
+		}
 		built = time.Since(start)
-		return out, nil
+		return dir, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ShellBase{Path: entry.Path, Cached: hit, BuildTime: built}, nil
+	return &ShellBase{Path: filepath.Join(entry.Path, shellArchive), Cached: hit, BuildTime: built}, nil
+}
+
+// Files of a shell image entry.
+const (
+	shellArchive = "base.cpio"
+	sumsFile     = "sums.json"
+)
+
+func exists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func writeSums(dir string, files ...string) error {
+	sums, err := cacheentry.Sum(dir, files...)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(sums)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, sumsFile), append(b, '\n'), 0o644)
+}
+
+// CheckShellEntry tells whether the shell image entry at dir is complete
+// and whole: its archive as its sums.json records it (modmatrix cache
+// verify). A bare KEY.cpio, an older modmatrix's entry, has nothing to
+// check it by and is taken as it is.
+func CheckShellEntry(dir string) error {
+	if filepath.Ext(dir) == ".cpio" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, sumsFile))
+	if err != nil {
+		return fmt.Errorf("no %s: not built whole", sumsFile)
+	}
+	var sums cacheentry.Sums
+	if err := json.Unmarshal(b, &sums); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, sumsFile), err)
+	}
+	if _, ok := sums[shellArchive]; !ok {
+		return fmt.Errorf("%s does not record %s", filepath.Join(dir, sumsFile), shellArchive)
+	}
+	return sums.Check(dir)
 }
 
 // shellKey identifies what goes into the shell base archive.

@@ -64,3 +64,88 @@ func archiveNames(t *testing.T, path string) map[string]bool {
 	}
 	return names
 }
+
+// A shell image entry records its archive's size and digest last; a hit
+// checks them, and a damaged entry is built again. A bare KEY.cpio of an
+// older modmatrix is taken as it is.
+func TestShellEntry(t *testing.T) {
+	whole := func(t *testing.T, dir string) {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, shellArchive), []byte("070701 archive"), 0o644))
+		require.NoError(t, writeSums(dir, shellArchive))
+	}
+	tests := []struct {
+		name    string
+		make    func(t *testing.T, dir string)
+		damaged string // in CheckShellEntry's error; "" for whole
+	}{
+		{"whole", whole, ""},
+		{"archive truncated", func(t *testing.T, dir string) {
+			whole(t, dir)
+			require.NoError(t, os.Truncate(filepath.Join(dir, shellArchive), 6))
+		}, "base.cpio has 6 bytes, the manifest says 14"},
+		{"archive altered", func(t *testing.T, dir string) {
+			whole(t, dir)
+			p := filepath.Join(dir, shellArchive)
+			require.NoError(t, os.WriteFile(p, []byte("070701 ARCHIVE"), 0o644))
+			require.NoError(t, os.Chtimes(p, time.Now(), time.Now().Add(time.Hour)))
+		}, "base.cpio's content is not what was built"},
+		{"archive removed", func(t *testing.T, dir string) {
+			whole(t, dir)
+			require.NoError(t, os.Remove(filepath.Join(dir, shellArchive)))
+		}, "base.cpio is missing"},
+		{"no sums", func(t *testing.T, dir string) {
+			whole(t, dir)
+			require.NoError(t, os.Remove(filepath.Join(dir, sumsFile)))
+		}, "no sums.json"},
+		{"sums of nothing", func(t *testing.T, dir string) {
+			whole(t, dir)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, sumsFile), []byte("{}"), 0o644))
+		}, "does not record base.cpio"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "shell", "0123456789abcdef")
+			tt.make(t, dir)
+			err := CheckShellEntry(dir)
+			if tt.damaged == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tt.damaged)
+		})
+	}
+
+	// What BuildShellBase takes without building: a whole entry of its
+	// key, or an older modmatrix's bare archive.
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Dir(filepath.Dir(file))
+	ctx := context.Background()
+	key, err := shellKey(ctx, repo)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name string
+		make func(t *testing.T, cache string) string // the archive's path
+	}{
+		{"whole entry", func(t *testing.T, cache string) string {
+			whole(t, filepath.Join(cache, "shell", key))
+			return filepath.Join(cache, "shell", key, shellArchive)
+		}},
+		{"older modmatrix's archive", func(t *testing.T, cache string) string {
+			p := filepath.Join(cache, "shell", key+".cpio")
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, []byte("070701"), 0o644))
+			assert.NoError(t, CheckShellEntry(p))
+			return p
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := t.TempDir()
+			want := tt.make(t, cache)
+			base, err := BuildShellBase(ctx, repo, cache)
+			require.NoError(t, err)
+			assert.True(t, base.Cached)
+			assert.Equal(t, want, base.Path)
+		})
+	}
+}
