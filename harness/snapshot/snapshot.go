@@ -161,6 +161,15 @@ func check(dir, key string) (Meta, error) {
 	if size != m.VMStateSize || sum != m.VMStateSHA256 {
 		return m, fmt.Errorf("%s: %d bytes, sha256 %s; meta.json recorded %d, %s", vmstateFile, size, sum, m.VMStateSize, m.VMStateSHA256)
 	}
+	// The guest image is the entry's copy, which a restore boots with: a
+	// damaged one would restore a guest over another initramfs, or none.
+	// Its digest is part of the key.
+	if sum, _, err = digest(filepath.Join(dir, imageFile)); err != nil {
+		return m, err
+	}
+	if sum != m.Image {
+		return m, fmt.Errorf("%s: sha256 %s; meta.json recorded %s", imageFile, sum, m.Image)
+	}
 	return m, nil
 }
 
@@ -173,7 +182,8 @@ func (s *Snapshot) Discard() error {
 }
 
 // CheckEntry tells whether the snapshot entry at dir is whole: its
-// meta.json and its vmstate's size and digest (modmatrix cache verify).
+// meta.json, its vmstate's size and digest and its guest image's digest
+// (modmatrix cache verify).
 func CheckEntry(dir string) error {
 	_, err := check(dir, filepath.Base(dir))
 	return err
