@@ -84,8 +84,11 @@ type Apt struct {
 	// errNotFound.
 	show func(ctx context.Context, query string) ([]byte, error)
 	// update refreshes the package lists (apt-get update).
-	update  func(ctx context.Context) error
-	updated bool
+	update func(ctx context.Context) error
+	// download fetches the packages' .deb files into dir (apt-get
+	// download), failing with a *downloadError.
+	download func(ctx context.Context, dir string, pkgs []pkg) error
+	updated  bool
 }
 
 var errNotFound = errors.New("no such package")
@@ -116,6 +119,7 @@ func SystemApt() *Apt {
 			}
 			return nil
 		},
+		download: aptDownload,
 	}
 }
 

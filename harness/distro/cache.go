@@ -4,13 +4,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"pault.ag/go/debian/version"
+
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // entryName names a cache entry after its image and, by a short hash,
@@ -24,12 +28,14 @@ func entryName(pkgs []pkg) string {
 	return pathSafe(pkgs[0].Name+"_"+pkgs[0].Version) + "-" + hex.EncodeToString(sum[:4])
 }
 
-// newestCached is the complete entry that best matches s when apt cannot
-// say: for a series the newest kernel of that series and flavour, else
-// the entry of the named image (and headers).
+// newestCached is the whole entry that best matches s when apt cannot
+// say (or cannot download): for a series the newest kernel of that series
+// and flavour, else the entry of the named image (and headers). A damaged
+// entry is passed over.
 func newestCached(dir string, s Spec) (string, bool) {
 	manifests, _ := filepath.Glob(filepath.Join(dir, "*", manifestName))
-	best, bestVersion := "", ""
+	type candidate struct{ entry, version string }
+	var found []candidate
 	for _, mf := range manifests {
 		data, err := os.ReadFile(mf)
 		if err != nil {
@@ -40,14 +46,18 @@ func newestCached(dir string, s Spec) (string, bool) {
 			continue
 		}
 		image, version, _ := strings.Cut(m.Packages[0], "=")
-		if !s.matches(image, version, m.Packages) {
-			continue
-		}
-		if best == "" || newerVersion(version, bestVersion) {
-			best, bestVersion = filepath.Dir(mf), version
+		if s.matches(image, version, m.Packages) {
+			found = append(found, candidate{filepath.Dir(mf), version})
 		}
 	}
-	return best, best != ""
+	// Newest first; of one version the first entry found.
+	sort.SliceStable(found, func(i, j int) bool { return newerVersion(found[i].version, found[j].version) })
+	for _, c := range found {
+		if _, err := check(c.entry); err == nil {
+			return c.entry, true
+		}
+	}
+	return "", false
 }
 
 // matches reports whether an entry of the image package at version (and
@@ -100,25 +110,58 @@ type manifest struct {
 	Headers  string    `json:"headers"` // the O= tree
 	Srctree  string    `json:"srctree"` // what its Makefile includes
 	Fetched  time.Time `json:"fetched"`
+	// Files are the sizes and digests of what runs and module builds
+	// read (sumFiles), by their paths in the entry with links followed; a
+	// hit checks them. Entries made before they were recorded have none
+	// and are taken as they are, as kernels' are.
+	Files cacheentry.Sums `json:"files,omitempty"`
 }
 
 const manifestName = "manifest.json"
 
-// complete reports whether entry is unpacked whole.
-func complete(entry string) bool {
-	_, err := os.Stat(filepath.Join(entry, manifestName))
-	return err == nil
+// errIncomplete is an entry without its manifest: a miss, not damage.
+var errIncomplete = errors.New("no manifest.json: not unpacked whole")
+
+// damagedError says why an unpacked entry cannot be used: its manifest
+// is unreadable, or a file it records is missing or differs.
+type damagedError struct {
+	entry string
+	err   error
 }
 
-// load returns the kernel of a complete entry.
-func load(s Spec, entry string) (*Kernel, error) {
+func (e *damagedError) Error() string {
+	return fmt.Sprintf("cache entry %s is damaged: %v", e.entry, e.err)
+}
+
+// check reads the manifest of an entry unpacked whole, whose files are as
+// it records them (a *damagedError otherwise).
+func check(entry string) (*manifest, error) {
 	data, err := os.ReadFile(filepath.Join(entry, manifestName))
 	if err != nil {
-		return nil, err
+		return nil, errIncomplete
 	}
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(entry, manifestName), err)
+		return nil, &damagedError{entry, fmt.Errorf("%s: %w", manifestName, err)}
+	}
+	if err := m.Files.Check(entry); err != nil {
+		return nil, &damagedError{entry, err}
+	}
+	return &m, nil
+}
+
+// CheckEntry tells whether the unpacked entry at dir is complete and
+// whole (modmatrix cache verify).
+func CheckEntry(dir string) error {
+	_, err := check(dir)
+	return err
+}
+
+// load returns the kernel of a complete, whole entry.
+func load(s Spec, entry string) (*Kernel, error) {
+	m, err := check(entry)
+	if err != nil {
+		return nil, err
 	}
 	id := "debian:" + strings.Join(m.Packages, ",")
 	k, err := kernel(s, id, filepath.Join(entry, m.Vmlinuz), filepath.Join(entry, m.Headers),

@@ -8,9 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // guestConfig has what kconfig.CheckGuest asks of a kernel.
@@ -42,7 +45,13 @@ func unpacked(t *testing.T, root, rel, hrel string) {
 // leaves it, and returns its folder.
 func cachedEntry(t *testing.T, dir, image, version, rel string) string {
 	t.Helper()
-	pkgs := []pkg{{image, version}, {strings.Replace(image, "linux-image-", "linux-headers-", 1), version}}
+	return cachedPackages(t, dir, []pkg{{image, version}, {strings.Replace(image, "linux-image-", "linux-headers-", 1), version}}, rel)
+}
+
+// cachedPackages makes the complete cache entry of pkgs (the image
+// first), manifest and sums as fetch writes them.
+func cachedPackages(t *testing.T, dir string, pkgs []pkg, rel string) string {
+	t.Helper()
 	entry := filepath.Join(dir, entryName(pkgs))
 	root := filepath.Join(entry, "root")
 	unpacked(t, root, rel, rel)
@@ -50,6 +59,8 @@ func cachedEntry(t *testing.T, dir, image, version, rel string) string {
 	require.NoError(t, err)
 	m.Vmlinuz, m.Config = filepath.Join("root", m.Vmlinuz), filepath.Join("root", m.Config)
 	m.Headers, m.Srctree = filepath.Join("root", m.Headers), filepath.Join("root", m.Srctree)
+	m.Files, err = sumFiles(entry, entry, m)
+	require.NoError(t, err)
 	data, err := json.Marshal(m)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(entry, manifestName), data, 0o644))
@@ -219,4 +230,175 @@ func TestNewestCachedFollowsDebianOrder(t *testing.T) {
 	got, ok := newestCached(dir, s)
 	require.True(t, ok)
 	assert.Equal(t, want, got)
+}
+
+// An entry's manifest records the files a later run relies on; a hit
+// checks them. One an older modmatrix wrote without them is taken as it
+// is; one without a manifest is incomplete (a miss), not damaged.
+func TestCheckEntry(t *testing.T) {
+	const rel = "6.12.117+deb12-cloud-amd64"
+	hdr := "root/usr/src/linux-headers-" + rel
+	tests := []struct {
+		name    string
+		damage  func(t *testing.T, entry string)
+		damaged string // in the error; "" for a whole entry
+	}{
+		{"whole", func(*testing.T, string) {}, ""},
+		{"vmlinuz truncated", func(t *testing.T, entry string) {
+			require.NoError(t, os.Truncate(filepath.Join(entry, "root/boot/vmlinuz-"+rel), 3))
+		}, "root/boot/vmlinuz-" + rel + " has 3 bytes, the manifest says 7"},
+		{"config altered", func(t *testing.T, entry string) {
+			p := filepath.Join(entry, "root/boot/config-"+rel)
+			require.NoError(t, os.WriteFile(p, []byte(strings.Replace(guestConfig, "MODULES=y", "MODULES=n", 1)), 0o644))
+			require.NoError(t, os.Chtimes(p, time.Now(), time.Now().Add(time.Hour)))
+		}, "root/boot/config-" + rel + "'s content is not what was built"},
+		{"headers Makefile removed", func(t *testing.T, entry string) {
+			require.NoError(t, os.Remove(filepath.Join(entry, hdr, "Makefile")))
+		}, hdr + "/Makefile is missing"},
+		{"Module.symvers removed", func(t *testing.T, entry string) {
+			require.NoError(t, os.Remove(filepath.Join(entry, hdr, "Module.symvers")))
+		}, hdr + "/Module.symvers is missing"},
+		{"manifest unreadable", func(t *testing.T, entry string) {
+			require.NoError(t, os.WriteFile(filepath.Join(entry, manifestName), []byte(`{"packages": [`), 0o644))
+		}, "manifest.json: unexpected end of JSON input"},
+		{"older modmatrix: no sums", func(t *testing.T, entry string) {
+			p := filepath.Join(entry, manifestName)
+			data, err := os.ReadFile(p)
+			require.NoError(t, err)
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(data, &m))
+			delete(m, "files")
+			data, err = json.Marshal(m)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p, data, 0o644))
+			require.NoError(t, os.Truncate(filepath.Join(entry, "root/boot/vmlinuz-"+rel), 3)) // not known to be damaged
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "distro")
+			entry := cachedEntry(t, dir, "linux-image-"+rel, "6.12.117-1~deb12u1", rel)
+			tt.damage(t, entry)
+			err := CheckEntry(entry)
+			s, perr := ParseSpec("debian-cloud-6.12")
+			require.NoError(t, perr)
+			found, ok := newestCached(dir, s)
+			if tt.damaged == "" {
+				require.NoError(t, err)
+				assert.True(t, ok)
+				assert.Equal(t, entry, found)
+				return
+			}
+			require.Error(t, err)
+			var d *damagedError
+			assert.ErrorAs(t, err, &d)
+			assert.Contains(t, err.Error(), "cache entry "+entry+" is damaged: "+tt.damaged)
+			_, lerr := load(s, entry)
+			assert.Error(t, lerr)
+			assert.False(t, ok, "the fallback passes a damaged entry over")
+		})
+	}
+
+	t.Run("no manifest", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "distro")
+		entry := cachedEntry(t, dir, "linux-image-"+rel, "6.12.117-1~deb12u1", rel)
+		require.NoError(t, os.Remove(filepath.Join(entry, manifestName)))
+		err := CheckEntry(entry)
+		assert.ErrorIs(t, err, errIncomplete)
+		var d *damagedError
+		assert.False(t, errors.As(err, &d))
+	})
+}
+
+// The files recorded are those a run reads, found through the entry's
+// links as relink leaves them (pointing into the entry, which is not in
+// place yet while it is unpacked): modpost is the kbuild package's.
+func TestSumFilesFollowLinksInsideTheEntry(t *testing.T) {
+	const rel = "6.12.117+deb12-cloud-amd64"
+	tmp := t.TempDir()
+	entry := "/cache/distro/e" // not there: sums must not look at it
+	root := filepath.Join(tmp, "root")
+	unpacked(t, root, rel, rel)
+	hdr := filepath.Join(root, "usr/src/linux-headers-"+rel)
+	kbuild := filepath.Join(root, "usr/lib/linux-kbuild-6.12.117+deb12/scripts/mod")
+	require.NoError(t, os.MkdirAll(kbuild, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(kbuild, "modpost"), []byte("ELF modpost"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(kbuild, "modpost.real-lsb-64"), []byte("ELF modpost.real"), 0o755))
+	require.NoError(t, os.Symlink("../../lib/linux-kbuild-6.12.117+deb12/scripts", filepath.Join(hdr, "scripts")))
+	require.NoError(t, relink(root, filepath.Join(entry, "root")))
+
+	m, err := describe(root, []pkg{{"linux-image-" + rel, "6.12.117-1~deb12u1"}})
+	require.NoError(t, err)
+	m.Vmlinuz, m.Config = filepath.Join("root", m.Vmlinuz), filepath.Join("root", m.Config)
+	m.Headers, m.Srctree = filepath.Join("root", m.Headers), filepath.Join("root", m.Srctree)
+	sums, err := sumFiles(tmp, entry, m)
+	require.NoError(t, err)
+	var names []string
+	for n := range sums {
+		names = append(names, n)
+	}
+	assert.ElementsMatch(t, []string{
+		"root/boot/vmlinuz-" + rel, "root/boot/config-" + rel,
+		"root/usr/src/linux-headers-" + rel + "/Makefile", "root/usr/src/linux-headers-" + rel + "/Module.symvers",
+		"root/usr/lib/linux-kbuild-6.12.117+deb12/scripts/mod/modpost",
+		"root/usr/lib/linux-kbuild-6.12.117+deb12/scripts/mod/modpost.real-lsb-64",
+	}, names)
+	assert.EqualValues(t, len("ELF modpost"), sums["root/usr/lib/linux-kbuild-6.12.117+deb12/scripts/mod/modpost"].Size)
+
+	// A link out of the entry is not followed.
+	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(hdr, "outside")))
+	_, err = inEntry(tmp, entry, "root/usr/src/linux-headers-"+rel+"/outside")
+	assert.ErrorContains(t, err, "leads out of the entry")
+}
+
+// BenchmarkCheckEntry is a hit's check of an entry with the files and
+// sizes of Debian's 6.12.117 cloud kernel (12.8 MB summed): the first in a
+// process reads every digest, later ones in the same process only stat.
+func BenchmarkCheckEntry(b *testing.B) {
+	entry := b.TempDir()
+	hdr := "root/usr/src/linux-headers-6.12.117+deb12-cloud-amd64/"
+	kb := "root/usr/lib/linux-kbuild-6.12.117+deb12/scripts/mod/"
+	sizes := map[string]int{
+		"root/boot/vmlinuz-6.12.117+deb12-cloud-amd64": 11655104,
+		"root/boot/config-6.12.117+deb12-cloud-amd64":  132616,
+		hdr + "Makefile":           163,
+		hdr + "Module.symvers":     948280,
+		kb + "modpost":             14616,
+		kb + "modpost.real-lsb-64": 76424,
+	}
+	var names []string
+	for n, size := range sizes {
+		p := filepath.Join(entry, n)
+		require.NoError(b, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(b, os.WriteFile(p, make([]byte, size), 0o644))
+		names = append(names, n)
+	}
+	sums, err := cacheentry.Sum(entry, names...)
+	require.NoError(b, err)
+	data, err := json.Marshal(manifest{Packages: []string{"linux-image-6.12.117+deb12-cloud-amd64=6.12.117-1~deb12u1"}, Files: sums})
+	require.NoError(b, err)
+	require.NoError(b, os.WriteFile(filepath.Join(entry, manifestName), data, 0o644))
+
+	var stamps int64
+	b.Run("first in a process", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			stamps++
+			for _, n := range names { // a new stamp: the memo does not know it
+				at := time.Unix(1e9+stamps, 0)
+				require.NoError(b, os.Chtimes(filepath.Join(entry, n), at, at))
+			}
+			b.StartTimer()
+			if err := CheckEntry(entry); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("again", func(b *testing.B) {
+		for range b.N {
+			if err := CheckEntry(entry); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

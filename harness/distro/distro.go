@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,10 @@ type Kernel struct {
 // A spec naming one kernel (not a series) is found in the cache without
 // asking apt; for a series apt is asked for the newest, and when it cannot
 // answer (offline, or the lists dropped it) the newest cached kernel of the
-// series is taken, said in Kernel.Note. Share one Apt among a run's specs.
+// series is taken, said in Kernel.Note; so too when apt resolves it but
+// cannot download it. An entry is checked against the sums its manifest
+// recorded, and a damaged one is fetched again in place. Share one Apt
+// among a run's specs.
 func Get(ctx context.Context, cacheDir string, a *Apt, s Spec) (*Kernel, error) {
 	if !s.Debian() {
 		return local(s)
@@ -67,8 +71,19 @@ func Get(ctx context.Context, cacheDir string, a *Apt, s Spec) (*Kernel, error) 
 		return nil, err
 	}
 	entry := filepath.Join(dir, entryName(pkgs))
-	hit, err := cacheentry.Entry{Path: entry, Locked: true, Complete: complete}.Get(ctx,
-		func(ctx context.Context, tmp string) (string, error) { return tmp, fetch(ctx, tmp, entry, pkgs) })
+	var damaged error
+	hit, err := cacheentry.Entry{Path: entry, Locked: true, Complete: func(p string) bool {
+		_, err := check(p)
+		var d *damagedError
+		if errors.As(err, &d) {
+			damaged = d.err // fetched again in place
+		}
+		return err == nil
+	}}.Get(ctx, func(ctx context.Context, tmp string) (string, error) { return tmp, fetch(ctx, a, tmp, entry, pkgs) })
+	var dl *downloadError
+	if errors.As(err, &dl) && ctx.Err() == nil {
+		return notDownloaded(s, dir, entry, dl, damaged)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
 	}
@@ -82,6 +97,28 @@ func Get(ctx context.Context, cacheDir string, a *Apt, s Spec) (*Kernel, error) 
 		_ = pin(dir, s, entry)
 	}
 	return k, nil
+}
+
+// notDownloaded is what a spec gives when apt resolved it but could not
+// download the packages (offline, or the mirror lost them): the newest
+// match in the cache, as when apt cannot resolve it, with a note; else an
+// error that says what was wanted, why apt failed and that the cache has
+// no copy (or only a damaged one) to take instead.
+func notDownloaded(s Spec, dir, entry string, dl *downloadError, damaged error) (*Kernel, error) {
+	if other, ok := newestCached(dir, s); ok {
+		if k, err := load(s, other); err == nil {
+			k.Note = fmt.Sprintf("apt could not download %s, so the newest match in the cache: %s (%s)", dl.pkgs[0], k.Packages[0], dl.last)
+			return k, nil
+		}
+	}
+	what := "no copy of them is cached in " + dir
+	if damaged != nil {
+		what = fmt.Sprintf("the copy cached in %s is damaged (%v)", entry, damaged)
+	}
+	if s.series() {
+		what += fmt.Sprintf(", nor any other %s %s kernel", s.Version, s.Flavour)
+	}
+	return nil, fmt.Errorf("--kernel %s: %w; %s: run once where apt can download them", s.Text, dl, what)
 }
 
 // local is a vmlinuz and a headers directory on disk, identified by their
