@@ -18,8 +18,9 @@ func cacheCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cache",
 		Short: "Check and trim the cache of kernel builds, module builds and snapshots",
-		Long: "The cache (--cache, default $XDG_CACHE_HOME/modmatrix) holds unpacked kernel sources, kernel and\n" +
-			"module builds, guest snapshots and shell images. Every run checks what it takes from it and\n" +
+		Long: "The cache (--cache, default $XDG_CACHE_HOME/modmatrix) holds unpacked kernel sources, resolved\n" +
+			"configs, kernel and module builds, unpacked distribution kernels, guest snapshots and shell\n" +
+			"images. Every run checks what it takes from it and\n" +
 			"rebuilds a damaged entry; `cache verify` checks all of it, `cache prune` removes what was not\n" +
 			"used lately." +
 			exitHelp("done (verify: every entry is whole)", "verify: some entry is damaged", "bad flag, or the cache cannot be read or written", ""),
@@ -34,9 +35,10 @@ func cacheVerifyCmd(dir *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify",
 		Short: "Check every cache entry as a run's hit checks it",
-		Long: "Checks every entry of the cache as a run would before using it (kernel trees and module builds\n" +
-			"against the sizes and digests their manifests recorded, snapshots against theirs) and lists the\n" +
-			"damaged ones; a run rebuilds those it needs." +
+		Long: "Checks every entry of the cache as a run would before using it (resolved configs, kernel trees,\n" +
+			"module builds, unpacked distribution kernels, shell images and snapshots, with their guest image,\n" +
+			"against the sizes and digests their manifests recorded) and lists the damaged ones; a run\n" +
+			"rebuilds (or fetches again) those it needs. Entries an older modmatrix wrote without sums pass." +
 			exitHelp("every entry is whole", "some entry is damaged", "the cache cannot be read", ""),
 		Example: "  modmatrix cache verify\n  modmatrix cache verify --cache /var/cache/modmatrix",
 		Args:    cobra.NoArgs,

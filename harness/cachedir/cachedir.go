@@ -14,9 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"modmatrix.dev/modmatrix/harness/distro"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/modbuild"
 	"modmatrix.dev/modmatrix/harness/snapshot"
+	"modmatrix.dev/modmatrix/initramfs"
 	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
@@ -35,11 +37,14 @@ type kind struct {
 var kinds = []kind{
 	{name: "kernel", glob: "kernels/*", check: kbuild.CheckEntry},
 	{name: "variant", glob: "variants/*"},
-	{name: "config", glob: "configs/*"},
+	{name: "config", glob: "configs/*", check: kbuild.CheckConfigEntry},
 	{name: "modules", glob: "modules/*/*", check: modbuild.CheckEntry},
 	{name: "snapshot", glob: "snapshots/*", check: snapshot.CheckEntry},
-	{name: "shell", glob: "shell/*"},
-	{name: "distro", glob: "distro/*"},
+	{name: "shell", glob: "shell/*", check: initramfs.CheckShellEntry},
+	// Unpacked packages; beside them, spec-* files name the entry an
+	// exact --kernel resolved to (a hint: a missing entry is asked again).
+	{name: "distro", glob: "distro/linux-image-*", check: distro.CheckEntry},
+	{name: "pin", glob: "distro/spec-*"},
 	{name: "source", glob: "src/*", input: true},
 }
 
