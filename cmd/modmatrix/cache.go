@@ -11,6 +11,7 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/cachedir"
 	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 func cacheCmd() *cobra.Command {
@@ -75,7 +76,8 @@ func cachePruneCmd(dir *string) *cobra.Command {
 		Long: "Removes the entries no run has used for --older-than, and of each kind (kernel, module build,\n" +
 			"snapshot, shell image, …) all but the --keep-latest most recently used; a kernel's module builds\n" +
 			"go with it. Unpacked kernel sources go by age only. An entry a run is building stays (its lock is\n" +
-			"held); prune while no run uses the cache, or with --older-than longer than any run." +
+			"held); prune while no run uses the cache, or with --older-than longer than any run. It also removes\n" +
+			"what killed runs left (temporaries, half-built kernel stages), as every run does when it starts." +
 			exitHelp("pruned (or nothing to prune)", "", "bad flag, or the cache cannot be read or written", ""),
 		Example: "  modmatrix cache prune --older-than 30d\n  modmatrix cache prune --keep-latest 12 --dry-run",
 		Args:    cobra.NoArgs,
@@ -105,6 +107,11 @@ func cachePruneCmd(dir *string) *cobra.Command {
 				fmt.Fprintf(out, "%s %-8s %s (%s, last used %s)\n", verb, e.Kind, e.Path, humanize.IBytes(uint64(e.Size)), humanize.Time(e.Used))
 			}
 			fmt.Fprintf(out, "%s %d entries, %s\n", verb, len(removed), humanize.IBytes(uint64(total)))
+			if err == nil && !p.DryRun {
+				if swept := cacheentry.SweepDead(*dir); len(swept) > 0 {
+					fmt.Fprintf(out, "removed %d leftover(s) of runs that were killed: %s\n", len(swept), strings.Join(swept, ", "))
+				}
+			}
 			return err
 		},
 	}
