@@ -72,11 +72,12 @@ func TestMissingToolRefused(t *testing.T) {
 	}
 }
 
-// TestDamagedKernelRebuilt: a cached kernel whose vmlinux was truncated
-// (a full disk during a copy, a stray truncate) is found damaged by its
-// manifest on the hit, said so, rebuilt in place, and its cell passes. The
-// cell is the test's own (unload plus a hostname: one object to rebuild
-// from the unload tree), so no other test's kernel is touched.
+// TestDamagedKernelRebuilt: a cached kernel damaged after it was written
+// (a vmlinux truncated by a full disk during a copy, a truncated
+// Module.symvers, a file removed by hand) is found by its manifest on the
+// hit, said so, rebuilt in place, and its cell passes. The cell is the
+// test's own (unload plus a hostname: one object to rebuild from the
+// unload tree), so no other test's kernel is touched.
 func TestDamagedKernelRebuilt(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
@@ -94,17 +95,34 @@ func TestDamagedKernelRebuilt(t *testing.T) {
 		return res, text
 	}
 	res, _ := run()
-	vmlinux := filepath.Join(cacheDir(), "kernels", res.Cells[0].KernelKey, "vmlinux")
-	fi, err := os.Stat(vmlinux)
-	require.NoError(t, err)
-	require.NoError(t, os.Truncate(vmlinux, fi.Size()/2))
-
-	res, text := run()
-	assert.Contains(t, text, "damaged: vmlinux has ")
-	assert.False(t, res.Cells[0].KernelCached, "rebuilt, not taken as it was")
-	after, err := os.Stat(vmlinux)
-	require.NoError(t, err)
-	assert.Equal(t, fi.Size(), after.Size(), "the entry is whole again")
+	entry := filepath.Join(cacheDir(), "kernels", res.Cells[0].KernelKey)
+	truncate := func(p string) {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.NoError(t, os.Truncate(p, fi.Size()/2))
+	}
+	for _, c := range []struct {
+		file   string
+		damage func(string)
+		said   string
+	}{
+		{"vmlinux", truncate, "damaged: vmlinux has "},
+		{"Module.symvers", truncate, "damaged: Module.symvers has "},
+		{"System.map", func(p string) { require.NoError(t, os.Remove(p)) }, "damaged: System.map is missing"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			p := filepath.Join(entry, c.file)
+			before, err := os.Stat(p)
+			require.NoError(t, err)
+			c.damage(p)
+			res, text := run()
+			assert.Contains(t, text, c.said)
+			assert.False(t, res.Cells[0].KernelCached, "rebuilt, not taken as it was")
+			after, err := os.Stat(p)
+			require.NoError(t, err)
+			assert.Equal(t, before.Size(), after.Size(), "the entry is whole again")
+		})
+	}
 }
 
 // TestCacheVerifyPrune: cache verify and cache prune on real entries (a
