@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -102,7 +102,7 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		if err != nil {
 			return "", fmt.Errorf("shell image (gobusybox in %s): %w", repoDir, err)
 		}
-		if err := writeSums(dir, shellArchive); err != nil {
+		if err := cacheentry.WriteSums(dir, shellArchive); err != nil {
 			return "", fmt.Errorf("shell image: %w", err)
 		}
 		built = time.Since(start)
@@ -117,24 +117,11 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 // Files of a shell image entry.
 const (
 	shellArchive = "base.cpio"
-	sumsFile     = "sums.json"
 )
 
 func exists(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-func writeSums(dir string, files ...string) error {
-	sums, err := cacheentry.Sum(dir, files...)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(sums)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, sumsFile), append(b, '\n'), 0o644)
 }
 
 // CheckShellEntry tells whether the shell image entry at dir is complete
@@ -145,16 +132,15 @@ func CheckShellEntry(dir string) error {
 	if filepath.Ext(dir) == ".cpio" {
 		return nil
 	}
-	b, err := os.ReadFile(filepath.Join(dir, sumsFile))
-	if err != nil {
-		return fmt.Errorf("no %s: not built whole", sumsFile)
+	sums, err := cacheentry.ReadSums(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no %s: not built whole", cacheentry.SumsFile)
 	}
-	var sums cacheentry.Sums
-	if err := json.Unmarshal(b, &sums); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(dir, sumsFile), err)
+	if err != nil {
+		return err
 	}
 	if _, ok := sums[shellArchive]; !ok {
-		return fmt.Errorf("%s does not record %s", filepath.Join(dir, sumsFile), shellArchive)
+		return fmt.Errorf("%s does not record %s", filepath.Join(dir, cacheentry.SumsFile), shellArchive)
 	}
 	return sums.Check(dir)
 }

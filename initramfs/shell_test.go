@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // TestShellImage builds the shell base with gobusybox in the shared cache
@@ -72,7 +74,7 @@ func TestShellEntry(t *testing.T) {
 	whole := func(t *testing.T, dir string) {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, shellArchive), []byte("070701 archive"), 0o644))
-		require.NoError(t, writeSums(dir, shellArchive))
+		require.NoError(t, cacheentry.WriteSums(dir, shellArchive))
 	}
 	tests := []struct {
 		name    string
@@ -96,11 +98,11 @@ func TestShellEntry(t *testing.T) {
 		}, "base.cpio is missing"},
 		{"no sums", func(t *testing.T, dir string) {
 			whole(t, dir)
-			require.NoError(t, os.Remove(filepath.Join(dir, sumsFile)))
+			require.NoError(t, os.Remove(filepath.Join(dir, cacheentry.SumsFile)))
 		}, "no sums.json"},
 		{"sums of nothing", func(t *testing.T, dir string) {
 			whole(t, dir)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, sumsFile), []byte("{}"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, cacheentry.SumsFile), []byte("{}"), 0o644))
 		}, "does not record base.cpio"},
 	}
 	for _, tt := range tests {

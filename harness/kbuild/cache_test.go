@@ -17,6 +17,7 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 func frag(t *testing.T, path, text string) *kconfig.Fragment {
@@ -455,13 +456,13 @@ func TestConfigEntryDamaged(t *testing.T) {
 			require.NoError(t, os.Remove(filepath.Join(dir, "fragments")))
 		}, false, "damaged: resolved config: fragments is missing; rebuilding"},
 		{"sums unreadable", func(t *testing.T, dir string) {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, configSumsName), []byte("{"), 0o644))
-		}, false, "damaged: resolved config: sums.json:"},
+			require.NoError(t, os.WriteFile(filepath.Join(dir, cacheentry.SumsFile), []byte("{"), 0o644))
+		}, false, "sums.json: unexpected end of JSON input"},
 		{"older modmatrix: no sums", func(t *testing.T, dir string) {
-			require.NoError(t, os.Remove(filepath.Join(dir, configSumsName)))
+			require.NoError(t, os.Remove(filepath.Join(dir, cacheentry.SumsFile)))
 		}, true, ""},
 		{"older modmatrix, config missing", func(t *testing.T, dir string) {
-			require.NoError(t, os.Remove(filepath.Join(dir, configSumsName)))
+			require.NoError(t, os.Remove(filepath.Join(dir, cacheentry.SumsFile)))
 			require.NoError(t, os.Remove(filepath.Join(dir, "config")))
 		}, false, ""},
 	}

@@ -1,9 +1,7 @@
 package kbuild
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,41 +10,25 @@ import (
 )
 
 // A resolved config entry (configs/KEY) holds the files configFiles
-// names and, written last, configSumsName: their sizes and digests, which
-// a hit checks. Entries made before modmatrix recorded them have no sums
+// names and, written last, a cacheentry.SumsFile: their sizes and
+// digests, which a hit checks. Entries made before modmatrix recorded them have no sums
 // and are taken as they are, as kernels' are.
-const configSumsName = "sums.json"
-
 // configFiles are what a later run reads: the resolved .config a kernel's
 // key is made of, and the merged fragments shown to humans.
 var configFiles = []string{"config", "fragments"}
 
-func writeConfigSums(dir string) error {
-	sums, err := cacheentry.Sum(dir, configFiles...)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(sums)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, configSumsName), append(b, '\n'), 0o644)
-}
+func writeConfigSums(dir string) error { return cacheentry.WriteSums(dir, configFiles...) }
 
 // loadConfig returns the resolved .config of the config entry at dir,
 // whose files are as its sums record (a *damagedError otherwise).
 func loadConfig(dir string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(dir, configSumsName))
+	sums, err := cacheentry.ReadSums(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Made by an older modmatrix: taken as it is.
 	case err != nil:
 		return nil, &damagedError{dir, err}
 	default:
-		var sums cacheentry.Sums
-		if err := json.Unmarshal(b, &sums); err != nil {
-			return nil, &damagedError{dir, fmt.Errorf("%s: %w", configSumsName, err)}
-		}
 		if err := sums.Check(dir); err != nil {
 			return nil, &damagedError{dir, err}
 		}

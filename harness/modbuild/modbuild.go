@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -324,10 +323,9 @@ func hashFiles(dir string, files []string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-// sumsFile, written last into a module build's entry, records its .ko
-// files; a hit checks them, so a damaged or removed .ko is built again.
-const sumsFile = "sums.json"
-
+// writeSums records, last, a module build's .ko files in its
+// cacheentry.SumsFile; a hit checks them, so a damaged or removed .ko is
+// built again.
 func writeSums(dir string) error {
 	kos, err := filepath.Glob(filepath.Join(dir, "*.ko"))
 	if err != nil || len(kos) == 0 {
@@ -337,25 +335,16 @@ func writeSums(dir string) error {
 	for _, ko := range kos {
 		names = append(names, filepath.Base(ko))
 	}
-	sums, err := cacheentry.Sum(dir, names...)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(sums)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, sumsFile), b, 0o644)
+	return cacheentry.WriteSums(dir, names...)
 }
 
 func checkSums(dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, sumsFile))
-	if err != nil {
-		return fmt.Errorf("no %s (made before modmatrix recorded them, or never finished): built again when next used", sumsFile)
+	sums, err := cacheentry.ReadSums(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no %s (made before modmatrix recorded them, or never finished): built again when next used", cacheentry.SumsFile)
 	}
-	var sums cacheentry.Sums
-	if err := json.Unmarshal(b, &sums); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(dir, sumsFile), err)
+	if err != nil {
+		return err
 	}
 	return sums.Check(dir)
 }

@@ -3,6 +3,7 @@ package cacheentry
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -35,6 +36,40 @@ func Sum(dir string, files ...string) (Sums, error) {
 		s[f] = fs
 	}
 	return s, nil
+}
+
+// SumsFile is the manifest of the entries whose manifest is their sums
+// alone (resolved configs, module builds, shell images): written last by
+// WriteSums, so an entry without it never finished.
+const SumsFile = "sums.json"
+
+// WriteSums records files (relative to dir) in dir's SumsFile; call it
+// last, once the entry is otherwise complete.
+func WriteSums(dir string, files ...string) error {
+	sums, err := Sum(dir, files...)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(sums)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, SumsFile), append(b, '\n'), 0o644)
+}
+
+// ReadSums reads dir's SumsFile: an error wrapping fs.ErrNotExist when
+// there is none (an older modmatrix's entry, or one never finished).
+func ReadSums(dir string) (Sums, error) {
+	p := filepath.Join(dir, SumsFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var sums Sums
+	if err := json.Unmarshal(b, &sums); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return sums, nil
 }
 
 // SumFile is one file's size and digest.
