@@ -425,7 +425,7 @@ func smallDisk(t *testing.T, dir, size string) {
 }
 
 // TestDiskFullDuringKernelBuild: a cache on a disk that fills during the
-// kernel build (a 32 MB tmpfs; the source tree is the shared cache's, used
+// kernel build (a 12 MB tmpfs; the source tree is the shared cache's, used
 // in place with --kernel-src) makes that cell ERROR with the compiler's
 // "No space left on device", exit 1, results.json written elsewhere, no
 // make left and no kernel entry published.
@@ -435,7 +435,7 @@ func TestDiskFullDuringKernelBuild(t *testing.T) {
 	srcs, _ := filepath.Glob(filepath.Join(cacheDir(), "src", "linux-source-6.12-*"))
 	require.NotEmpty(t, srcs, "an unpacked 6.12 source in the shared cache (the earlier tests unpack it)")
 	cache := filepath.Join(t.TempDir(), "cache")
-	smallDisk(t, cache, "32m")
+	smallDisk(t, cache, "12m")
 	tmp, out := t.TempDir(), keptOnFailure(t)
 	text, code := runCLIEnv(t, []string{"TMPDIR=" + tmp}, bin, "run", "-q", "--cache", cache, "--kernel-src", srcs[0],
 		"--cells", "unload", "--scenarios", "hello", "--out", out)
