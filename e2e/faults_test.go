@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,51 +71,51 @@ func TestMissingToolRefused(t *testing.T) {
 	}
 }
 
+// damagedCell is the cell of the tests that damage a cached kernel: the
+// unload cell plus a hostname, one object to rebuild from the unload tree,
+// so that no other test's kernel is touched. It returns run's flags for
+// it, given an --out.
+func damagedCell(t *testing.T) func(out string) []string {
+	frag := filepath.Join(t.TempDir(), "hostname.config")
+	require.NoError(t, os.WriteFile(frag, []byte("CONFIG_DEFAULT_HOSTNAME=\"modmatrix-fault\"\n"), 0o644))
+	return func(out string) []string {
+		return []string{"run", "--cache", cacheDir(), "--cell", "damaged=kconfigs/unload.config," + frag,
+			"--cells", "damaged", "--scenarios", "hello", "--out", out}
+	}
+}
+
+// runDamagedCell runs the damaged cell to a PASS and returns its results
+// and output.
+func runDamagedCell(t *testing.T, bin string, args func(string) []string) (*report.Results, string) {
+	t.Helper()
+	out := t.TempDir()
+	text, code := runCLI(t, bin, args(out)...)
+	require.Equal(t, 0, code, "%s", text)
+	res, err := report.Read(out)
+	require.NoError(t, err)
+	require.Len(t, res.Results, 1)
+	assert.Equal(t, verdict.Pass, res.Results[0].Verdict, res.Results[0].Reason)
+	return res, text
+}
+
 // TestDamagedKernelRebuilt: a cached kernel damaged after it was written
 // (a vmlinux truncated by a full disk during a copy, a truncated
-// Module.symvers, a file removed by hand) is found by its manifest on the
-// hit, said so, rebuilt in place, and its cell passes. The cell is the
-// test's own (unload plus a hostname: one object to rebuild from the
-// unload tree), so no other test's kernel is touched.
+// Module.symvers) is found by its manifest on the hit, said so, rebuilt in
+// place, and its cell passes. (A removed file: TestKilledBuild.)
 func TestDamagedKernelRebuilt(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
-	frag := filepath.Join(t.TempDir(), "hostname.config")
-	require.NoError(t, os.WriteFile(frag, []byte("CONFIG_DEFAULT_HOSTNAME=\"modmatrix-fault\"\n"), 0o644))
-	run := func() (*report.Results, string) {
-		out := t.TempDir()
-		text, code := runCLI(t, bin, "run", "--cache", cacheDir(), "--cell", "damaged=kconfigs/unload.config,"+frag,
-			"--cells", "damaged", "--scenarios", "hello", "--out", out)
-		require.Equal(t, 0, code, "%s", text)
-		res, err := report.Read(out)
-		require.NoError(t, err)
-		require.Len(t, res.Results, 1)
-		assert.Equal(t, verdict.Pass, res.Results[0].Verdict, res.Results[0].Reason)
-		return res, text
-	}
-	res, _ := run()
+	args := damagedCell(t)
+	res, _ := runDamagedCell(t, bin, args)
 	entry := filepath.Join(cacheDir(), "kernels", res.Cells[0].KernelKey)
-	truncate := func(p string) {
-		fi, err := os.Stat(p)
-		require.NoError(t, err)
-		require.NoError(t, os.Truncate(p, fi.Size()/2))
-	}
-	for _, c := range []struct {
-		file   string
-		damage func(string)
-		said   string
-	}{
-		{"vmlinux", truncate, "damaged: vmlinux has "},
-		{"Module.symvers", truncate, "damaged: Module.symvers has "},
-		{"System.map", func(p string) { require.NoError(t, os.Remove(p)) }, "damaged: System.map is missing"},
-	} {
-		t.Run(c.file, func(t *testing.T) {
-			p := filepath.Join(entry, c.file)
+	for _, file := range []string{"vmlinux", "Module.symvers"} {
+		t.Run(file, func(t *testing.T) {
+			p := filepath.Join(entry, file)
 			before, err := os.Stat(p)
 			require.NoError(t, err)
-			c.damage(p)
-			res, text := run()
-			assert.Contains(t, text, c.said)
+			require.NoError(t, os.Truncate(p, before.Size()/2))
+			res, text := runDamagedCell(t, bin, args)
+			assert.Contains(t, text, "damaged: "+file+" has ")
 			assert.False(t, res.Cells[0].KernelCached, "rebuilt, not taken as it was")
 			after, err := os.Stat(p)
 			require.NoError(t, err)
@@ -288,23 +287,25 @@ func TestEventStreamFaults(t *testing.T) {
 	}
 }
 
-// TestKilledBuild: modmatrix SIGKILLed while it builds a kernel leaves no
-// make or compiler running (make gets SIGTERM when its parent dies and
-// passes it on) and no QEMU; what it left in the cache (the half-built
-// stage) is removed by the next run, and two runs started together that
-// need that same kernel build it once and both pass. The kernel is the
-// test's own (unload plus a hostname unique to this test run, one object
-// to rebuild from the unload tree), removed again at the end.
+// TestKilledBuild: a cached kernel with a file removed (System.map) is a
+// miss, rebuilt; modmatrix SIGKILLed during that build leaves no make or
+// compiler running (make gets SIGTERM when its parent dies and passes it
+// on) and no QEMU; what it left in the cache (the half-built stage) is
+// removed by the next run; and two runs started together that both need
+// the kernel rebuild it once and both pass.
 func TestKilledBuild(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
-	frag := filepath.Join(t.TempDir(), "hostname.config")
-	host := fmt.Sprintf("mm-killed-%d", time.Now().UnixNano())
-	require.NoError(t, os.WriteFile(frag, []byte("CONFIG_DEFAULT_HOSTNAME=\""+host+"\"\n"), 0o644))
+	args := damagedCell(t)
+	res, _ := runDamagedCell(t, bin, args)
+	systemMap := filepath.Join(cacheDir(), "kernels", res.Cells[0].KernelKey, "System.map")
+	before, err := os.Stat(systemMap)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(systemMap))
+
 	start := func() (*exec.Cmd, *bytes.Buffer, string) {
 		out := keptOnFailure(t)
-		cmd := exec.Command(bin, "run", "--cache", cacheDir(), "--cell", "killed=kconfigs/unload.config,"+frag,
-			"--cells", "killed", "--scenarios", "hello", "--out", out)
+		cmd := exec.Command(bin, args(out)...)
 		cmd.Dir = repoRoot(t)
 		cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 		var stderr bytes.Buffer
@@ -312,7 +313,6 @@ func TestKilledBuild(t *testing.T) {
 		require.NoError(t, cmd.Start())
 		return cmd, &stderr, out
 	}
-
 	killed, stderr, _ := start()
 	var stage string
 	require.Eventually(t, func() bool {
@@ -328,11 +328,12 @@ func TestKilledBuild(t *testing.T) {
 		}
 		return false
 	}, 15*time.Minute, 200*time.Millisecond, "the kernel build never started: %s", stderr)
-	time.Sleep(3 * time.Second) // compilers at work
+	time.Sleep(time.Second) // compilers at work
 	require.NoError(t, killed.Process.Signal(syscall.SIGKILL))
 	_ = killed.Wait()
+	assert.Contains(t, stderr.String(), "damaged: System.map is missing; rebuilding")
 	// At once, not when the build would have finished anyway (a
-	// one-object rebuild takes some 20 s more).
+	// one-object rebuild takes some 15 s more).
 	assert.Eventually(t, func() bool { return len(usersOf(stage)) == 0 }, 3*time.Second, 100*time.Millisecond,
 		"processes of the killed build still run: %v", usersOf(stage))
 	require.DirExists(t, stage, "the killed build left its stage")
@@ -351,7 +352,6 @@ func TestKilledBuild(t *testing.T) {
 	}
 	var swept []string
 	built := 0
-	var key string
 	for _, r := range runs {
 		require.NoError(t, r.cmd.Wait(), "%s", r.stderr)
 		res, err := report.Read(r.out)
@@ -361,19 +361,16 @@ func TestKilledBuild(t *testing.T) {
 		if !res.Cells[0].KernelCached {
 			built++
 		}
-		key = res.Cells[0].KernelKey
 		swept = append(swept, res.Swept...)
-		t.Cleanup(func() {
-			for _, p := range []string{filepath.Join("kernels", key), filepath.Join("modules", key), filepath.Join("snapshots", res.Cells[0].SnapshotKey)} {
-				os.RemoveAll(filepath.Join(cacheDir(), p))
-			}
-		})
 	}
 	assert.Equal(t, 1, built, "built once: %s\n%s", runs[0].stderr, runs[1].stderr)
 	assert.Contains(t, swept, stage, "the dead run's stage was swept")
 	assert.NoDirExists(t, stage, "the stage became the entry")
-	temps, _ := filepath.Glob(filepath.Join(cacheDir(), "kernels", ".tmp-"+key+"*"))
+	temps, _ := filepath.Glob(filepath.Join(cacheDir(), "kernels", ".tmp-"+res.Cells[0].KernelKey+"*"))
 	assert.Empty(t, temps)
+	after, err := os.Stat(systemMap)
+	require.NoError(t, err)
+	assert.Equal(t, before.Size(), after.Size(), "the entry is whole again")
 }
 
 type process struct {
