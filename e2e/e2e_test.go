@@ -6,11 +6,13 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,15 +95,72 @@ func keptOnFailure(t *testing.T) string {
 	return dir
 }
 
-// modmatrixBin builds the CLI once per test binary.
+// modmatrixBin builds the CLI once per test binary (into binDir, which
+// TestMain removes at the end).
 func modmatrixBin(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "modmatrix")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/modmatrix")
-	cmd.Dir = repoRoot(t)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return bin
+	binOnce.Do(func() {
+		var dir string
+		if dir, binErr = os.MkdirTemp("", "modmatrix-e2e-bin-"); binErr != nil {
+			return
+		}
+		binDir = dir
+		bin := filepath.Join(dir, "modmatrix")
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/modmatrix")
+		cmd.Dir = repoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %w\n%s", err, out)
+			return
+		}
+		binPath = bin
+	})
+	require.NoError(t, binErr)
+	return binPath
+}
+
+// defaultMatrix runs the default matrix (6.12, every cell and scenario)
+// through the CLI once per test binary and returns its --out:
+// TestSeedScenarios judges it and TestRepeatedRunsAgree runs it again, so
+// the suite pays for it once.
+func defaultMatrix(t *testing.T) string {
+	t.Helper()
+	bin := modmatrixBin(t)
+	defaultOnce.Do(func() {
+		out := filepath.Join(binDir, "default")
+		cmd := exec.Command(bin, "run", "-q", "--cache", cacheDir(), "--out", out)
+		cmd.Dir = repoRoot(t)
+		if text, err := cmd.CombinedOutput(); err != nil {
+			defaultErr = fmt.Errorf("the default matrix: %w\n%s", err, text)
+			return
+		}
+		defaultOut = out
+	})
+	require.NoError(t, defaultErr)
+	return defaultOut
+}
+
+var (
+	defaultOnce sync.Once
+	defaultOut  string
+	defaultErr  error
+)
+
+var (
+	binOnce         sync.Once
+	binDir, binPath string
+	binErr          error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	switch {
+	case binDir == "":
+	case code != 0 && defaultOut != "":
+		fmt.Fprintf(os.Stderr, "the default matrix's outputs are kept in %s\n", defaultOut)
+	default:
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 // requireJUnitSchema validates a run's junit.xml against the schema

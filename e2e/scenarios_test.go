@@ -51,15 +51,27 @@ func TestSeedScenarios(t *testing.T) {
 		kernels = kernels[:1]
 	}
 	ctx := testContext(t, 80*time.Minute)
-	m, err := matrix.New(ctx,
-		matrix.WithRepo(repoRoot(t)),
-		matrix.WithCache(cacheDir()),
-		matrix.WithOut(t.TempDir()),
-		matrix.WithKernels(kernels...),
-	)
+	newMatrix := func(kernels ...string) *matrix.Matrix {
+		m, err := matrix.New(ctx,
+			matrix.WithRepo(repoRoot(t)),
+			matrix.WithCache(cacheDir()),
+			matrix.WithOut(t.TempDir()),
+			matrix.WithKernels(kernels...),
+		)
+		require.NoError(t, err)
+		return m
+	}
+	// 6.12's default matrix is the run the package shares (defaultMatrix,
+	// which TestRepeatedRunsAgree repeats); the others run here.
+	m := newMatrix(kernels...)
+	res, err := report.Read(defaultMatrix(t))
 	require.NoError(t, err)
-	res, err := m.Run(ctx)
-	require.NoError(t, err)
+	if len(kernels) > 1 {
+		more, err := newMatrix(kernels[1:]...).Run(ctx)
+		require.NoError(t, err)
+		res.Cells = append(res.Cells, more.Cells...)
+		res.Results = append(res.Results, more.Results...)
+	}
 
 	// Every scenario × cell × kernel came back, once: a result that went
 	// missing is no pass.

@@ -168,10 +168,10 @@ func TestDiffNamesChangedConfig(t *testing.T) {
 	assert.Contains(t, string(out), "unload", "the terminal table names the cell")
 }
 
-// TestRepeatedRunsAgree: the default 6.12 matrix, run twice and once as
-// two shards merged, gives the same verdicts, and diff finds nothing
-// between any two of them (no asynchronous kernel message, no timing,
-// counts as a change).
+// TestRepeatedRunsAgree: the default 6.12 matrix, run twice (the first is
+// the package's shared run, defaultMatrix) and once as two shards merged,
+// gives the same verdicts, and diff finds nothing between any two of them
+// (no asynchronous kernel message, no timing, counts as a change).
 func TestRepeatedRunsAgree(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
@@ -180,8 +180,7 @@ func TestRepeatedRunsAgree(t *testing.T) {
 		text, code := runCLI(t, bin, append([]string{"run", "-q", "--cache", cacheDir(), "--out", out}, args...)...)
 		require.Equal(t, 0, code, "%s", text)
 	}
-	first, second, merged := filepath.Join(dir, "first"), filepath.Join(dir, "second"), filepath.Join(dir, "merged")
-	run(first)
+	first, second, merged := defaultMatrix(t), filepath.Join(dir, "second"), filepath.Join(dir, "merged")
 	run(second)
 	shards := []string{filepath.Join(dir, "shard1"), filepath.Join(dir, "shard2")}
 	run(shards[0], "--shard", "1/2")
