@@ -38,7 +38,9 @@ type Entry struct {
 	// a fresh temporary, under its own flock Stage+".lock" (taken after
 	// the entry's): for builds whose output embeds the path they ran at.
 	// What is there before a build is a failed build's and is removed;
-	// a failed build's is left there to be inspected.
+	// a failed build's is left there to be inspected, marked by a
+	// FailedMarker file (a killed build's, without one, goes at the next
+	// run's SweepDead).
 	Stage string
 }
 
@@ -117,6 +119,7 @@ func (e Entry) buildAtStage(ctx context.Context, build Build, complete func(stri
 	}
 	out, err := build(ctx, e.Stage)
 	if err != nil {
+		_ = os.WriteFile(filepath.Join(e.Stage, FailedMarker), []byte(err.Error()+"\n"), 0o644)
 		return err
 	}
 	return e.publish(out, complete)

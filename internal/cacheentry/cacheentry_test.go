@@ -314,32 +314,46 @@ func deadPID(t *testing.T) int {
 func TestSweepByOwner(t *testing.T) {
 	dir := t.TempDir()
 	gone, me := deadPID(t), os.Getpid()
-	for _, name := range []string{
-		fmt.Sprintf(".tmp-a-p%d-1", gone), // its run exited: debris, however young
-		fmt.Sprintf(".tmp-b-p%d-2", me),   // a live run's
-		"a", "b",
-	} {
+	past := time.Now().Add(-2 * ownerGrace)
+	mk := func(name string, age time.Time) {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, name), 0o755))
+		require.NoError(t, os.Chtimes(filepath.Join(dir, name), age, age))
 	}
+	mk(fmt.Sprintf(".tmp-a-p%d-1", gone), past)       // its run exited: debris
+	mk(fmt.Sprintf(".tmp-a-p%d-2", gone), time.Now()) // young: maybe a run in another PID namespace
+	mk(fmt.Sprintf(".tmp-b-p%d-3", me), past)         // a live run's
+	mk(fmt.Sprintf(".tmp-c-p%d-4", gone), time.Now()) // its lock is held: live, whatever the PID says
+	mk(fmt.Sprintf(".tmp-d-p%d-5", me), time.Now())   // its lock is free: dead, whatever the PID says
+	for _, l := range []string{"c.lock", "d.lock"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, l), nil, 0o644))
+	}
+	release := hold(t, filepath.Join(dir, "c.lock"))
+	defer release()
 	sweep(dir, "")
-	assert.ElementsMatch(t, []string{fmt.Sprintf(".tmp-b-p%d-2", me), "a", "b"}, names(t, dir))
+	assert.ElementsMatch(t, []string{fmt.Sprintf(".tmp-a-p%d-2", gone), fmt.Sprintf(".tmp-b-p%d-3", me),
+		fmt.Sprintf(".tmp-c-p%d-4", gone), "c.lock", "d.lock"}, names(t, dir))
 }
 
 // TestSweepDead: what a SIGKILLed run leaves across the cache (a kernel
 // stage, a module build's temporary) goes; what a live run is building
-// at, entries and lock files stay.
+// at, a failed build's stage, entries, what is inside them and lock files
+// stay.
 func TestSweepDead(t *testing.T) {
 	cache := t.TempDir()
 	gone := deadPID(t)
+	past := time.Now().Add(-2 * ownerGrace)
 	mk := func(rel string) {
 		require.NoError(t, os.MkdirAll(filepath.Join(cache, rel), 0o755))
+		require.NoError(t, os.Chtimes(filepath.Join(cache, rel), past, past))
 	}
 	mk("kernels/.stage-dead/arch")
 	mk("kernels/.stage-live/arch")
-	mk("kernels/key")
+	mk("kernels/.stage-failed/arch")
+	require.NoError(t, os.WriteFile(filepath.Join(cache, "kernels/.stage-failed", FailedMarker), []byte("make: error\n"), 0o644))
+	mk("kernels/key/.tmp-x-1") // inside an entry: not the sweep's
 	mk(fmt.Sprintf("modules/key/.tmp-hello-x-p%d-7", gone))
 	mk("modules/key/hello-x")
-	for _, l := range []string{"kernels/.stage-dead.lock", "kernels/.stage-live.lock", "kernels/key.lock"} {
+	for _, l := range []string{"kernels/.stage-dead.lock", "kernels/.stage-live.lock", "kernels/.stage-failed.lock", "kernels/key.lock"} {
 		require.NoError(t, os.WriteFile(filepath.Join(cache, l), nil, 0o644))
 	}
 	release := hold(t, filepath.Join(cache, "kernels/.stage-live.lock"))
@@ -350,18 +364,26 @@ func TestSweepDead(t *testing.T) {
 		filepath.Join(cache, "kernels/.stage-dead"),
 		filepath.Join(cache, fmt.Sprintf("modules/key/.tmp-hello-x-p%d-7", gone)),
 	}, removed)
-	assert.ElementsMatch(t, []string{".stage-dead.lock", ".stage-live", ".stage-live.lock", "key", "key.lock"}, names(t, filepath.Join(cache, "kernels")))
+	assert.ElementsMatch(t, []string{".stage-dead.lock", ".stage-live", ".stage-live.lock", ".stage-failed", ".stage-failed.lock", "key", "key.lock"},
+		names(t, filepath.Join(cache, "kernels")))
+	assert.DirExists(t, filepath.Join(cache, "kernels/key/.tmp-x-1"))
 	assert.ElementsMatch(t, []string{"hello-x"}, names(t, filepath.Join(cache, "modules/key")))
 }
 
 func TestSweepTemp(t *testing.T) {
 	dir := t.TempDir()
-	dead := fmt.Sprintf("modmatrix-vm-p%d-123", deadPID(t))
+	past := time.Now().Add(-2 * ownerGrace)
+	gone := deadPID(t)
+	dead, young := fmt.Sprintf("modmatrix-vm-p%d-123", gone), fmt.Sprintf("modmatrix-vm-p%d-456", gone)
 	live := filepath.Base(must(os.MkdirTemp(dir, Owned("modmatrix-vm"))))
-	require.NoError(t, os.Mkdir(filepath.Join(dir, dead), 0o755))
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "modmatrix-vm-123"), 0o755)) // no owner: left alone
+	for _, d := range []string{dead, young, "modmatrix-vm-123"} { // the last has no owner: left alone
+		require.NoError(t, os.Mkdir(filepath.Join(dir, d), 0o755))
+	}
+	for _, d := range []string{dead, live, "modmatrix-vm-123"} {
+		require.NoError(t, os.Chtimes(filepath.Join(dir, d), past, past))
+	}
 	assert.Equal(t, []string{filepath.Join(dir, dead)}, SweepTemp(dir, "modmatrix-vm"))
-	assert.ElementsMatch(t, []string{live, "modmatrix-vm-123"}, names(t, dir))
+	assert.ElementsMatch(t, []string{live, young, "modmatrix-vm-123"}, names(t, dir))
 }
 
 func must[T any](v T, err error) T {

@@ -27,8 +27,15 @@ var (
 )
 
 // maxAge is older than any real build: an unlocked entry's temporary this
-// old whose name carries no owner belongs to a run that died.
+// old belongs to a run that died, whoever its owner.
 const maxAge = time.Hour
+
+// ownerGrace is how old a temporary of an unlocked entry (a module build,
+// a snapshot being saved: seconds of work) must be before an owner PID
+// this process cannot see makes it dead. A PID is only meaningful in its
+// own PID namespace: a live run in another container sharing the cache
+// looks dead from here, but its temporaries are young.
+const ownerGrace = 10 * time.Minute
 
 // Owned is a pattern for os.MkdirTemp or os.CreateTemp whose names carry
 // this process's PID after prefix: a later run tells a dead run's
@@ -36,10 +43,11 @@ const maxAge = time.Hour
 func Owned(prefix string) string { return fmt.Sprintf("%s-p%d-", prefix, os.Getpid()) }
 
 // sweep removes the temporaries in dir that dead builds left: those of
-// held, the entry whose lock the caller holds; those whose owner has
-// exited; those of other locked entries whose lock nobody holds (a live
-// build holds its entry's lock for as long as its temporary exists); and
-// those of older runs with no owner in their name once older than maxAge.
+// held, the entry whose lock the caller holds; those of other locked
+// entries whose lock nobody holds (a live build holds its entry's lock for
+// as long as its temporary exists: the flock decides, whatever PID the
+// name carries); those of unlocked entries whose owner has exited, once
+// older than ownerGrace; and any older than maxAge.
 func sweep(dir, held string) []string {
 	var removed []string
 	temps, _ := filepath.Glob(filepath.Join(dir, tempPrefix+"*"))
@@ -56,10 +64,6 @@ func dead(temp, held string) bool {
 	if m != nil && m[1] == held {
 		return true
 	}
-	if m != nil && m[2] != "" {
-		pid, _ := strconv.Atoi(m[2])
-		return !alive(pid)
-	}
 	if m != nil {
 		lock := filepath.Join(filepath.Dir(temp), m[1]+".lock")
 		if _, err := os.Stat(lock); err == nil {
@@ -67,7 +71,15 @@ func dead(temp, held string) bool {
 		}
 	}
 	fi, err := os.Lstat(temp)
-	return err == nil && time.Since(fi.ModTime()) > maxAge
+	if err != nil {
+		return false
+	}
+	age := time.Since(fi.ModTime())
+	if m != nil && m[2] != "" && age > ownerGrace {
+		pid, _ := strconv.Atoi(m[2])
+		return !alive(pid) || age > maxAge
+	}
+	return age > maxAge
 }
 
 // alive tells whether a process pid exists (as another user's, too).
@@ -89,16 +101,22 @@ func unheld(lock string) bool {
 	return ok
 }
 
+// FailedMarker is the file a failed build leaves in its stage (Entry.Stage),
+// with the error: such a stage stays for the user to inspect, until the
+// next build there replaces it; SweepDead removes only killed builds'.
+const FailedMarker = ".modmatrix-failed"
+
 // SweepDead removes what runs that died (SIGKILL, a power cut) left in
 // the cache at dir: temporaries of entries (.tmp-*) and build stages
-// (.stage-*) nobody is building in, in every folder of the cache's
-// entries (two levels: modules/KERNEL/ holds entries too). Locks are
-// flocks, released by the kernel when their holder dies, so a lock file
-// left behind is never held by a dead run and is kept. It returns what it
-// removed.
+// (.stage-*) nobody is building in and no failed build left, in the
+// folders that hold entries: each folder of the cache, and each of
+// modules/ (modules/KERNEL/ holds a kernel's module builds), never inside
+// an entry. Locks are flocks, released by the kernel when their holder
+// dies, so a lock file left behind is never held by a dead run and is
+// kept. It returns what it removed.
 func SweepDead(dir string) []string {
-	dirs := []string{dir}
-	for _, pat := range []string{"*", "*/*"} {
+	var dirs []string
+	for _, pat := range []string{"*", filepath.Join("modules", "*")} {
 		ds, _ := filepath.Glob(filepath.Join(dir, pat))
 		for _, d := range ds {
 			if fi, err := os.Stat(d); err == nil && fi.IsDir() && !strings.HasPrefix(filepath.Base(d), ".") {
@@ -114,6 +132,9 @@ func SweepDead(dir string) []string {
 			if strings.HasSuffix(s, ".lock") {
 				continue
 			}
+			if _, err := os.Stat(filepath.Join(s, FailedMarker)); err == nil {
+				continue
+			}
 			if unlock, free := TryLock(s); free {
 				if os.RemoveAll(s) == nil {
 					removed = append(removed, s)
@@ -126,13 +147,19 @@ func SweepDead(dir string) []string {
 }
 
 // SweepTemp removes the folders matching dir/prefix-pPID-* (made with
-// Owned(prefix)) whose owner has exited, and returns them.
+// Owned(prefix)) whose owner has exited, once older than ownerGrace (a
+// live run in another PID namespace sharing dir looks dead from here),
+// and returns them.
 func SweepTemp(dir, prefix string) []string {
 	var removed []string
 	paths, _ := filepath.Glob(filepath.Join(dir, prefix+"-p*-*"))
 	for _, p := range paths {
 		m := ownerRE.FindStringSubmatch(filepath.Base(p))
 		if m == nil {
+			continue
+		}
+		fi, err := os.Lstat(p)
+		if err != nil || time.Since(fi.ModTime()) <= ownerGrace {
 			continue
 		}
 		if pid, _ := strconv.Atoi(m[1]); !alive(pid) && os.RemoveAll(p) == nil {
