@@ -225,6 +225,7 @@ func Merge(parts []*Results) (*Results, error) {
 		}
 		out.DurationMS = max(out.DurationMS, p.DurationMS)
 		out.Interrupted = out.Interrupted || p.Interrupted
+		out.Swept = append(out.Swept, p.Swept...)
 		out.Cells = append(out.Cells, p.Cells...)
 		out.Results = append(out.Results, p.Results...)
 	}

@@ -32,9 +32,11 @@ func StepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 		rec.Reports = reports[i]
 		out = append(out, rec)
 	}
-	// Steps the agent never reported (the guest died in them: a panic, the
-	// agent OOM-killed) keep what was judged of them and their reports.
-	for i := len(steps); i < len(result.Steps); i++ {
+	// The step the guest stopped in (a panic, the agent OOM-killed) has no
+	// result from the agent but was judged, and may have the reports that
+	// say why: it keeps them, with its error ("no result: …"). Steps after
+	// it never ran and have no record.
+	if i := len(steps); i < len(result.Steps) {
 		o := result.Steps[i]
 		out = append(out, StepRecord{
 			Action: o.Action, Module: o.Module, Flags: o.Flags, Error: o.Error, Kmsg: []string{},
