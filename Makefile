@@ -14,6 +14,8 @@ run: deps build
 
 test: deps
 	$(GO) vet ./...
+	$(GO) vet -tags faultinject ./harness/vm
+	$(GO) test -count=1 -tags faultinject -run TestFaultSwitch ./harness/vm
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Unit tests only: no kernel builds, no QEMU.
@@ -26,6 +28,7 @@ bench: deps build
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags faultinject ./harness/vm
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 build:

@@ -22,8 +22,10 @@ const EventChannel = "modmatrix"
 
 // ErrCorrupt wraps the host's error for an event line that does not
 // parse: the stream lost or changed bytes, and nothing judged from it can
-// be trusted. ErrTruncated wraps the one for a last line cut short (the
-// guest died mid-write): what came before it stands.
+// be trusted (no verdict but a HANG or CRASH the console shows stands).
+// ErrTruncated wraps the one for a last line cut short (the guest died
+// mid-write): what came before it stands, but a result may be lost, so no
+// scenario of that VM passes.
 var (
 	ErrCorrupt   = errors.New("corrupt event channel")
 	ErrTruncated = errors.New("truncated event channel")

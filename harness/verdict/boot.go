@@ -80,7 +80,7 @@ func JudgeBoot(b Boot, batch []*Expected) BootOutcome {
 		case ev.ended:
 			so.Verdict, so.Reason = result.Verdict, result.Reason
 			so.DurationMS = ev.endMS - ev.startMS
-		case result.endedEarly && result.Verdict == Pass || result.Verdict == Crash:
+		case (result.endedEarly && result.Verdict == Pass) || result.Verdict == Crash:
 			// The scenario ended the boot as it expected to (a pinned hang
 			// or oops), or the crash that ended it is named. Every step
 			// passing is not enough: without the scenario's end, results
@@ -93,6 +93,8 @@ func JudgeBoot(b Boot, batch []*Expected) BootOutcome {
 			so.Verdict, so.Reason = Error, fmt.Sprintf("console log unreadable (%v): kernel reports printed only there may be missing", b.ConsoleErr)
 		}
 		switch {
+		case errors.Is(b.Err, protocol.ErrCorrupt) && (so.Verdict == Hang || so.Verdict == Crash):
+			so.Reason += fmt.Sprintf("\n(and %v)", b.Err)
 		case errors.Is(b.Err, protocol.ErrCorrupt):
 			so.Verdict, so.Reason = Error, fmt.Sprintf("%v: nothing this VM reported can be trusted", b.Err)
 		case errors.Is(b.Err, protocol.ErrTruncated) && so.Verdict == Pass:

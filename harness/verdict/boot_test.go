@@ -2,6 +2,8 @@ package verdict
 
 import (
 	"errors"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -61,6 +63,34 @@ func TestJudgeBoot(t *testing.T) {
 		{
 			name: "console unreadable", config: unloadCfg, boot: Boot{Events: events, ConsoleErr: errors.New("input/output error")},
 			verdict: Error, reason: "console log unreadable (input/output error)",
+		},
+		{
+			// Every step reported, then nothing: results may be lost.
+			name: "every step but no end", config: unloadCfg, boot: Boot{Events: stepOnly(2)},
+			verdict: Error, reason: "guest stopped reporting after its last step",
+		},
+		{
+			name: "corrupt event stream", config: unloadCfg,
+			boot:    Boot{Events: events, Err: fmt.Errorf("%w: a line that is not an event", protocol.ErrCorrupt)},
+			verdict: Error, reason: "corrupt event channel: a line that is not an event: nothing this VM reported can be trusted",
+		},
+		{
+			// The console's panic stands; the stream's state is noted.
+			name: "corrupt event stream, then a panic", config: unloadCfg,
+			boot: Boot{Events: stepOnly(1), Console: []byte("[    1.5] Kernel panic - not syncing: Fatal exception\n"),
+				Err: fmt.Errorf("%w: a line that is not an event", protocol.ErrCorrupt)},
+			verdict: Crash, reason: "(and corrupt event channel",
+		},
+		{
+			name: "truncated event stream", config: unloadCfg,
+			boot:    Boot{Events: events, Err: fmt.Errorf("%w: the last event is cut short", protocol.ErrTruncated)},
+			verdict: Error, reason: "a result may be lost",
+		},
+		{
+			// u-root's init exits after the agent: the panic says the agent died.
+			name: "agent died", config: unloadCfg,
+			boot:    Boot{Events: events[:2], Console: []byte("[    1.400000] modmatrix: hello step 0\n[    1.500000] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000000\n")},
+			verdict: Crash, reason: "step 1 (load hello, " + filepath.Join(helloDir, "scenario.yaml") + ":5): the agent died",
 		},
 		{
 			name: "no events", config: unloadCfg, boot: Boot{},

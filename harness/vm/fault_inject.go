@@ -4,6 +4,7 @@ package vm
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 )
@@ -16,10 +17,14 @@ import (
 //	truncate  the first half of its line arrives, then nothing more
 //	silent    nothing from it on arrives, though the guest goes on
 func faultReader(r io.Reader) io.Reader {
-	if f := os.Getenv("MODMATRIX_FAULT"); f != "" {
+	switch f := os.Getenv("MODMATRIX_FAULT"); f {
+	case "":
+		return r
+	case "garble", "truncate", "silent":
 		return &faulty{r: r, fault: f}
+	default:
+		panic(fmt.Sprintf("MODMATRIX_FAULT=%q: want garble, truncate or silent", f))
 	}
-	return r
 }
 
 type faulty struct {
@@ -65,7 +70,7 @@ func (f *faulty) apply(line []byte) []byte {
 	case "truncate":
 		f.mute = true
 		return line[:len(line)/2]
-	default: // silent
+	default: // silent (faultReader admits no other)
 		f.mute = true
 		return nil
 	}

@@ -414,10 +414,9 @@ func waitDraining(machine *qemu.VM, tail *eventTail, stall *stallWatch, wantDone
 	close(stop)
 	<-followed
 	// What the tail found wrong says more than the missing done event
-	// that usually follows from it.
-	if err == nil {
-		err = tail.err
-	}
+	// that usually follows from it, and must survive QEMU's own failure
+	// (errors.Is finds protocol.ErrCorrupt in either).
+	err = errors.Join(tail.err, err)
 	if err == nil && wantDone && !tail.done {
 		err = errors.New("the agent never closed its event channel (no done event)")
 	}
