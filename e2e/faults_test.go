@@ -290,7 +290,7 @@ func TestEventStreamFaults(t *testing.T) {
 // TestKilledBuild: a cached kernel with a file removed (System.map) is a
 // miss, rebuilt; modmatrix SIGKILLed during that build leaves no make or
 // compiler running (make gets SIGTERM when its parent dies and passes it
-// on) and no QEMU; what it left in the cache (the half-built stage) is
+// on; no QEMU runs yet: TestShellSignals kills one); what it left in the cache (the half-built stage) is
 // removed by the next run; and two runs started together that both need
 // the kernel rebuild it once and both pass.
 func TestKilledBuild(t *testing.T) {

@@ -33,7 +33,9 @@ func Run(ctx context.Context, dir string, log io.Writer, name string, args ...st
 	// make forks compilers; cancelling must kill the whole process group,
 	// not only make.
 	// And if modmatrix is killed outright, make gets SIGTERM, which it
-	// passes on to its compilers before it exits.
+	// passes on to its compilers before it exits. (The kernel sends it when
+	// the thread that forked make exits: the Go runtime keeps its threads
+	// unless a goroutine locked to one exits, which no code here does.)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
