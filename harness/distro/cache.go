@@ -122,19 +122,8 @@ const manifestName = "manifest.json"
 // errIncomplete is an entry without its manifest: a miss, not damage.
 var errIncomplete = errors.New("no manifest.json: not unpacked whole")
 
-// damagedError says why an unpacked entry cannot be used: its manifest
-// is unreadable, or a file it records is missing or differs.
-type damagedError struct {
-	entry string
-	err   error
-}
-
-func (e *damagedError) Error() string {
-	return fmt.Sprintf("cache entry %s is damaged: %v", e.entry, e.err)
-}
-
 // check reads the manifest of an entry unpacked whole, whose files are as
-// it records them (a *damagedError otherwise).
+// it records them (a *cacheentry.DamagedError otherwise).
 func check(entry string) (*manifest, error) {
 	data, err := os.ReadFile(filepath.Join(entry, manifestName))
 	if err != nil {
@@ -142,10 +131,10 @@ func check(entry string) (*manifest, error) {
 	}
 	var m manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, &damagedError{entry, fmt.Errorf("%s: %w", manifestName, err)}
+		return nil, &cacheentry.DamagedError{Dir: entry, Err: fmt.Errorf("%s: %w", manifestName, err)}
 	}
 	if err := m.Files.Check(entry); err != nil {
-		return nil, &damagedError{entry, err}
+		return nil, &cacheentry.DamagedError{Dir: entry, Err: err}
 	}
 	return &m, nil
 }

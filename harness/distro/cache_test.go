@@ -290,7 +290,7 @@ func TestCheckEntry(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			var d *damagedError
+			var d *cacheentry.DamagedError
 			assert.ErrorAs(t, err, &d)
 			assert.Contains(t, err.Error(), "cache entry "+entry+" is damaged: "+tt.damaged)
 			_, lerr := load(s, entry)
@@ -305,7 +305,7 @@ func TestCheckEntry(t *testing.T) {
 		require.NoError(t, os.Remove(filepath.Join(entry, manifestName)))
 		err := CheckEntry(entry)
 		assert.ErrorIs(t, err, errIncomplete)
-		var d *damagedError
+		var d *cacheentry.DamagedError
 		assert.False(t, errors.As(err, &d))
 	})
 }

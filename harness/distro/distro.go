@@ -74,9 +74,9 @@ func Get(ctx context.Context, cacheDir string, a *Apt, s Spec) (*Kernel, error) 
 	var damaged error
 	hit, err := cacheentry.Entry{Path: entry, Locked: true, Complete: func(p string) bool {
 		_, err := check(p)
-		var d *damagedError
+		var d *cacheentry.DamagedError
 		if errors.As(err, &d) {
-			damaged = d.err // fetched again in place
+			damaged = d.Err // fetched again in place
 		}
 		return err == nil
 	}}.Get(ctx, func(ctx context.Context, tmp string) (string, error) { return tmp, fetch(ctx, a, tmp, entry, pkgs) })

@@ -167,11 +167,11 @@ func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, f
 		Complete: func(dir string) bool {
 			var err error
 			k, err = loadEntry(dir)
-			var damaged *damagedError
+			var damaged *cacheentry.DamagedError
 			if errors.As(err, &damaged) && !said {
 				said = true
 				// Rebuilt in place (from the nearest whole tree).
-				o.progress(fmt.Sprintf("damaged: %v; rebuilding", damaged.err))
+				o.progress(fmt.Sprintf("damaged: %v; rebuilding", damaged.Err))
 			}
 			return err == nil
 		},
@@ -207,10 +207,10 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 		Complete: func(dir string) bool {
 			var err error
 			data, err = loadConfig(dir)
-			var damaged *damagedError
+			var damaged *cacheentry.DamagedError
 			if errors.As(err, &damaged) && !said {
 				said = true
-				o.progress(fmt.Sprintf("damaged: resolved config: %v; rebuilding", damaged.err))
+				o.progress(fmt.Sprintf("damaged: resolved config: %v; rebuilding", damaged.Err))
 			}
 			return err == nil
 		},

@@ -20,17 +20,17 @@ var configFiles = []string{"config", "fragments"}
 func writeConfigSums(dir string) error { return cacheentry.WriteSums(dir, configFiles...) }
 
 // loadConfig returns the resolved .config of the config entry at dir,
-// whose files are as its sums record (a *damagedError otherwise).
+// whose files are as its sums record (a *cacheentry.DamagedError otherwise).
 func loadConfig(dir string) ([]byte, error) {
 	sums, err := cacheentry.ReadSums(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Made by an older modmatrix: taken as it is.
 	case err != nil:
-		return nil, &damagedError{dir, err}
+		return nil, &cacheentry.DamagedError{Dir: dir, Err: err}
 	default:
 		if err := sums.Check(dir); err != nil {
-			return nil, &damagedError{dir, err}
+			return nil, &cacheentry.DamagedError{Dir: dir, Err: err}
 		}
 	}
 	return os.ReadFile(filepath.Join(dir, "config"))

@@ -56,17 +56,6 @@ func sumTree(dir string) (cacheentry.Sums, error) {
 	return cacheentry.Sum(dir, have...)
 }
 
-// damagedError says why a complete entry cannot be used: a file its
-// manifest records is missing or differs.
-type damagedError struct {
-	dir string
-	err error
-}
-
-func (e *damagedError) Error() string {
-	return fmt.Sprintf("cache entry %s is damaged: %v", e.dir, e.err)
-}
-
 func writeManifest(dir string, m *manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -91,7 +80,7 @@ func readManifest(dir string) (*manifest, error) {
 }
 
 // loadEntry returns the kernel in a complete entry directory, whose files
-// are as its manifest records them (a *damagedError otherwise).
+// are as its manifest records them (a *cacheentry.DamagedError otherwise).
 func loadEntry(dir string) (*Kernel, error) {
 	return loadChecked(dir, cacheentry.Sums.Check)
 }
@@ -105,7 +94,7 @@ func loadChecked(dir string, check func(cacheentry.Sums, string) error) (*Kernel
 		return nil, err
 	}
 	if err := check(m.Files, dir); err != nil {
-		return nil, &damagedError{dir, err}
+		return nil, &cacheentry.DamagedError{Dir: dir, Err: err}
 	}
 	cfg, err := kconfig.ParseConfig(filepath.Join(dir, ".config"))
 	if err != nil {

@@ -38,9 +38,28 @@ func Sum(dir string, files ...string) (Sums, error) {
 	return s, nil
 }
 
+// DamagedError says why a complete entry cannot be used: a file its
+// manifest records is missing, of another size or content, or the
+// manifest itself is unreadable. A hit that finds one treats the entry as
+// a miss, rebuilt in place; Err is what to tell the user.
+type DamagedError struct {
+	Dir string
+	Err error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("cache entry %s is damaged: %v", e.Dir, e.Err)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
 // SumsFile is the manifest of the entries whose manifest is their sums
 // alone (resolved configs, module builds, shell images): written last by
-// WriteSums, so an entry without it never finished.
+// WriteSums. An entry without one was never finished or is an older
+// modmatrix's, and each kind decides by what a rebuild costs: a module
+// build (seconds) is built again; a resolved config is taken as it is, as
+// kernels and distribution kernels without sums are (a rebuild is minutes,
+// a fetch needs the network); a shell image folder always had one.
 const SumsFile = "sums.json"
 
 // WriteSums records files (relative to dir) in dir's SumsFile; call it
