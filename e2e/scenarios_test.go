@@ -88,7 +88,7 @@ func TestSeedScenarios(t *testing.T) {
 	}
 	require.ElementsMatch(t, want, got)
 	require.Len(t, m.Cells(), 6, "the default cells")
-	require.GreaterOrEqual(t, len(m.Scenarios()), 26, "every scenario under modules/")
+	require.GreaterOrEqual(t, len(m.Scenarios()), 27, "every scenario under modules/")
 
 	for _, r := range res.Results {
 		want := verdict.Pass
@@ -150,6 +150,14 @@ func TestSeedScenarios(t *testing.T) {
 				require.NotEmpty(t, st.Reports, "oom-init on %s %s", r.Kernel, r.Cell)
 				assert.Equal(t, "OOM", st.Reports[0].Kind)
 				assert.Regexp(t, `^out of memory in \S+, killed uinit$`, st.Reports[0].Title)
+			}
+		case "force-load":
+			// The forced load (the scenario's second) taints F exactly where
+			// MODULE_FORCE_LOAD is set: the force-unload cell here.
+			const taintF = 1 << 1
+			if r.Cell != "modules-off" {
+				forced := stepOf(t, r, "load", false, 1)
+				assert.Equal(t, r.Cell == "force-unload", forced.TaintAfter&taintF != 0, "force-load on %s %s: taint %d", r.Kernel, r.Cell, forced.TaintAfter)
 			}
 		case "panic-init":
 			if r.Cell != "modules-off" {

@@ -38,6 +38,9 @@ into the cache on first use), but nothing is built.` + exitHelp(
 			fmt.Println("cells:")
 			for _, c := range m.Cells() {
 				fmt.Printf("  %-14s %s\n", c.Name, c.Description)
+				if args := m.Cmdline(c); len(args) > 0 {
+					fmt.Printf("  %-14s boots with %s\n", "", strings.Join(args, " "))
+				}
 			}
 			fmt.Println("scenarios:")
 			for _, s := range m.Scenarios() {

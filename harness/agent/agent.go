@@ -394,7 +394,18 @@ func (a *Agent) act(st protocol.Step) error {
 			return fmt.Errorf("module file: %w", err)
 		}
 		defer f.Close()
-		return kmodule.FileInit(f, st.Params, 0)
+		var flags uintptr
+		for _, fl := range st.Flags {
+			switch fl {
+			case protocol.FlagIgnoreModversions:
+				flags |= unix.MODULE_INIT_IGNORE_MODVERSIONS
+			case protocol.FlagIgnoreVermagic:
+				flags |= unix.MODULE_INIT_IGNORE_VERMAGIC
+			default:
+				return fmt.Errorf("unknown load flag %q", fl)
+			}
+		}
+		return kmodule.FileInit(f, st.Params, flags)
 	case protocol.ActionUnload:
 		var flags uintptr
 		for _, fl := range st.Flags {

@@ -100,6 +100,18 @@ func (c Cell) Frags(base *Fragment) []*Fragment {
 	return append([]*Fragment{base, c.Fragment}, c.Extra...)
 }
 
+// Cmdline is the kernel command line the cell's VMs boot with, on top of
+// the harness's own: its fragments' "# cmdline:" arguments, base first.
+func (c Cell) Cmdline(base *Fragment) []string {
+	var args []string
+	for _, f := range c.Frags(base) {
+		if f != nil {
+			args = append(args, f.Cmdline...)
+		}
+	}
+	return args
+}
+
 // ParseCellSpec reads a cell defined on the command line,
 // NAME=FRAGMENT[,FRAGMENT...]: the base plus those fragments, in order.
 func ParseCellSpec(spec string) (Cell, error) {

@@ -17,7 +17,11 @@ type Fragment struct {
 	Path string
 	// Description is the text of a "# description: ..." comment, if any.
 	Description string
-	Entries     []Entry
+	// Cmdline are the kernel command-line arguments of "# cmdline: ..."
+	// comments, in order: boot parameters the cell's VMs get, which do not
+	// change the kernel built (cells differing only in them share it).
+	Cmdline []string
+	Entries []Entry
 }
 
 // Entry is one requested symbol.
@@ -33,6 +37,9 @@ var (
 	setRe    = regexp.MustCompile(`^CONFIG_([A-Za-z0-9_]+)=(.*)$`)
 	notSetRe = regexp.MustCompile(`^# CONFIG_([A-Za-z0-9_]+) is not set$`)
 	descRe   = regexp.MustCompile(`^#\s*description:\s*(.*)$`)
+	cmdRe    = regexp.MustCompile(`^#\s*cmdline:\s*(.*)$`)
+	// argRe is one boot parameter: name or name=value, no quoting.
+	argRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+(=[^"'\s]*)?$`)
 )
 
 // ParseFragment reads a fragment file.
@@ -57,6 +64,18 @@ func ParseFragmentData(path string, data []byte) (*Fragment, error) {
 			continue
 		case notSetRe.MatchString(line):
 			e = Entry{Symbol: notSetRe.FindStringSubmatch(line)[1], Value: "n", Line: n}
+		case cmdRe.MatchString(line):
+			args := strings.Fields(cmdRe.FindStringSubmatch(line)[1])
+			if len(args) == 0 {
+				return nil, fmt.Errorf("%s:%d: empty \"# cmdline:\" comment", path, n)
+			}
+			for _, a := range args {
+				if !argRe.MatchString(a) {
+					return nil, fmt.Errorf("%s:%d: cmdline argument %q: want NAME or NAME=VALUE, unquoted", path, n, a)
+				}
+			}
+			f.Cmdline = append(f.Cmdline, args...)
+			continue
 		case strings.HasPrefix(line, "#"):
 			if m := descRe.FindStringSubmatch(line); m != nil && f.Description == "" {
 				f.Description = m[1]

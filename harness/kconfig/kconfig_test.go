@@ -21,8 +21,18 @@ func TestParseFragment(t *testing.T) {
 		text    string
 		want    []Entry
 		desc    string
+		cmdline []string
 		wantErr string
 	}{
+		{
+			name:    "cmdline",
+			text:    "# description: d\n# cmdline: module.sig_enforce=1 nokaslr\nCONFIG_MODULES=y\n#cmdline: module_blacklist=a,b\n",
+			desc:    "d",
+			cmdline: []string{"module.sig_enforce=1", "nokaslr", "module_blacklist=a,b"},
+			want:    []Entry{{Symbol: "MODULES", Value: "y", Line: 3}},
+		},
+		{name: "quoted cmdline", text: "# cmdline: a=\"b c\"\n", wantErr: "x.config:1: cmdline argument \"a=\\\"b\": want NAME or NAME=VALUE, unquoted"},
+		{name: "empty cmdline", text: "# cmdline:\n", wantErr: "x.config:1: empty \"# cmdline:\" comment"},
 		{
 			name: "all line kinds",
 			text: "# description: unload, no force\n\n# a comment\nCONFIG_MODULES=y\n# CONFIG_MODULE_FORCE_UNLOAD is not set\nCONFIG_CMDLINE=\"console=ttyS0 quiet\"\nCONFIG_NR_CPUS=4  \n",
@@ -55,13 +65,16 @@ func TestParseFragment(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, p, f.Path)
 			assert.Equal(t, tt.desc, f.Description)
+			assert.Equal(t, tt.cmdline, f.Cmdline)
 			assert.Equal(t, tt.want, f.Entries)
 		})
 	}
 }
 
 func TestFragmentText(t *testing.T) {
-	f, err := ParseFragmentData("x", []byte("# description: d\nCONFIG_A=y\n# comment\n# CONFIG_B is not set\nCONFIG_S=\"x y\"\n"))
+	// Comments, the command line among them, are not the config: cells
+	// differing only in boot parameters resolve to one .config and kernel.
+	f, err := ParseFragmentData("x", []byte("# description: d\nCONFIG_A=y\n# comment\n# cmdline: nokaslr\n# CONFIG_B is not set\nCONFIG_S=\"x y\"\n"))
 	require.NoError(t, err)
 	assert.Equal(t, "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_S=\"x y\"\n", string(f.Text()))
 }

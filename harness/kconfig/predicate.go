@@ -64,16 +64,41 @@ func (p Predicate) String() string {
 // Compare it with <, <=, >, >= (KERNELVERSION >= 6.5).
 const KernelVersion = "KERNELVERSION"
 
-// Lookup answers predicate symbols for a kernel: CONFIG symbols from its
-// resolved .config, KERNELVERSION from its version.
-func Lookup(config func(sym string) string, version string) func(string) string {
+// CmdlinePrefix begins the predicate symbols that read the cell's kernel
+// command line: CMDLINE.module.sig_enforce is that boot parameter's value
+// ("1"), y for a parameter given without one (CMDLINE.nokaslr), n when
+// absent. Dashes and underscores in the name are the same, as to the
+// kernel.
+const CmdlinePrefix = "CMDLINE."
+
+// IsCmdline tells whether a predicate symbol reads the command line.
+func IsCmdline(sym string) bool { return strings.HasPrefix(sym, CmdlinePrefix) }
+
+// Lookup answers predicate symbols for a kernel booted with cmdline (a
+// cell's arguments): CONFIG symbols from its resolved .config,
+// KERNELVERSION from its version, CMDLINE.* from cmdline (the last of a
+// parameter given twice, as the kernel takes it).
+func Lookup(config func(sym string) string, version string, cmdline []string) func(string) string {
+	params := map[string]string{}
+	for _, a := range cmdline {
+		name, value, ok := strings.Cut(a, "=")
+		if !ok {
+			value = "y"
+		}
+		params[paramName(name)] = value
+	}
 	return func(sym string) string {
-		if sym == KernelVersion {
+		switch {
+		case sym == KernelVersion:
 			return version
+		case IsCmdline(sym):
+			return params[paramName(strings.TrimPrefix(sym, CmdlinePrefix))]
 		}
 		return config(sym)
 	}
 }
+
+func paramName(s string) string { return strings.ReplaceAll(s, "-", "_") }
 
 // Precedence levels, loosest first.
 const (
@@ -235,7 +260,7 @@ func unquoteKconfig(s string) string {
 }
 
 var (
-	symbolRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	symbolRE = regexp.MustCompile(`^([A-Za-z0-9_]+|CMDLINE\.[A-Za-z0-9_.-]+)$`)
 	numberRE = regexp.MustCompile(`^-?(0[xX][0-9a-fA-F]+|[0-9]+)$`)
 	// versionRE is what KERNELVERSION compares against: 6, 6.5, 6.12.117.
 	versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)

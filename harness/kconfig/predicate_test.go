@@ -134,9 +134,38 @@ func TestKernelVersionPredicate(t *testing.T) {
 		t.Run(tc.src+"@"+tc.version, func(t *testing.T) {
 			p, err := ParsePredicate(tc.src)
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, p.Eval(Lookup(config, tc.version)))
+			assert.Equal(t, tc.want, p.Eval(Lookup(config, tc.version, nil)))
 		})
 	}
 	_, err := ParsePredicate("KERNELVERSION >= y")
 	assert.ErrorContains(t, err, "expected a version")
+}
+
+// TestCmdlinePredicates: CMDLINE.NAME reads the cell's boot parameters:
+// its value, y when given bare, n when absent; - and _ alike in the name.
+func TestCmdlinePredicates(t *testing.T) {
+	config := func(sym string) string { return map[string]string{"MODULES": "y"}[sym] }
+	cmdline := []string{"module.sig_enforce=1", "module_blacklist=hello,other", "nokaslr", "lockdown=none", "lockdown=integrity"}
+	for src, want := range map[string]bool{
+		"CMDLINE.module.sig_enforce = 1":             true,
+		"CMDLINE.module.sig_enforce":                 false, // "1" is not y: compare the value
+		`CMDLINE.module_blacklist = "hello,other"`:   true,
+		`CMDLINE.module-blacklist = "hello,other"`:   true,
+		"CMDLINE.nokaslr":                            true,
+		"!CMDLINE.quiet":                             true,
+		"CMDLINE.quiet != n":                         false,
+		`CMDLINE.lockdown = "integrity"`:             true, // the last one given
+		"MODULES && CMDLINE.module.sig_enforce != n": true,
+	} {
+		t.Run(src, func(t *testing.T) {
+			p, err := ParsePredicate(src)
+			require.NoError(t, err)
+			assert.Equal(t, want, p.Eval(Lookup(config, "6.12.117", cmdline)))
+			for _, sym := range p.Symbols() {
+				if sym != "MODULES" {
+					assert.True(t, IsCmdline(sym), sym)
+				}
+			}
+		})
+	}
 }

@@ -214,7 +214,8 @@ func (r *cellRun) interrupted(sc *scenario.Scenario) report.ScenarioResult {
 func (r *cellRun) cellReport(errText string) report.Cell {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c := report.Cell{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Boots: r.boots, Restores: r.restores, Error: errText, Reports: r.looseReports}
+	c := report.Cell{Kernel: r.u.src.Version, Cell: r.u.cell.Name, Boots: r.boots, Restores: r.restores, Error: errText, Reports: r.looseReports,
+		Cmdline: r.u.cell.Cmdline(r.m.base)}
 	if r.snap != nil {
 		c.SnapshotKey, c.SnapshotCached = r.snap.Meta.Key, r.snap.Cached
 	}

@@ -26,7 +26,7 @@ func (m *Matrix) Explain(ctx context.Context, src *ksrc.Source, cell, sc string)
 		if err != nil {
 			return nil, err
 		}
-		return verdict.Resolve(s, kconfig.Lookup(config.Value, src.Version)), nil
+		return verdict.Resolve(s, kconfig.Lookup(config.Value, src.Version, c.Cmdline(m.base))), nil
 	}
 	var names []string
 	for _, s := range m.scenarios {

@@ -4,7 +4,6 @@ import (
 	"os"
 	"slices"
 
-	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
@@ -17,7 +16,7 @@ import (
 func (r *cellRun) judge(sc *scenario.Scenario, res *vm.Result, prefix, started string) report.ScenarioResult {
 	boot := verdict.Boot{Events: res.Events, TimedOut: res.TimedOut, Stalled: res.Stalled, Err: res.Err, Duration: res.Duration}
 	boot.Console, boot.ConsoleErr = os.ReadFile(prefix + ".console.log")
-	exp := verdict.Resolve(sc, kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version))
+	exp := verdict.Resolve(sc, r.lookup())
 	out := verdict.JudgeBoot(boot, []*verdict.Expected{exp})
 	r.addLoose(out.Loose)
 	sr := r.bootError(sc, "", prefix)

@@ -333,6 +333,9 @@ func selectScenarios(all []*scenario.Scenario, names []string) ([]*scenario.Scen
 	return out, nil
 }
 
+// Cmdline is what cell c adds to its VMs' kernel command line.
+func (m *Matrix) Cmdline(c kconfig.Cell) []string { return c.Cmdline(m.base) }
+
 // Cells lists the selected cells; Scenarios the selected scenarios.
 func (m *Matrix) Cells() []kconfig.Cell           { return m.cells }
 func (m *Matrix) Scenarios() []*scenario.Scenario { return m.scenarios }

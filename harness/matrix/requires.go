@@ -8,8 +8,12 @@ import (
 )
 
 // holds tells whether the cell's kernel meets the scenario's `requires`.
-func (r *cellRun) holds(sc *scenario.Scenario) bool {
-	return sc.Requires.Holds(kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version))
+func (r *cellRun) holds(sc *scenario.Scenario) bool { return sc.Requires.Holds(r.lookup()) }
+
+// lookup answers the cell's predicate symbols: its kernel's .config and
+// version, and the command line its VMs boot with.
+func (r *cellRun) lookup() func(string) string {
+	return kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version, r.u.cell.Cmdline(r.m.base))
 }
 
 // runnable is the scenarios the cell's kernel can run, in order, and a

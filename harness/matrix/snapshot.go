@@ -22,6 +22,9 @@ func (r *cellRun) machine(k *kbuild.Kernel) []vm.Option {
 		vm.WithKernel(kernel, pvh),
 		vm.WithAccel(r.m.cfg.Accel),
 		vm.WithIcount(!r.m.cfg.NoIcount),
+		// The cell's boot parameters: part of the command line the
+		// snapshot is keyed by.
+		vm.WithAppend(r.u.cell.Cmdline(r.m.base)...),
 	}
 }
 

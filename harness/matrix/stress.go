@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
@@ -42,7 +41,7 @@ func (r *cellRun) applyRepeat() {
 		return
 	}
 	r.notes = map[string]string{}
-	lookup := kconfig.Lookup(r.kernel.Config.Value, r.u.src.Version)
+	lookup := r.lookup()
 	for i, sc := range r.own {
 		rep, why := sc.Repeated(n, lookup)
 		if why != "" {

@@ -87,10 +87,15 @@ const (
 	ActionConcurrent Action = "concurrent"
 )
 
-// Unload flags, in the words of delete_module(2).
+// Unload flags, in the words of delete_module(2), and load flags, in
+// those of finit_module(2).
 const (
 	FlagForce    = "O_TRUNC"    // what rmmod -f passes
 	FlagNonBlock = "O_NONBLOCK" // what rmmod always passes
+
+	// modprobe --force passes both.
+	FlagIgnoreModversions = "MODULE_INIT_IGNORE_MODVERSIONS"
+	FlagIgnoreVermagic    = "MODULE_INIT_IGNORE_VERMAGIC"
 )
 
 // Step is one action of a scenario.

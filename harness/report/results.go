@@ -72,6 +72,9 @@ type Cell struct {
 	SnapshotKey    string `json:"snapshot_key,omitempty"`
 	SnapshotCached bool   `json:"snapshot_cached,omitempty"`
 	SnapshotNote   string `json:"snapshot_note,omitempty"`
+	// Cmdline are the boot parameters the cell adds to the kernel command
+	// line (its fragments' "# cmdline:"), which predicates read as CMDLINE.*.
+	Cmdline []string `json:"cmdline,omitempty"`
 	// BootConsoleLog is the console of the boot the snapshot was taken of
 	// (the kernel's boot messages; a restored scenario's console starts
 	// after them).

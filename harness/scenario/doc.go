@@ -26,7 +26,8 @@
 //	        loaded: true           # the module has a /proc/modules line
 //	        kmsg: ["hi module being loaded."]
 //	  - unload: hello
-//	    flags: [force, nonblock]   # unload only: O_TRUNC, O_NONBLOCK
+//	    flags: [force, nonblock]   # delete_module's O_TRUNC, O_NONBLOCK; on a load, force is
+//	                               # modprobe --force's MODULE_INIT_IGNORE_MODVERSIONS|_VERMAGIC
 //	    expect:
 //	      - when: MODULES && !MODULE_UNLOAD
 //	        errno: ENOSYS

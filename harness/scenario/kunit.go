@@ -60,7 +60,7 @@ func (p *parser) requires(n *yaml.Node) *Requirement {
 	}
 	if p.opts.knownSymbol != nil {
 		for _, sym := range pred.Symbols() {
-			if sym != kconfig.KernelVersion && !p.opts.knownSymbol(sym) {
+			if sym != kconfig.KernelVersion && !kconfig.IsCmdline(sym) && !p.opts.knownSymbol(sym) {
 				p.errorf(n, "unknown Kconfig symbol CONFIG_%s in requires %q", sym, src)
 			}
 		}

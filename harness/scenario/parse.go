@@ -252,7 +252,7 @@ var stepOptions = map[string][]protocol.Action{
 	"file":      {protocol.ActionLoad},
 	"params":    {protocol.ActionLoad},
 	"built_for": {protocol.ActionLoad},
-	"flags":     {protocol.ActionUnload},
+	"flags":     {protocol.ActionLoad, protocol.ActionUnload},
 	"timeout":   nil,
 	"expect":    nil,
 }
@@ -319,7 +319,7 @@ func (p *parser) step(n *yaml.Node) Step {
 		case "built_for":
 			st.BuiltFor = p.builtFor(f.val)
 		case "flags":
-			st.Flags = p.flags(f.val)
+			st.Flags = p.flags(f.val, st.Action)
 		case "timeout":
 			st.Timeout = p.duration(f.val, "timeout")
 		case "expect":
@@ -429,20 +429,35 @@ func (p *parser) builtFor(n *yaml.Node) *BuiltFor {
 	return b
 }
 
-// flagWords maps the spellings an unload flag may take to the one kept.
-var flagWords = map[string]string{
-	"force": "force", "O_TRUNC": "force",
-	"nonblock": "nonblock", "O_NONBLOCK": "nonblock",
+// flagWords maps the spellings each action's flags may take (the
+// syscall's own among them) to the one kept.
+var flagWords = map[protocol.Action]map[string]string{
+	protocol.ActionUnload: {
+		"force": "force", "O_TRUNC": "force",
+		"nonblock": "nonblock", "O_NONBLOCK": "nonblock",
+	},
+	protocol.ActionLoad: {
+		"force":                          "force",
+		"ignore-vermagic":                "ignore-vermagic",
+		"ignore-modversions":             "ignore-modversions",
+		"MODULE_INIT_IGNORE_VERMAGIC":    "ignore-vermagic",
+		"MODULE_INIT_IGNORE_MODVERSIONS": "ignore-modversions",
+	},
 }
 
-func (p *parser) flags(n *yaml.Node) []string {
+var flagHelp = map[protocol.Action]string{
+	protocol.ActionUnload: "force (O_TRUNC) or nonblock (O_NONBLOCK)",
+	protocol.ActionLoad:   "force (modprobe --force: both of the others), ignore-vermagic or ignore-modversions (MODULE_INIT_IGNORE_*)",
+}
+
+func (p *parser) flags(n *yaml.Node, action protocol.Action) []string {
 	var out []string
 	for _, item := range p.seq(n, "flags") {
 		s, ok := p.str(item, "flag")
-		switch w := flagWords[s]; {
+		switch w := flagWords[action][s]; {
 		case !ok:
 		case w == "":
-			p.errorf(item, "unknown unload flag %q: want force (O_TRUNC) or nonblock (O_NONBLOCK)", s)
+			p.errorf(item, "unknown %s flag %q: want %s", action, s, flagHelp[action])
 		case slices.Contains(out, w):
 			p.errorf(item, "flag %s given twice", w)
 		default:
@@ -536,7 +551,7 @@ func (p *parser) when(n *yaml.Node) (string, kconfig.Predicate) {
 	}
 	if p.opts.knownSymbol != nil {
 		for _, sym := range pred.Symbols() {
-			if sym != kconfig.KernelVersion && !p.opts.knownSymbol(sym) {
+			if sym != kconfig.KernelVersion && !kconfig.IsCmdline(sym) && !p.opts.knownSymbol(sym) {
 				p.errorf(n, "unknown Kconfig symbol CONFIG_%s in %q", sym, src)
 			}
 		}

@@ -52,7 +52,9 @@ type Step struct {
 	// BuiltFor, on a load, asks for the module built against another kernel
 	// than the one under test (nil: its own).
 	BuiltFor *BuiltFor
-	// Flags are unload flags as the file spells them: "force", "nonblock".
+	// Flags are as the file spells them: on an unload "force" (O_TRUNC)
+	// and "nonblock"; on a load "force" (both of modprobe --force's),
+	// "ignore-vermagic" and "ignore-modversions".
 	Flags   []string
 	Path    string        // open, close
 	Pause   time.Duration // pause
@@ -282,7 +284,15 @@ func (st Step) Describe() string {
 // module's state whatever the expectations ask.
 var baseSysfs = []string{"coresize", "initsize", "initstate", "refcnt"}
 
-var protocolFlags = map[string]string{"force": protocol.FlagForce, "nonblock": protocol.FlagNonBlock}
+// protocolFlags are each action's flags in the words of its syscall.
+var protocolFlags = map[protocol.Action]map[string][]string{
+	protocol.ActionUnload: {"force": {protocol.FlagForce}, "nonblock": {protocol.FlagNonBlock}},
+	protocol.ActionLoad: {
+		"force":              {protocol.FlagIgnoreModversions, protocol.FlagIgnoreVermagic},
+		"ignore-modversions": {protocol.FlagIgnoreModversions},
+		"ignore-vermagic":    {protocol.FlagIgnoreVermagic},
+	},
+}
 
 // Plan is the step as the agent runs it. It observes what any expectation
 // of the step mentions, so the observations serve whichever block applies.
@@ -311,7 +321,7 @@ func (st Step) Plan() protocol.Step {
 		ps.File = strings.TrimSuffix(ps.File, ".ko") + st.BuiltFor.Suffix() + ".ko"
 	}
 	for _, f := range st.Flags {
-		ps.Flags = append(ps.Flags, protocolFlags[f])
+		ps.Flags = append(ps.Flags, protocolFlags[st.Action][f]...)
 	}
 	if st.Module != "" {
 		ps.Sysfs = slices.Clone(baseSysfs)

@@ -140,7 +140,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown-action", []string{`2: unknown key "insmod" in step`}},
 		{"two-actions", []string{`3: step has two actions: load and unload`}},
 		{"option-of-other-action", []string{
-			`3: key "flags" is not valid in load steps`,
+			`3: unknown load flag "O_TRUNC": want force (modprobe --force: both of the others), ignore-vermagic or ignore-modversions (MODULE_INIT_IGNORE_*)`,
 			`5: key "params" is not valid in unload steps`,
 		}},
 		{"bad-predicate", []string{

@@ -112,7 +112,7 @@ func TestJudgeBoot(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := JudgeBoot(tc.boot, []*Expected{Resolve(hello, kconfig.Lookup(tc.config.Value, "6.12.117"))})
+			out := JudgeBoot(tc.boot, []*Expected{Resolve(hello, kconfig.Lookup(tc.config.Value, "6.12.117", nil))})
 			got := out.Failed
 			if tc.failed {
 				require.NotNil(t, got)
@@ -134,7 +134,7 @@ func TestJudgeBoot(t *testing.T) {
 func TestJudgeBootUnfinishedLoop(t *testing.T) {
 	hello := loadScenario(t, helloDir)
 	unloadCfg := kconfig.Config{"MODULES": "y", "MODULE_UNLOAD": "y"}
-	lookup := kconfig.Lookup(unloadCfg.Value, "6.12.117")
+	lookup := kconfig.Lookup(unloadCfg.Value, "6.12.117", nil)
 	rep, why := hello.Repeated(50, lookup)
 	require.Empty(t, why)
 	iteration := func(k int) protocol.Event {

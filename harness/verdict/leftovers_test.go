@@ -103,7 +103,7 @@ func TestLeftoversRecorded(t *testing.T) {
 	sc := loadScenario(t, "../../modules/leftovers")
 	events := readEvents(t, "testdata/boot/leftovers.events.jsonl")
 	cfg := kconfig.Config{"MODULES": "y", "MODULE_UNLOAD": "y"}
-	out := JudgeBoot(Boot{Events: events}, []*Expected{Resolve(sc, kconfig.Lookup(cfg.Value, "6.12.117"))})
+	out := JudgeBoot(Boot{Events: events}, []*Expected{Resolve(sc, kconfig.Lookup(cfg.Value, "6.12.117", nil))})
 	require.Len(t, out.Scenarios, 1)
 	so := out.Scenarios[0]
 	assert.Equal(t, Pass, so.Verdict, so.Reason)
@@ -132,7 +132,7 @@ func TestTimerAfterUnloadRecorded(t *testing.T) {
 	console, err := os.ReadFile("testdata/boot/timer-after-unload.console.log")
 	require.NoError(t, err)
 	cfg := kconfig.Config{"MODULES": "y", "MODULE_UNLOAD": "y"}
-	out := JudgeBoot(Boot{Events: events, Console: console}, []*Expected{Resolve(sc, kconfig.Lookup(cfg.Value, "6.12.117"))})
+	out := JudgeBoot(Boot{Events: events, Console: console}, []*Expected{Resolve(sc, kconfig.Lookup(cfg.Value, "6.12.117", nil))})
 	require.Len(t, out.Scenarios, 1)
 	so := out.Scenarios[0]
 	assert.Equal(t, Pass, so.Verdict, so.Reason)
@@ -143,7 +143,7 @@ func TestTimerAfterUnloadRecorded(t *testing.T) {
 
 	// Without the expectation, the same boot is CRASH at the unload.
 	sc.Steps[1].Expect = nil
-	out = JudgeBoot(Boot{Events: events, Console: console}, []*Expected{Resolve(sc, kconfig.Lookup(cfg.Value, "6.12.117"))})
+	out = JudgeBoot(Boot{Events: events, Console: console}, []*Expected{Resolve(sc, kconfig.Lookup(cfg.Value, "6.12.117", nil))})
 	assert.Equal(t, Crash, out.Scenarios[0].Verdict)
 	assert.Contains(t, out.Scenarios[0].Reason, "step 2 (unload timer_after_unload")
 }
