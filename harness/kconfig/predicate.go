@@ -67,8 +67,9 @@ const KernelVersion = "KERNELVERSION"
 // CmdlinePrefix begins the predicate symbols that read the cell's kernel
 // command line: CMDLINE.module.sig_enforce is that boot parameter's value
 // ("1"), y for a parameter given without one (CMDLINE.nokaslr), n when
-// absent. Dashes and underscores in the name are the same, as to the
-// kernel.
+// absent. Alone (CMDLINE.lockdown, !CMDLINE.lockdown) it asks whether the
+// parameter is given; compare it to test the value. Dashes and underscores
+// in the name are the same, as to the kernel.
 const CmdlinePrefix = "CMDLINE."
 
 // IsCmdline tells whether a predicate symbol reads the command line.
@@ -165,6 +166,11 @@ func (n compare) eval(lookup func(string) string) bool {
 	got := configValue(lookup(n.sym))
 	switch n.op {
 	case "":
+		if IsCmdline(n.sym) {
+			// A boot parameter holds when given, whatever its value:
+			// !CMDLINE.module_blacklist is "not blacklisting anything".
+			return got != "n"
+		}
 		return got == "y" || got == "m"
 	case "=":
 		return n.matches(got)

@@ -142,13 +142,14 @@ func TestKernelVersionPredicate(t *testing.T) {
 }
 
 // TestCmdlinePredicates: CMDLINE.NAME reads the cell's boot parameters:
-// its value, y when given bare, n when absent; - and _ alike in the name.
+// its value, y when given bare, n when absent, and alone whether it is given; - and _ alike in the name.
 func TestCmdlinePredicates(t *testing.T) {
 	config := func(sym string) string { return map[string]string{"MODULES": "y"}[sym] }
 	cmdline := []string{"module.sig_enforce=1", "module_blacklist=hello,other", "nokaslr", "lockdown=none", "lockdown=integrity"}
 	for src, want := range map[string]bool{
 		"CMDLINE.module.sig_enforce = 1":             true,
-		"CMDLINE.module.sig_enforce":                 false, // "1" is not y: compare the value
+		"CMDLINE.module.sig_enforce":                 true, // given, whatever its value
+		"!CMDLINE.module_blacklist":                  false,
 		`CMDLINE.module_blacklist = "hello,other"`:   true,
 		`CMDLINE.module-blacklist = "hello,other"`:   true,
 		"CMDLINE.nokaslr":                            true,

@@ -42,6 +42,7 @@ func TestJudge(t *testing.T) {
 			prefix := filepath.Join(t.TempDir(), "boot-1")
 			require.NoError(t, os.WriteFile(prefix+".console.log", nil, 0o644))
 			r := &cellRun{
+				m:      &Matrix{},
 				u:      unit{src: &ksrc.Source{Version: "6.12.117"}, cell: kconfig.Cell{Name: "unload"}},
 				kernel: &kbuild.Kernel{Config: unloadCfg},
 			}
