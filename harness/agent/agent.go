@@ -6,6 +6,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -279,6 +280,9 @@ type stepDone struct {
 // in the step's thread around the action.
 func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch, lg *ledgerStep) (res protocol.StepResult, hung bool) {
 	res = protocol.StepResult{Step: st, TaintBefore: a.Sys.Taint(), KmsgSeqStart: a.Kmsg.Next()}
+	if st.Action == protocol.ActionLoad {
+		res.Modinfo = readModinfo(filepath.Join(a.ModuleDir, st.File))
+	}
 	timeout := DefaultStepTimeout
 	if st.TimeoutMS > 0 {
 		timeout = time.Duration(st.TimeoutMS) * time.Millisecond
@@ -401,11 +405,13 @@ func (a *Agent) act(st protocol.Step) error {
 				flags |= unix.MODULE_INIT_IGNORE_MODVERSIONS
 			case protocol.FlagIgnoreVermagic:
 				flags |= unix.MODULE_INIT_IGNORE_VERMAGIC
+			case protocol.FlagCompressedFile:
+				flags |= unix.MODULE_INIT_COMPRESSED_FILE
 			default:
 				return fmt.Errorf("unknown load flag %q", fl)
 			}
 		}
-		return kmodule.FileInit(f, st.Params, flags)
+		return finitModule(f, st.Params, flags)
 	case protocol.ActionUnload:
 		var flags uintptr
 		for _, fl := range st.Flags {
@@ -496,4 +502,21 @@ func errnoName(err error) string {
 		return name
 	}
 	return fmt.Sprintf("errno %d", int(errno))
+}
+
+// finitModule loads the module file as insmod does: finit_module(2), so
+// the kernel reads the file and sees the flags. u-root's kmodule.FileInit
+// (v0.16.0) passes every .ko through init_module(2) instead, dropping the
+// flags: a forced load there is an unforced one. init_module(2) remains
+// for a kernel without finit_module, where no flag can be passed anyway.
+func finitModule(f *os.File, params string, flags uintptr) error {
+	err := unix.FinitModule(int(f.Fd()), params, int(flags))
+	if err != unix.ENOSYS || flags != 0 {
+		return err
+	}
+	img, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	return kmodule.Init(img, params)
 }

@@ -96,6 +96,9 @@ const (
 	// modprobe --force passes both.
 	FlagIgnoreModversions = "MODULE_INIT_IGNORE_MODVERSIONS"
 	FlagIgnoreVermagic    = "MODULE_INIT_IGNORE_VERMAGIC"
+	// FlagCompressedFile has the kernel decompress the file itself
+	// (MODULE_DECOMPRESS), as kmod does for a .ko.xz the kernel can read.
+	FlagCompressedFile = "MODULE_INIT_COMPRESSED_FILE"
 )
 
 // Step is one action of a scenario.
@@ -193,6 +196,10 @@ type StepResult struct {
 	Sysfs map[string]string `json:"sysfs,omitempty"`
 	// SysModule is whether /sys/module/NAME exists.
 	SysModule bool `json:"sys_module"`
+	// Modinfo is what the loaded file's .modinfo says (srcversion,
+	// version, vermagic), to hold /sys/module/NAME's attributes against;
+	// none for a compressed file, which only the kernel unpacks.
+	Modinfo map[string]string `json:"modinfo,omitempty"`
 	// Kallsyms maps each requested symbol to presence.
 	Kallsyms map[string]bool `json:"kallsyms,omitempty"`
 	// Files maps each requested path to presence.
