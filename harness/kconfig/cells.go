@@ -97,7 +97,15 @@ func Select(all []Cell, names []string, dir string) ([]Cell, error) {
 
 // Frags returns the fragments to merge for the cell, base first.
 func (c Cell) Frags(base *Fragment) []*Fragment {
-	return append([]*Fragment{base, c.Fragment}, c.Extra...)
+	out := []*Fragment{base}
+	for _, f := range append([]*Fragment{c.Fragment}, c.Extra...) {
+		if f == nil {
+			out = append(out, f)
+			continue
+		}
+		out = append(out, f.Flatten()...)
+	}
+	return out
 }
 
 // Cmdline is the kernel command line the cell's VMs boot with, on top of

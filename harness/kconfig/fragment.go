@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +24,22 @@ type Fragment struct {
 	// change the kernel built (cells differing only in them share it).
 	Cmdline []string
 	Entries []Entry
+	// Includes are the fragments of "# include: FILE" comments (FILE
+	// beside this one), merged before it in order: a cell that is another
+	// plus boot parameters, or plus a few symbols, says so in one line and
+	// shares that cell's kernel when its own lines change nothing.
+	Includes []*Fragment
+	includes []includeLine
+	// Optional are the symbols of "# optional: CONFIG_X ..." comments:
+	// entries a kernel goes without when its resolved .config does not
+	// have the symbol at all (a switch that exists from some release on),
+	// where any other entry missing from it is an error.
+	Optional []string
+}
+
+type includeLine struct {
+	name string
+	line int
 }
 
 // Entry is one requested symbol.
@@ -38,17 +56,49 @@ var (
 	notSetRe = regexp.MustCompile(`^# CONFIG_([A-Za-z0-9_]+) is not set$`)
 	descRe   = regexp.MustCompile(`^#\s*description:\s*(.*)$`)
 	cmdRe    = regexp.MustCompile(`^#\s*cmdline:\s*(.*)$`)
+	inclRe   = regexp.MustCompile(`^#\s*include:\s*(.*)$`)
+	optRe    = regexp.MustCompile(`^#\s*optional:\s*(.*)$`)
 	// argRe is one boot parameter: name or name=value, no quoting.
 	argRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+(=[^"'\s]*)?$`)
 )
 
-// ParseFragment reads a fragment file.
+// ParseFragment reads a fragment file and the fragments it includes.
 func ParseFragment(path string) (*Fragment, error) {
+	return parseFragment(path, nil)
+}
+
+func parseFragment(path string, within []string) (*Fragment, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseFragmentData(path, data)
+	f, err := ParseFragmentData(path, data)
+	if err != nil {
+		return nil, err
+	}
+	within = append(within, filepath.Clean(path))
+	for _, in := range f.includes {
+		p := filepath.Join(filepath.Dir(path), in.name)
+		if slices.Contains(within, filepath.Clean(p)) {
+			return nil, fmt.Errorf("%s:%d: include %s: it includes this fragment (%s)", path, in.line, in.name, strings.Join(within, " → "))
+		}
+		inc, err := parseFragment(p, within)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: include %s: %w", path, in.line, in.name, err)
+		}
+		f.Includes = append(f.Includes, inc)
+	}
+	return f, nil
+}
+
+// Flatten is the fragment with what it includes: those first, in order, each
+// after its own includes, as merge_config.sh would be given them.
+func (f *Fragment) Flatten() []*Fragment {
+	var out []*Fragment
+	for _, in := range f.Includes {
+		out = append(out, in.Flatten()...)
+	}
+	return append(out, f)
 }
 
 // ParseFragmentData parses fragment text; path is only used in errors.
@@ -64,6 +114,18 @@ func ParseFragmentData(path string, data []byte) (*Fragment, error) {
 			continue
 		case notSetRe.MatchString(line):
 			e = Entry{Symbol: notSetRe.FindStringSubmatch(line)[1], Value: "n", Line: n}
+		case inclRe.MatchString(line):
+			name := strings.TrimSpace(inclRe.FindStringSubmatch(line)[1])
+			if name == "" || strings.ContainsAny(name, "/ \t") {
+				return nil, fmt.Errorf("%s:%d: \"# include:\" wants one fragment file beside this one, got %q", path, n, name)
+			}
+			f.includes = append(f.includes, includeLine{name, n})
+			continue
+		case optRe.MatchString(line):
+			for _, sym := range strings.Fields(optRe.FindStringSubmatch(line)[1]) {
+				f.Optional = append(f.Optional, strings.TrimPrefix(sym, "CONFIG_"))
+			}
+			continue
 		case cmdRe.MatchString(line):
 			args := strings.Fields(cmdRe.FindStringSubmatch(line)[1])
 			if len(args) == 0 {
@@ -100,6 +162,11 @@ func ParseFragmentData(path string, data []byte) (*Fragment, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, sym := range f.Optional {
+		if _, ok := seen[sym]; !ok {
+			return nil, fmt.Errorf("%s: \"# optional:\" names CONFIG_%s, which the fragment does not set", path, sym)
+		}
 	}
 	return f, nil
 }

@@ -273,3 +273,50 @@ func TestCellsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFragmentInclude: "# include: FILE" merges the fragment beside it
+// first (its symbols and boot parameters), and a cycle or a missing file
+// is an error naming the including line.
+func TestFragmentInclude(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	signed := write("signed.config", "# description: signed\n# cmdline: a=1\nCONFIG_MODULE_SIG=y\n")
+	enforce := write("enforce.config", "# description: enforced\n# include: signed.config\n# cmdline: module.sig_enforce=1\n")
+	f, err := ParseFragment(enforce)
+	require.NoError(t, err)
+	var paths []string
+	for _, g := range f.Flatten() {
+		paths = append(paths, g.Path)
+	}
+	assert.Equal(t, []string{signed, enforce}, paths)
+	assert.Equal(t, "enforced", f.Description)
+	cell := Cell{Name: "enforce", Fragment: f}
+	assert.Equal(t, []string{"a=1", "module.sig_enforce=1"}, cell.Cmdline(&Fragment{Path: "base"}))
+
+	write("loop-a.config", "# include: loop-b.config\n")
+	loop := write("loop-b.config", "# include: loop-a.config\n")
+	_, err = ParseFragment(loop)
+	assert.ErrorContains(t, err, "loop-a.config:1: include loop-b.config: it includes this fragment")
+	missing := write("missing.config", "CONFIG_MODULES=y\n# include: nowhere.config\n")
+	_, err = ParseFragment(missing)
+	assert.ErrorContains(t, err, "missing.config:2: include nowhere.config")
+	_, err = ParseFragmentData("x.config", []byte("# include: ../other.config\n"))
+	assert.ErrorContains(t, err, "x.config:1: \"# include:\" wants one fragment file beside this one")
+}
+
+// TestOptionalEntry: an entry named by "# optional:" may be missing from
+// the resolved .config (6.1 has no MODULE_COMPRESS, 6.12 needs it); set to
+// another value it is still an error, as is naming a symbol not set.
+func TestOptionalEntry(t *testing.T) {
+	f, err := ParseFragmentData("c.config", []byte("# optional: CONFIG_MODULE_COMPRESS\nCONFIG_MODULE_COMPRESS=y\nCONFIG_MODULE_COMPRESS_XZ=y\n"))
+	require.NoError(t, err)
+	assert.NoError(t, Validate(Config{"MODULE_COMPRESS_XZ": "y"}, f))
+	assert.ErrorContains(t, Validate(Config{"MODULE_COMPRESS": "n", "MODULE_COMPRESS_XZ": "y"}, f), "MODULE_COMPRESS")
+	assert.ErrorContains(t, Validate(Config{"MODULE_COMPRESS": "y"}, f), "MODULE_COMPRESS_XZ")
+	_, err = ParseFragmentData("c.config", []byte("# optional: CONFIG_X\nCONFIG_Y=y\n"))
+	assert.ErrorContains(t, err, "c.config: \"# optional:\" names CONFIG_X, which the fragment does not set")
+}

@@ -2,6 +2,7 @@ package kconfig
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -47,9 +48,10 @@ func (e *ValidationError) Error() string {
 // merge_config.sh. The error is a *ValidationError.
 func Validate(resolved Config, frags ...*Fragment) error {
 	type req struct {
-		frag int
-		path string
-		e    Entry
+		frag     int
+		path     string
+		e        Entry
+		optional bool
 	}
 	var order []string
 	eff := map[string]req{}
@@ -58,7 +60,7 @@ func Validate(resolved Config, frags ...*Fragment) error {
 			if _, ok := eff[e.Symbol]; !ok {
 				order = append(order, e.Symbol)
 			}
-			eff[e.Symbol] = req{i, f.Path, e}
+			eff[e.Symbol] = req{i, f.Path, e, slices.Contains(f.Optional, e.Symbol)}
 		}
 	}
 	// Report in fragment order, then line order, as a reader scans them.
@@ -74,6 +76,9 @@ func Validate(resolved Config, frags ...*Fragment) error {
 			continue
 		}
 		_, present := resolved[sym]
+		if !present && r.optional {
+			continue // this kernel's Kconfig has no such symbol
+		}
 		probs = append(probs, Problem{
 			Path: r.path, Line: r.e.Line, Symbol: sym,
 			Requested: r.e.Value, Resolved: got, Absent: !present,

@@ -104,7 +104,11 @@ func (m *Matrix) ID() string {
 	}
 	files := []string{m.base.Path}
 	for _, c := range m.cells {
-		files = append(files, c.Fragment.Path)
+		for _, f := range c.Frags(nil)[1:] {
+			if f != nil {
+				files = append(files, f.Path)
+			}
+		}
 	}
 	for _, sc := range m.scenarios {
 		files = append(files, sc.File)
