@@ -93,6 +93,9 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 		if err := r.buildForeign(ctx, cache, k, sc); err != nil {
 			return nil, err
 		}
+		if err := r.makeFiles(ctx, k, sc); err != nil {
+			return nil, err
+		}
 	}
 	r.applyRepeat() // stress.go
 	return k, nil

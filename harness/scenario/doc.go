@@ -17,6 +17,10 @@
 //	  - load: hello                # module name; the file is hello.ko
 //	    file: hello.ko             # optional, load only
 //	    params: "count=3 name=x"   # optional, load only
+//	    signed: other-key          # optional, load only: kernel-key, other-key, corrupted or none
+//	                               # (default: kernel-key where MODULE_SIG_ALL and the tree's key, else none)
+//	    compressed: xz             # optional, load only: gzip, xz, zstd, or xz-corrupted…; the
+//	                               # kernel unpacks it (finit_module MODULE_INIT_COMPRESSED_FILE)
 //	    timeout: 10s               # optional, any step: the agent's watchdog
 //	    expect:
 //	      - when: "!MODULES"
@@ -63,6 +67,14 @@
 //	      - repeat: 50
 //	        steps: [{load: conc_b}, {unload: conc_b}]
 //
+// A signed or compressed load's file is made on the host from the one
+// Kbuild built (package modfile): signed by the kernel tree's own
+// scripts/sign-file, then compressed, as modules_install does. Where a
+// kernel has MODULE_SIG_ALL and its key is in its tree (a kernel built
+// here, not a prebuilt one), every module is signed with that key unless
+// its step says otherwise; kernel-key, corrupted and other-key need such a
+// tree (give the scenario `requires: MODULE_SIG_ALL`).
+//
 // A step has exactly one action: load, unload, check, open, close, pause,
 // repeat or concurrent.
 // Module names are the kernel's (foo_bar for foo-bar.ko; load it with
@@ -74,9 +86,10 @@
 //   - errno: an errno name (ENOSYS, EAGAIN, EWOULDBLOCK is EAGAIN, …) or ok.
 //   - loaded: true or false.
 //   - proc_modules: a pattern for the module's /proc/modules line.
-//   - sysfs: attribute (a path under /sys/module/NAME) → value, absent or
-//     present. A literal value must equal the file's content (trailing
-//     newline dropped).
+//   - sysfs: attribute (a path under /sys/module/NAME) → value, absent,
+//     present or (srcversion and version) modinfo. A literal value must
+//     equal the file's content (trailing newline dropped); modinfo, the
+//     loaded file's .modinfo field of that name, read in the guest.
 //   - kallsyms, files: present and absent lists of symbols or paths.
 //   - kmsg, kmsg_absent: patterns that must, or must not, occur in the
 //     kmsg records of the step.

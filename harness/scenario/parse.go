@@ -249,12 +249,14 @@ var actions = []protocol.Action{
 // stepOptions maps each non-action key of a step to the actions taking it
 // (nil: all of them).
 var stepOptions = map[string][]protocol.Action{
-	"file":      {protocol.ActionLoad},
-	"params":    {protocol.ActionLoad},
-	"built_for": {protocol.ActionLoad},
-	"flags":     {protocol.ActionLoad, protocol.ActionUnload},
-	"timeout":   nil,
-	"expect":    nil,
+	"file":       {protocol.ActionLoad},
+	"params":     {protocol.ActionLoad},
+	"built_for":  {protocol.ActionLoad},
+	"signed":     {protocol.ActionLoad},
+	"compressed": {protocol.ActionLoad},
+	"flags":      {protocol.ActionLoad, protocol.ActionUnload},
+	"timeout":    nil,
+	"expect":     nil,
 }
 
 func (p *parser) step(n *yaml.Node) Step {
@@ -262,7 +264,7 @@ func (p *parser) step(n *yaml.Node) Step {
 		return st
 	}
 	st := Step{Line: n.Line}
-	known := []string{"file", "params", "built_for", "flags", "timeout", "expect"}
+	known := []string{"file", "params", "built_for", "signed", "compressed", "flags", "timeout", "expect"}
 	for _, a := range actions {
 		known = append(known, string(a))
 	}
@@ -318,6 +320,10 @@ func (p *parser) step(n *yaml.Node) Step {
 			st.Params, _ = p.str(f.val, "params")
 		case "built_for":
 			st.BuiltFor = p.builtFor(f.val)
+		case "signed":
+			st.Signed = Signature(p.oneOf(f.val, "signed", signatures))
+		case "compressed":
+			st.Compressed = Compression(p.oneOf(f.val, "compressed", compressions))
 		case "flags":
 			st.Flags = p.flags(f.val, st.Action)
 		case "timeout":
@@ -406,6 +412,19 @@ func resourceKindList() string {
 	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
+}
+
+// oneOf reads a word that must be one of words.
+func (p *parser) oneOf(n *yaml.Node, what string, words []string) string {
+	s, ok := p.str(n, what)
+	if !ok {
+		return ""
+	}
+	if !slices.Contains(words, s) {
+		p.errorf(n, "%s: %q is not one of %s", what, s, strings.Join(words, ", "))
+		return ""
+	}
+	return s
 }
 
 // builtFor reads `built_for: {cell: NAME}` or `{localversion: -STR}`.
@@ -591,6 +610,12 @@ func (p *parser) sysfs(n *yaml.Node) []SysfsExpect {
 		case "absent":
 			se.Absent = true
 		case "present":
+		case "modinfo":
+			if !slices.Contains([]string{"srcversion", "version"}, f.key) {
+				p.errorf(f.val, "sysfs %s: modinfo holds only srcversion and version against the file", f.key)
+				continue
+			}
+			se.Modinfo = true
 		default:
 			pat, err := ParsePattern(s)
 			if err != nil {

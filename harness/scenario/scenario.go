@@ -52,6 +52,12 @@ type Step struct {
 	// BuiltFor, on a load, asks for the module built against another kernel
 	// than the one under test (nil: its own).
 	BuiltFor *BuiltFor
+	// Signed, on a load, is the signature the file carries ("": the
+	// kernel's default, see SignedDefault).
+	Signed Signature
+	// Compressed, on a load, is the compression of the file, which the
+	// kernel itself unpacks (finit_module's MODULE_INIT_COMPRESSED_FILE).
+	Compressed Compression
 	// Flags are as the file spells them: on an unload "force" (O_TRUNC)
 	// and "nonblock"; on a load "force" (both of modprobe --force's),
 	// "ignore-vermagic" and "ignore-modversions".
@@ -62,6 +68,55 @@ type Step struct {
 	Expect  []Expectation
 	// Loops are what a repeat (one loop) or concurrent (several) step runs.
 	Loops []Loop
+}
+
+// Signature is how a load's file is signed, as `signed:` spells it.
+type Signature string
+
+const (
+	// SignedKernelKey: with the key the kernel's build made
+	// (certs/signing_key.pem), by the tree's own scripts/sign-file, as
+	// modules_install does where MODULE_SIG_ALL is set. The default there.
+	SignedKernelKey Signature = "kernel-key"
+	// SignedOtherKey: with a key the kernel does not know.
+	SignedOtherKey Signature = "other-key"
+	// SignedCorrupted: with the kernel's key, one byte of the signature
+	// then changed.
+	SignedCorrupted Signature = "corrupted"
+	// SignedNone: not signed. The default where MODULE_SIG_ALL is unset
+	// (or the kernel is prebuilt, its key not ours).
+	SignedNone Signature = "none"
+)
+
+var signatures = []string{string(SignedKernelKey), string(SignedOtherKey), string(SignedCorrupted), string(SignedNone)}
+
+// Compression is how a load's file is compressed, as `compressed:` spells
+// it: an algorithm of MODULE_COMPRESS_*, or that with its data damaged
+// past the header ("xz-corrupted").
+type Compression string
+
+// Corrupted is the suffix of a damaged compression.
+const Corrupted = "-corrupted"
+
+var compressions = []string{"gzip", "xz", "zstd", "gzip" + Corrupted, "xz" + Corrupted, "zstd" + Corrupted}
+
+// Algorithm is the compression without its damage.
+func (c Compression) Algorithm() string { return strings.TrimSuffix(string(c), Corrupted) }
+
+// IsCorrupted tells whether the data is damaged.
+func (c Compression) IsCorrupted() bool { return strings.HasSuffix(string(c), Corrupted) }
+
+// Variant names the file a load step needs made from the built module
+// ("" when the built file serves): its signature, then compression.
+func (st Step) Variant() string {
+	var v []string
+	if st.Signed != "" {
+		v = append(v, "sig-"+string(st.Signed))
+	}
+	if st.Compressed != "" {
+		v = append(v, string(st.Compressed))
+	}
+	return strings.Join(v, "+")
 }
 
 // BuiltFor names the foreign kernel a load's module is built against:
@@ -125,6 +180,9 @@ type SysfsExpect struct {
 	Attr   string
 	Absent bool     // the file must not exist
 	Value  *Pattern // nil: only presence (or absence) is checked
+	// Modinfo: present, with the value the loaded file's .modinfo gives
+	// the field of the same name (srcversion, version).
+	Modinfo bool
 }
 
 // Presence lists names that must be present and names that must be absent.
@@ -319,6 +377,12 @@ func (st Step) Plan() protocol.Step {
 	}
 	if st.BuiltFor != nil {
 		ps.File = strings.TrimSuffix(ps.File, ".ko") + st.BuiltFor.Suffix() + ".ko"
+	}
+	if v := st.Variant(); v != "" {
+		ps.File = strings.TrimSuffix(ps.File, ".ko") + "+" + v + ".ko"
+	}
+	if st.Compressed != "" {
+		ps.Flags = append(ps.Flags, protocol.FlagCompressedFile)
 	}
 	for _, f := range st.Flags {
 		ps.Flags = append(ps.Flags, protocolFlags[st.Action][f]...)

@@ -160,6 +160,12 @@ func TestLoadErrors(t *testing.T) {
 		{"no-steps", []string{`1: scenario has no steps`}},
 		{"duplicate-key", []string{`4: duplicate key "params" in step (first at line 3)`}},
 		{"not-in-modules", []string{`4: load other: other.ko is not in modules [hello]`}},
+		{"bad-file-variant", []string{
+			`3: signed: "someone" is not one of kernel-key, other-key, corrupted, none`,
+			`4: compressed: "lz4" is not one of gzip, xz, zstd, gzip-corrupted, xz-corrupted, zstd-corrupted`,
+			`6: key "signed" is not valid in unload steps`,
+			`9: sysfs refcnt: modinfo holds only srcversion and version against the file`,
+		}},
 		{"bad-values", []string{
 			`1: own_boot must be true or false, not "yes"`,
 			`4: unknown unload flag "forced": want force (O_TRUNC) or nonblock (O_NONBLOCK)`,
@@ -299,4 +305,24 @@ func TestDashedModuleNames(t *testing.T) {
 		assert.Equal(t, want.module, p.Module, "step %d", i+1)
 		assert.Equal(t, want.file, p.File, "step %d: the image holds modules under the kernel's name", i+1)
 	}
+}
+
+// TestFileVariantPlan: a load's signature and compression name the file the
+// agent loads (made on the host from the built one), and a compressed file
+// is loaded with MODULE_INIT_COMPRESSED_FILE, for the kernel to unpack.
+func TestFileVariantPlan(t *testing.T) {
+	sc, err := Load("../../modules/compressed")
+	require.NoError(t, err)
+	ps := sc.Steps[0].Plan()
+	assert.Equal(t, "comp_mod+xz.ko", ps.File)
+	assert.Equal(t, []string{protocol.FlagCompressedFile}, ps.Flags)
+	sig, err := Load("../../modules/signature")
+	require.NoError(t, err)
+	assert.Equal(t, "sig_check.ko", sig.Steps[0].Plan().File, "the default signature is the cell's")
+	assert.Equal(t, "sig_check+sig-corrupted.ko", sig.Steps[2].Plan().File)
+	assert.Empty(t, sig.Steps[2].Plan().Flags)
+	st := Step{Action: protocol.ActionLoad, Module: "m", Signed: SignedOtherKey, Compressed: "zstd-corrupted"}
+	assert.Equal(t, "m+sig-other-key+zstd-corrupted.ko", st.Plan().File)
+	assert.Equal(t, "zstd", st.Compressed.Algorithm())
+	assert.True(t, st.Compressed.IsCorrupted())
 }

@@ -130,6 +130,8 @@ func sysfsCheck(module string, s scenario.SysfsExpect) check {
 		desc, want = "matches "+s.Value.String(), s.Value.String()
 	case s.Value != nil:
 		desc, want = "= "+s.Value.String(), s.Value.String()
+	case s.Modinfo:
+		desc, want = "= the file's modinfo "+s.Attr, "modinfo "+s.Attr
 	}
 	return check{
 		desc: fmt.Sprintf("sysfs %s %s", s.Attr, desc), what: "sysfs " + s.Attr, want: want,
@@ -140,6 +142,12 @@ func sysfsCheck(module string, s scenario.SysfsExpect) check {
 				return fmt.Sprintf("absent (no /sys/module/%s)", module), s.Absent
 			case !present:
 				return "absent", s.Absent
+			case s.Modinfo:
+				m, ok := r.Modinfo[s.Attr]
+				if !ok {
+					return strconv.Quote(v) + ", and the file has no modinfo " + s.Attr, false
+				}
+				return fmt.Sprintf("%q (modinfo %q)", v, m), v == m
 			case s.Absent || s.Value == nil:
 				return "present (" + strconv.Quote(v) + ")", !s.Absent
 			}
