@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   qemu-system-x86 linux-source-6.12 linux-source-6.1
-  build-essential flex bison bc libelf-dev libssl-dev cpio xz-utils
+  build-essential flex bison bc libelf-dev libssl-dev openssl cpio xz-utils  # openssl: MODULE_SIG's key, made by the kernel build
   util-linux git ca-certificates
   dwarves  # pahole: BTF for modules built against Debian's prebuilt kernel headers (--kernel)
   chromium
