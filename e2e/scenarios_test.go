@@ -87,13 +87,16 @@ func TestSeedScenarios(t *testing.T) {
 		got = append(got, r.Kernel+" "+r.Cell+" "+r.Scenario)
 	}
 	require.ElementsMatch(t, want, got)
-	require.Len(t, m.Cells(), 6, "the default cells")
+	require.Len(t, m.Cells(), 9, "the default cells")
 	require.GreaterOrEqual(t, len(m.Scenarios()), 27, "every scenario under modules/")
 
 	for _, r := range res.Results {
 		want := verdict.Pass
 		if r.Scenario == "kunit-example" && r.Cell != "kunit" {
 			want = verdict.Skip // requires KUNIT
+		}
+		if r.Scenario == "signature" && r.Cell != "signed" && r.Cell != "sig-enforce" && r.Cell != "lockdown" {
+			want = verdict.Skip // requires MODULE_SIG_ALL
 		}
 		assert.Equal(t, want, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
 	}
@@ -106,6 +109,26 @@ func TestSeedScenarios(t *testing.T) {
 		"force-unload": {observed{"EBUSY", taintO}, observed{"", taintO | taintR}},
 		"debug":        {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		"kunit":        {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		// Signed by the kernel's own key: no E.
+		"signed":      {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"sig-enforce": {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"lockdown":    {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+	}
+	// What each cell's kernel answered to an unsigned module (unsigned),
+	// one signed with a key it does not have (signature's fourth step),
+	// xz data (compressed) and a missing namespace import (namespace).
+	type moduleChecks struct{ unsigned, otherKey, xz, nsMissing string }
+	const taintE = 1 << 13
+	checks := map[string]moduleChecks{
+		"modules-off":  {"ENOSYS", "", "ENOSYS", "ENOSYS"},
+		"unload-off":   {"", "", "EOPNOTSUPP", "EINVAL"},
+		"unload":       {"", "", "EOPNOTSUPP", "EINVAL"},
+		"force-unload": {"", "", "EOPNOTSUPP", ""},
+		"debug":        {"", "", "EOPNOTSUPP", "EINVAL"},
+		"kunit":        {"", "", "EOPNOTSUPP", "EINVAL"},
+		"signed":       {"", "", "", "EINVAL"},
+		"sig-enforce":  {"EKEYREJECTED", "EKEYREJECTED", "", "EINVAL"},
+		"lockdown":     {"EPERM", "EPERM", "", "EINVAL"},
 	}
 	for _, r := range res.Results {
 		switch r.Scenario {
@@ -153,12 +176,29 @@ func TestSeedScenarios(t *testing.T) {
 			}
 		case "force-load":
 			// The forced load (the scenario's second) taints F exactly where
-			// MODULE_FORCE_LOAD is set: the force-unload cell here.
+			// MODULE_FORCE_LOAD is set and the signature, which a forced load
+			// drops, is not required: force-unload and signed here.
 			const taintF = 1 << 1
 			if r.Cell != "modules-off" {
 				forced := stepOf(t, r, "load", false, 1)
-				assert.Equal(t, r.Cell == "force-unload", forced.TaintAfter&taintF != 0, "force-load on %s %s: taint %d", r.Kernel, r.Cell, forced.TaintAfter)
+				assert.Equal(t, r.Cell == "force-unload" || r.Cell == "signed", forced.TaintAfter&taintF != 0, "force-load on %s %s: taint %d", r.Kernel, r.Cell, forced.TaintAfter)
 			}
+		case "unsigned":
+			st := stepOf(t, r, "load", false, 0)
+			assert.Equal(t, checks[r.Cell].unsigned, st.Errno, "unsigned on %s %s", r.Kernel, r.Cell)
+			assert.Equal(t, r.Cell == "signed", st.TaintAfter&taintE != 0, "unsigned on %s %s: taint E only where MODULE_SIG is not enforced", r.Kernel, r.Cell)
+		case "signature":
+			if r.Verdict == verdict.Skip {
+				continue // requires MODULE_SIG_ALL
+			}
+			assert.Equal(t, "EKEYREJECTED", stepOf(t, r, "load", false, 1).Errno, "damaged signature on %s %s", r.Kernel, r.Cell)
+			assert.Equal(t, checks[r.Cell].otherKey, stepOf(t, r, "load", false, 2).Errno, "other key on %s %s", r.Kernel, r.Cell)
+			assert.Zero(t, stepOf(t, r, "load", false, 0).TaintAfter&taintE, "signed with the kernel's key on %s %s: no E", r.Kernel, r.Cell)
+		case "compressed":
+			// ENOTSUP and EOPNOTSUPP are one number on Linux.
+			assert.Equal(t, checks[r.Cell].xz, strings.Replace(stepOf(t, r, "load", false, 0).Errno, "ENOTSUP", "EOPNOTSUPP", 1), "xz on %s %s", r.Kernel, r.Cell)
+		case "namespace":
+			assert.Equal(t, checks[r.Cell].nsMissing, stepOf(t, r, "load", false, 2).Errno, "missing namespace import on %s %s", r.Kernel, r.Cell)
 		case "panic-init":
 			if r.Cell != "modules-off" {
 				assertReport(t, stepOf(t, r, "load", false, 0), "PANIC", "kernel panic: panic_init: giving up on purpose", "panic_init")
