@@ -90,3 +90,14 @@ func TestWithLocalVersionOfLinkedHeaders(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "include/config", target, "a link within the tree stays relative, to the copy's own file")
 }
+
+// TestChangeCRC: the symbol's CRC, and only its, changes in a
+// Module.symvers (lines in 6.12's format: CRC, symbol, module, export, namespace).
+func TestChangeCRC(t *testing.T) {
+	symvers := "0x7f02188f\t__msecs_to_jiffies\tvmlinux\tEXPORT_SYMBOL\t\n0x122c3a7e\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n0x0ca9b6bc\tns_answer\tns_export\tEXPORT_SYMBOL_GPL\tMODMATRIX_NS\n"
+	got, ok := changeCRC([]byte(symvers), "_printk")
+	require.True(t, ok)
+	assert.Equal(t, "0x7f02188f\t__msecs_to_jiffies\tvmlinux\tEXPORT_SYMBOL\t\n0x122c3a7f\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n0x0ca9b6bc\tns_answer\tns_export\tEXPORT_SYMBOL_GPL\tMODMATRIX_NS\n", string(got))
+	_, ok = changeCRC([]byte(symvers), "printk")
+	assert.False(t, ok)
+}

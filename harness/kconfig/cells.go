@@ -3,6 +3,7 @@ package kconfig
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -148,12 +149,12 @@ func ParseCellSpec(spec string) (Cell, error) {
 
 // UnknownSymbols names, FILE:LINE, every entry of the fragments whose
 // symbol known does not have: a typo, or a symbol from another kernel
-// version. It runs before any make, so the mistake costs nothing.
+// version (unless the fragment marks it optional). It runs before any make, so the mistake costs nothing.
 func UnknownSymbols(known func(sym string) bool, frags ...*Fragment) error {
 	var bad []string
 	for _, f := range frags {
 		for _, e := range f.Entries {
-			if !known(e.Symbol) {
+			if !known(e.Symbol) && !slices.Contains(f.Optional, e.Symbol) {
 				bad = append(bad, fmt.Sprintf("%s:%d: CONFIG_%s: no such Kconfig symbol", f.Path, e.Line, e.Symbol))
 			}
 		}

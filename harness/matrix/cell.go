@@ -103,7 +103,7 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 
 // buildForeign builds the modules a scenario loads `built_for` another
 // kernel: another cell of the same source, or this kernel's tree with
-// another LOCALVERSION.
+// another LOCALVERSION or another CRC for a symbol.
 func (r *cellRun) buildForeign(ctx context.Context, cache *kbuild.Cache, k *kbuild.Kernel, sc *scenario.Scenario) error {
 	for _, st := range sc.Steps {
 		b := st.BuiltFor
@@ -116,6 +116,8 @@ func (r *cellRun) buildForeign(ctx context.Context, cache *kbuild.Cache, k *kbui
 			cell := r.m.allCells[b.Cell]
 			r.stage("modules built for cell " + b.Cell)
 			foreign, err = cache.Kernel(ctx, r.u.src, cell.Name, cell.Frags(r.m.base), kbuild.WithProgress(r.stage))
+		} else if b.SymbolVersion != "" {
+			foreign, err = cache.WithSymbolVersion(ctx, k, b.SymbolVersion)
 		} else {
 			foreign, err = cache.WithLocalVersion(ctx, k, b.LocalVersion)
 		}

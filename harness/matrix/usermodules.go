@@ -70,11 +70,12 @@ func (m *Matrix) userCells(all []kconfig.Cell) ([]kconfig.Cell, error) {
 // the cell's config is resolved.)
 func (m *Matrix) checkFragmentSymbols(known map[string]bool) error {
 	frags := []*kconfig.Fragment{m.base}
-	seen := map[*kconfig.Fragment]bool{m.base: true}
+	// By path: a fragment several cells include is parsed for each.
+	seen := map[string]bool{m.base.Path: true}
 	for _, c := range m.allCells {
 		for _, f := range c.Frags(m.base) {
-			if !seen[f] {
-				seen[f] = true
+			if f != nil && !seen[f.Path] {
+				seen[f.Path] = true
 				frags = append(frags, f)
 			}
 		}

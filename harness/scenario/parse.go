@@ -427,11 +427,17 @@ func (p *parser) oneOf(n *yaml.Node, what string, words []string) string {
 	return s
 }
 
-// builtFor reads `built_for: {cell: NAME}` or `{localversion: -STR}`.
+// symbolRE is a C identifier, as exported symbols are.
+var symbolRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// builtFor reads `built_for: {cell: NAME}`, `{localversion: -STR}` or
+// `{symbol_version: SYMBOL}`.
 func (p *parser) builtFor(n *yaml.Node) *BuiltFor {
 	b := &BuiltFor{Line: n.Line}
-	for _, f := range p.fields(n, "built_for", "cell", "localversion") {
+	given := 0
+	for _, f := range p.fields(n, "built_for", "cell", "localversion", "symbol_version") {
 		v, _ := p.str(f.val, f.key)
+		given++
 		switch f.key {
 		case "cell":
 			b.Cell = v
@@ -440,10 +446,15 @@ func (p *parser) builtFor(n *yaml.Node) *BuiltFor {
 			if strings.ContainsAny(v, " \t'\"/") {
 				p.errorf(f.val, "localversion must be one word without quotes or slashes, not %q", v)
 			}
+		case "symbol_version":
+			b.SymbolVersion = v
+			if !symbolRE.MatchString(v) {
+				p.errorf(f.val, "symbol_version must name an exported symbol, not %q", v)
+			}
 		}
 	}
-	if (b.Cell == "") == (b.LocalVersion == "") {
-		p.errorf(n, "built_for needs exactly one of cell or localversion")
+	if given != 1 {
+		p.errorf(n, "built_for needs exactly one of cell, localversion or symbol_version")
 	}
 	return b
 }

@@ -121,17 +121,24 @@ func (st Step) Variant() string {
 
 // BuiltFor names the foreign kernel a load's module is built against:
 // another cell of the same source, or the kernel under test's own tree
-// with another LOCALVERSION (only the vermagic string differs).
+// with another LOCALVERSION (only the vermagic string differs) or with a
+// symbol's version changed.
 type BuiltFor struct {
 	Line         int
 	Cell         string
 	LocalVersion string
+	// SymbolVersion: the kernel under test's tree with this symbol's CRC
+	// changed in Module.symvers (MODVERSIONS' "disagrees about version").
+	SymbolVersion string
 }
 
 // Suffix tells the foreign build's .ko apart from the module's own.
 func (b *BuiltFor) Suffix() string {
-	if b.Cell != "" {
+	switch {
+	case b.Cell != "":
 		return "@" + b.Cell
+	case b.SymbolVersion != "":
+		return "@crc-" + b.SymbolVersion
 	}
 	return "@lv" + b.LocalVersion
 }
