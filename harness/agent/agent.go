@@ -281,7 +281,7 @@ type stepDone struct {
 func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch, lg *ledgerStep) (res protocol.StepResult, hung bool) {
 	res = protocol.StepResult{Step: st, TaintBefore: a.Sys.Taint(), KmsgSeqStart: a.Kmsg.Next()}
 	if st.Action == protocol.ActionLoad {
-		res.Modinfo = readModinfo(filepath.Join(a.ModuleDir, st.File))
+		res.Modinfo = readModinfo(a.moduleFile(st))
 	}
 	timeout := DefaultStepTimeout
 	if st.TimeoutMS > 0 {
@@ -389,40 +389,20 @@ func hasOops(recs []protocol.Kmsg) bool {
 func (a *Agent) act(st protocol.Step) error {
 	switch st.Action {
 	case protocol.ActionLoad:
-		file := st.File
-		if file == "" {
-			file = st.Module + ".ko"
-		}
-		f, err := os.Open(filepath.Join(a.ModuleDir, file))
+		f, err := os.Open(a.moduleFile(st))
 		if err != nil {
 			return fmt.Errorf("module file: %w", err)
 		}
 		defer f.Close()
-		var flags uintptr
-		for _, fl := range st.Flags {
-			switch fl {
-			case protocol.FlagIgnoreModversions:
-				flags |= unix.MODULE_INIT_IGNORE_MODVERSIONS
-			case protocol.FlagIgnoreVermagic:
-				flags |= unix.MODULE_INIT_IGNORE_VERMAGIC
-			case protocol.FlagCompressedFile:
-				flags |= unix.MODULE_INIT_COMPRESSED_FILE
-			default:
-				return fmt.Errorf("unknown load flag %q", fl)
-			}
+		flags, err := syscallFlags(st, loadFlags)
+		if err != nil {
+			return err
 		}
 		return finitModule(f, st.Params, flags)
 	case protocol.ActionUnload:
-		var flags uintptr
-		for _, fl := range st.Flags {
-			switch fl {
-			case protocol.FlagForce:
-				flags |= unix.O_TRUNC
-			case protocol.FlagNonBlock:
-				flags |= unix.O_NONBLOCK
-			default:
-				return fmt.Errorf("unknown unload flag %q", fl)
-			}
+		flags, err := syscallFlags(st, unloadFlags)
+		if err != nil {
+			return err
 		}
 		return kmodule.Delete(st.Module, flags)
 	case protocol.ActionOpen:
@@ -502,6 +482,39 @@ func errnoName(err error) string {
 		return name
 	}
 	return fmt.Sprintf("errno %d", int(errno))
+}
+
+// moduleFile is the file a load step loads.
+func (a *Agent) moduleFile(st protocol.Step) string {
+	if st.File == "" {
+		return filepath.Join(a.ModuleDir, st.Module+".ko")
+	}
+	return filepath.Join(a.ModuleDir, st.File)
+}
+
+// The protocol's flag words, as the syscalls take them.
+var (
+	loadFlags = map[string]uintptr{
+		protocol.FlagIgnoreModversions: unix.MODULE_INIT_IGNORE_MODVERSIONS,
+		protocol.FlagIgnoreVermagic:    unix.MODULE_INIT_IGNORE_VERMAGIC,
+		protocol.FlagCompressedFile:    unix.MODULE_INIT_COMPRESSED_FILE,
+	}
+	unloadFlags = map[string]uintptr{
+		protocol.FlagForce:    unix.O_TRUNC,
+		protocol.FlagNonBlock: unix.O_NONBLOCK,
+	}
+)
+
+func syscallFlags(st protocol.Step, words map[string]uintptr) (uintptr, error) {
+	var flags uintptr
+	for _, fl := range st.Flags {
+		v, ok := words[fl]
+		if !ok {
+			return 0, fmt.Errorf("unknown %s flag %q", st.Action, fl)
+		}
+		flags |= v
+	}
+	return flags, nil
 }
 
 // finitModule loads the module file as insmod does: finit_module(2), so
