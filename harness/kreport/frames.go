@@ -201,10 +201,12 @@ var allocator = newFrameSet(nil,
 	"kvzalloc", "vmalloc", "__vmalloc", "vzalloc", "alloc_pages", "__alloc_pages",
 	"kstrdup", "kmemdup", "pcpu_alloc", "__alloc_percpu", "alloc_percpu")
 
-// oomKiller frames: the OOM killer and the page allocator's slow path
-// that called it, below the function that allocated.
+// oomKiller frames: the OOM killer and the page and folio allocators
+// that called it, below the function that allocated (a user page fault
+// allocates through vma_alloc_folio).
 var oomKiller = newFrameSet([]string{"dump_header", "oom_kill_process", "out_of_memory"},
 	"__alloc_pages", "alloc_pages", "__alloc_pages_slowpath", "alloc_page", "__get_free_pages",
+	"__folio_alloc", "folio_alloc", "vma_alloc_folio", "alloc_anon_folio",
 	"__kmalloc", "kmalloc", "kmem_cache_alloc", "vmalloc", "__vmalloc", "kvmalloc")
 
 // sleeping frames of a blocked task: the scheduler and the primitive it

@@ -43,6 +43,10 @@ type Report struct {
 	// Title names the report the way syzkaller does: "WARNING in FUNC",
 	// "BUG: unable to handle page fault in FUNC", "init returned 42 in NAME".
 	Title string
+	// Signature is the title without what changes from one run of the
+	// same bug to the next (an OOM's allocation site): what two runs are
+	// compared by. It is the title for most kinds.
+	Signature string
 	// Text is the report as printed, from its first line to its end marker,
 	// the end of its stack dump, the next report's start or the end of the
 	// log. Console lines keep their timestamps; interleaved lines that are
@@ -215,7 +219,7 @@ func build(p *pattern, m []int, all, body []kline, corrupted bool) Report {
 	}
 	r := Report{
 		Kind:      p.kind,
-		Title:     p.title(startText, m, texts),
+		Title:     p.title(p.template, startText, m, texts),
 		Text:      strings.Join(raw, "\n"),
 		Start:     all[0].idx,
 		End:       all[len(all)-1].idx + 1,
@@ -226,15 +230,19 @@ func build(p *pattern, m []int, all, body []kline, corrupted bool) Report {
 		first = append(first, startText[m[2*p.moduleGroup]:m[2*p.moduleGroup+1]])
 	}
 	r.Modules = modules(first, texts)
+	r.Signature = r.Title
+	if p.signature != "" {
+		r.Signature = p.title(p.signature, startText, m, texts)
+	}
 	return r
 }
 
-// title expands the pattern's template: ${N} are the start regexp's groups,
+// title expands a template of the pattern: ${N} are the start regexp's groups,
 // {func} the function the report is about, {detail} the pattern's detail
 // regexp's first group found in the report. A placeholder with no value
 // takes the words joining it out (" in {func}", " {detail}").
-func (p *pattern) title(startText string, m []int, texts []string) string {
-	t := string(p.start.ExpandString(nil, p.template, startText, m))
+func (p *pattern) title(template, startText string, m []int, texts []string) string {
+	t := string(p.start.ExpandString(nil, template, startText, m))
 	if strings.Contains(t, "{detail}") {
 		detail := ""
 		for _, s := range texts[1:] {

@@ -17,12 +17,13 @@ import (
 type want struct {
 	Kind      Kind
 	Title     string
+	Signature string // the title when the header has none
 	Modules   []string
 	Corrupted bool
 }
 
 // corpusCase is a testdata file: header lines ("KIND: …", "TITLE: …",
-// "MODULES: a b", "CORRUPTED: Y|N", blocks separated by "---", or
+// "SIGNATURE: …", "MODULES: a b", "CORRUPTED: Y|N", blocks separated by "---", or
 // "REPORTS: 0"; "INPUT: kmsg" for a body of JSON strings, one kmsg record
 // a line; "#" comments), a blank line, then the raw log.
 type corpusCase struct {
@@ -71,6 +72,8 @@ func readCase(t *testing.T, path string) corpusCase {
 			cur.Kind = Kind(value)
 		case "TITLE":
 			cur.Title = value
+		case "SIGNATURE":
+			cur.Signature = value
 		case "MODULES":
 			cur.Modules = strings.Fields(value)
 		case "CORRUPTED":
@@ -78,6 +81,11 @@ func readCase(t *testing.T, path string) corpusCase {
 			cur.Corrupted = value == "Y"
 		default:
 			require.Failf(t, "unknown header", "%s: %q", where, key)
+		}
+	}
+	for i := range c.wants {
+		if c.wants[i].Signature == "" {
+			c.wants[i].Signature = c.wants[i].Title
 		}
 	}
 	if reports >= 0 {
@@ -101,7 +109,7 @@ func (c corpusCase) parse(t *testing.T) []Report {
 }
 
 // TestCorpus walks testdata/: each file's reports, in order, must have the
-// kind, title, modules and corruption its header says.
+// kind, title, signature, modules and corruption its header says.
 func TestCorpus(t *testing.T) {
 	files, err := filepath.Glob("testdata/*")
 	require.NoError(t, err)
@@ -112,7 +120,7 @@ func TestCorpus(t *testing.T) {
 			reports := c.parse(t)
 			var got []want
 			for i, r := range reports {
-				got = append(got, want{Kind: r.Kind, Title: r.Title, Modules: r.Modules, Corrupted: r.Corrupted})
+				got = append(got, want{Kind: r.Kind, Title: r.Title, Signature: r.Signature, Modules: r.Modules, Corrupted: r.Corrupted})
 				assert.Less(t, r.Start, r.End, "report %d: Start/End", i)
 				assert.NotEmpty(t, r.Text, "report %d: Text", i)
 				if i > 0 {

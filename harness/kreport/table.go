@@ -28,6 +28,9 @@ type pattern struct {
 	// template is the title: ${N} are start's groups, {func} the report's
 	// function, {detail} the first group of detail in a later line.
 	template string
+	// signature, when set, is the template without what differs between
+	// two runs of the same bug (Report.Signature).
+	signature string
 	// funcGroup is a group of start holding a %pS symbol that names the
 	// function ({func}) when it is symbolized.
 	funcGroup int
@@ -145,10 +148,13 @@ var patterns = []pattern{{
 	kind:     KindOOM,
 	start:    regexp.MustCompile(`^(\S+) invoked oom-killer: `),
 	template: "out of memory in {func}, killed {detail}",
-	detail:   regexp.MustCompile(`^Out of memory(?: \(oom_kill_allocating_task\))?: Killed process \d+ \((.+?)\)`),
-	end:      endAtClosing,
-	closing:  regexp.MustCompile(`^Out of memory(?: \(oom_kill_allocating_task\))?: Killed process `),
-	skip:     oomKiller,
+	// The allocation that meets the limit is whichever comes next: the
+	// module's loop, or another thread's page fault (captured).
+	signature: "out of memory, killed {detail}",
+	detail:    regexp.MustCompile(`^Out of memory(?: \(oom_kill_allocating_task\))?: Killed process \d+ \((.+?)\)`),
+	end:       endAtClosing,
+	closing:   regexp.MustCompile(`^Out of memory(?: \(oom_kill_allocating_task\))?: Killed process `),
+	skip:      oomKiller,
 }, {
 	kind:        KindInitReturn,
 	start:       regexp.MustCompile(`^do_init_module: '([^']+)'->init suspiciously returned (-?\d+), it should follow 0/-E convention`),

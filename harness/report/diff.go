@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -93,7 +94,7 @@ func stepChanges(a, b []StepRecord) []string {
 		add("proc_modules", procState(x.ProcModules), procState(y.ProcModules))
 		add("taint gained", kernel.TaintString(x.TaintAfter&^x.TaintBefore), kernel.TaintString(y.TaintAfter&^y.TaintBefore))
 		add("kmsg", strings.Join(stable(x.Kmsg), " | "), strings.Join(stable(y.Kmsg), " | "))
-		add("reports", reportTitles(x.Reports), reportTitles(y.Reports))
+		add("reports", reportSignatures(x.Reports), reportSignatures(y.Reports))
 	}
 	return out
 }
@@ -150,10 +151,12 @@ var volatile = []struct {
 	{regexp.MustCompile(` #\d+ `), " #N "},
 }
 
-func reportTitles(rs []verdict.Report) string {
+// reportSignatures are the reports as two runs of the same bug agree on
+// them: an OOM's title names whichever allocation met the limit.
+func reportSignatures(rs []verdict.Report) string {
 	var ts []string
 	for _, r := range rs {
-		ts = append(ts, r.Title)
+		ts = append(ts, cmp.Or(r.Signature, r.Title))
 	}
 	return strings.Join(ts, "; ")
 }

@@ -115,6 +115,9 @@ func BootReports(events []protocol.Event) []Report {
 			for _, rep := range kreport.ParseLines(kmsgTexts(e.Kmsg)) {
 				v := toReport(rep)
 				v.Title = "boot: " + v.Title
+				if v.Signature != "" {
+					v.Signature = "boot: " + v.Signature
+				}
 				out = append(out, v)
 			}
 		}
@@ -123,7 +126,11 @@ func BootReports(events []protocol.Event) []Report {
 }
 
 func toReport(r kreport.Report) Report {
-	return Report{Kind: string(r.Kind), Title: r.Title, Modules: r.Modules}
+	v := Report{Kind: string(r.Kind), Title: r.Title, Modules: r.Modules}
+	if r.Signature != r.Title {
+		v.Signature = r.Signature
+	}
+	return v
 }
 
 // leftoverReports are the LEFTOVER reports of each step: what its ledger

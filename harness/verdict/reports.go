@@ -13,9 +13,11 @@ import (
 // Report is a kernel report (oops, WARNING, leak, …) attributed to a step,
 // as the runner's classifier found it in the step's kmsg or the console.
 type Report struct {
-	Kind    string   `json:"kind"` // a kinds.Kind
-	Title   string   `json:"title"`
-	Modules []string `json:"modules,omitempty"`
+	Kind  string `json:"kind"` // a kinds.Kind
+	Title string `json:"title"`
+	// Signature is kreport's, written only where it is not the title.
+	Signature string   `json:"signature,omitempty"`
+	Modules   []string `json:"modules,omitempty"`
 	// Iteration (from 1) places a report printed inside a repeat or
 	// concurrent step: in that iteration of loop Loop, during inner step
 	// InnerStep (0-based). 0 when the report is the step's own.
