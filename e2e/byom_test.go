@@ -172,3 +172,62 @@ steps:
 	require.Len(t, res.Results, 1)
 	assert.Len(t, res.Results[0].Steps, 5, "the file's steps ran, not the default scenario's")
 }
+
+// TestOwnModuleFolders: two --module folders, the second exporting what
+// the first uses (and given after it). The user's folder is built against
+// the library's Module.symvers, so on MODVERSIONS kernels (signed) its
+// import carries the library's CRC; its default scenario loads the library
+// first. A scenario file in the user's folder loads the other folder's
+// module by name. Alone, the folder is refused before any boot, naming
+// the symbol.
+func TestOwnModuleFolders(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t)
+	out := t.TempDir()
+	text, code := runCLI(t, bin, "run", "-q", "--cache", cacheDir(), "--module", "e2e/testdata/byom-user",
+		"--module", "e2e/testdata/byom-lib", "--cells", "unload,signed,modules-off", "--out", out)
+	require.Equal(t, 0, code, "%s", text)
+	res, err := report.Read(out)
+	require.NoError(t, err)
+	require.Len(t, res.Results, 6)
+	for _, r := range res.Results {
+		require.Equal(t, verdict.Pass, r.Verdict, "%s %s: %s", r.Cell, r.Scenario, r.Reason)
+		if r.Scenario != "byom-user" || r.Cell == "modules-off" {
+			continue
+		}
+		require.GreaterOrEqual(t, len(r.Steps), 2, r.Cell)
+		assert.Equal(t, "byom_lib", r.Steps[0].Module, "%s: the other folder's library loads first", r.Cell)
+		assert.True(t, contains(r.Steps[1].Kmsg, "byom_user: byom_lib answers 42"), "%s: %q", r.Cell, r.Steps[1].Kmsg)
+	}
+
+	user := filepath.Join(t.TempDir(), "byom-user")
+	require.NoError(t, os.CopyFS(user, os.DirFS(filepath.Join(repoRoot(t), "e2e", "testdata", "byom-user"))))
+	require.NoError(t, os.WriteFile(filepath.Join(user, "scenario.yaml"), []byte(`description: byom_lib cannot go while byom_user uses it.
+steps:
+  - load: byom_lib
+  - load: byom_user
+  - unload: byom_lib
+    expect:
+      - errno: EWOULDBLOCK
+        loaded: true
+  - unload: byom_user
+  - unload: byom_lib
+`), 0o644))
+	out = t.TempDir()
+	text, code = runCLI(t, bin, "run", "-q", "--cache", cacheDir(), "--module", user,
+		"--module", "e2e/testdata/byom-lib", "--cells", "unload", "--scenarios", "byom-user", "--out", out)
+	require.Equal(t, 0, code, "%s", text)
+	res, err = report.Read(out)
+	require.NoError(t, err)
+	require.Len(t, res.Results, 1)
+	assert.Len(t, res.Results[0].Steps, 5, "the file's steps ran")
+
+	out = t.TempDir()
+	text, code = runCLI(t, bin, "run", "-q", "--cache", cacheDir(), "--module", "e2e/testdata/byom-user", "--cells", "unload", "--out", out)
+	assert.Equal(t, 1, code, "%s", text)
+	res, err = report.Read(out)
+	require.NoError(t, err)
+	require.Len(t, res.Results, 1)
+	assert.Contains(t, res.Results[0].Reason, `ERROR: modpost: "byom_lib_answer" [byom_user.ko] undefined!`)
+	assert.Contains(t, res.Results[0].Reason, "no --module folder exports byom_lib_answer")
+}

@@ -37,7 +37,7 @@ func (f *matrixFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.kernels, "kernels", []string{"6.12"}, "Debian linux-source series to test (e.g. 6.12,6.1)")
 	fl.StringSliceVar(&f.cells, "cells", nil, "cells to run (default: every fragment in kconfigs/)")
 	fl.StringSliceVar(&f.scen, "scenarios", nil, "scenarios to run (default: every folder in modules/)")
-	fl.StringArrayVar(&f.moduleDirs, "module", nil, "your out-of-tree module folder (Kbuild or Makefile) to run instead of modules/; repeatable. Its scenario.yaml drives it, else a default scenario (load, check live, unload, check gone and no leftovers, then once more; no kernel report)")
+	fl.StringArrayVar(&f.moduleDirs, "module", nil, "your out-of-tree module folder (Kbuild or Makefile) to run instead of modules/; repeatable, in any order (each is built against the others' exports). Its scenario.yaml drives it, else a default scenario (load, check live, unload, check gone and no leftovers, then once more; no kernel report)")
 	fl.StringVar(&f.scenarioFile, "scenario", "", "scenario file for the one --module folder, instead of its scenario.yaml")
 	fl.StringArrayVar(&f.fragments, "kconfig", nil, "Kconfig fragment merged into every cell, last; repeatable")
 	fl.StringArrayVar(&f.cellSpecs, "cell", nil, "add a cell: NAME=FRAGMENT[,FRAGMENT...] over base.config; repeatable")

@@ -65,6 +65,12 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	r.kos = map[string]map[string]string{}
 	r.stage("modules")
 	r.own = slices.Clone(r.m.scenarios)
+	var built map[string]*modbuild.Result
+	if k.Modules() {
+		if built, err = r.buildFolders(ctx, k); err != nil {
+			return nil, err
+		}
+	}
 	for i, sc := range r.own {
 		if !r.holds(sc) || r.prebuiltSkip(sc) != "" {
 			continue // SKIP: its modules may not even link against k
@@ -80,13 +86,13 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 			r.kos[sc.Name] = kos
 			continue
 		}
-		built, err := modbuild.Build(ctx, k, r.u.src.Dir, sc.Dir, modbuild.WithCache(r.m.cfg.CacheDir))
+		kos, err := withImports(built[sc.Name].Modules, built)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", sc.Dir, err)
 		}
-		r.kos[sc.Name] = built.Modules
+		r.kos[sc.Name] = kos
 		if sc.Generated {
-			if r.own[i], err = r.regenerate(sc, built); err != nil {
+			if r.own[i], err = r.regenerate(sc, kos); err != nil {
 				return nil, err
 			}
 		}

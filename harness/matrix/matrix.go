@@ -173,6 +173,9 @@ type Matrix struct {
 	// allCells includes the unselected ones a load may be built_for.
 	allCells  map[string]kconfig.Cell
 	scenarios []*scenario.Scenario
+	// folders are all the user's module folders (WithModuleDirs), those
+	// --scenarios leaves out too: they are built for their exports.
+	folders []*scenario.Scenario
 	// cache is shared by every cell, so the compiler is asked its version once.
 	cache *kbuild.Cache
 	// generated are default scenarios to write into the output folder.
@@ -264,6 +267,9 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	}
 	if m.scenarios, err = selectScenarios(scenarios, cfg.Scenarios); err != nil {
 		return nil, err
+	}
+	if len(cfg.ModuleDirs) > 0 {
+		m.folders = scenarios
 	}
 	if err := m.checkBuiltFor(); err != nil {
 		return nil, err

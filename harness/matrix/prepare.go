@@ -46,7 +46,7 @@ func (m *Matrix) PrepareCell(ctx context.Context, src *ksrc.Source, cell, out st
 	mm := m
 	if !o.scenarios {
 		only := *m
-		only.scenarios = nil
+		only.scenarios, only.folders = nil, nil
 		mm = &only
 	}
 	r := &cellRun{m: mm, u: unit{src: src, cell: c}, out: out}

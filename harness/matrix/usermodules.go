@@ -1,13 +1,17 @@
 package matrix
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
+	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/modbuild"
 	"modmatrix.dev/modmatrix/harness/scenario"
@@ -180,11 +184,12 @@ func (m *Matrix) generatedFile(name, kernelDir string) string {
 }
 
 // regenerate makes a default scenario again from the modules built for
-// this kernel: their load order follows modinfo's depends, and a module
+// this kernel (other folders' that they use included): their load order
+// follows modinfo's depends, and a module
 // with an init routine and no exit routine is expected to stay.
-func (r *cellRun) regenerate(sc *scenario.Scenario, built *modbuild.Result) (*scenario.Scenario, error) {
+func (r *cellRun) regenerate(sc *scenario.Scenario, kos map[string]string) (*scenario.Scenario, error) {
 	var mods []scenario.ModuleInfo
-	for name, ko := range built.Modules {
+	for name, ko := range kos {
 		deps, err := modbuild.Depends(ko)
 		if err != nil {
 			return nil, err
@@ -213,4 +218,110 @@ func (r *cellRun) scenarios() []*scenario.Scenario {
 		return r.own
 	}
 	return r.m.scenarios
+}
+
+// buildFolders builds the module folder of every scenario that runs on k.
+// The user's folders may use each other's exports: each is built against
+// the Module.symvers of the folders built before it (those whose scenarios
+// do not run too), and one that modpost refuses for an undefined symbol is
+// built again once the others are, so the order of --module does not
+// matter.
+func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[string]*modbuild.Result, error) {
+	type folder struct {
+		sc   *scenario.Scenario
+		runs bool // else built only for its exports
+	}
+	var pending []folder
+	runs := map[string]bool{}
+	for _, sc := range r.own {
+		if r.holds(sc) && r.prebuiltSkip(sc) == "" {
+			pending = append(pending, folder{sc, true})
+			runs[sc.Name] = true
+		}
+	}
+	for _, sc := range r.m.folders {
+		if !runs[sc.Name] {
+			pending = append(pending, folder{sc, false})
+		}
+	}
+	shared := len(r.m.cfg.ModuleDirs) > 0
+	built := map[string]*modbuild.Result{}
+	var symvers []string
+	for len(pending) > 0 {
+		var later []folder
+		var refused error
+		for _, f := range pending {
+			opts := []modbuild.Option{modbuild.WithCache(r.m.cfg.CacheDir)}
+			if shared {
+				opts = append(opts, modbuild.WithExtraSymbols(symvers...))
+			}
+			b, err := modbuild.Build(ctx, k, r.u.src.Dir, f.sc.Dir, opts...)
+			var undef *modbuild.UndefinedError
+			switch {
+			case shared && errors.As(err, &undef):
+				later = append(later, f)
+				if f.runs && refused == nil {
+					refused = fmt.Errorf("%w\n(%s: no --module folder exports %s)", err, f.sc.Dir, strings.Join(undef.Symbols, ", "))
+				}
+				continue
+			case err != nil && f.runs:
+				return nil, err
+			case err != nil:
+				continue // its scenario does not run here: no exports
+			}
+			built[f.sc.Name] = b
+			if b.Symvers != "" {
+				symvers = append(symvers, b.Symvers)
+			}
+		}
+		if len(later) == len(pending) {
+			if refused != nil {
+				return nil, refused
+			}
+			break
+		}
+		pending = later
+	}
+	return built, checkModuleNames(built)
+}
+
+// checkModuleNames refuses two folders that build a module of one name:
+// the kernel would take the second for the first.
+func checkModuleNames(built map[string]*modbuild.Result) error {
+	owner := map[string]string{}
+	for _, folder := range slices.Sorted(maps.Keys(built)) {
+		for mod := range built[folder].Modules {
+			if prev, dup := owner[mod]; dup {
+				return fmt.Errorf("module folders %s and %s both build %s.ko", prev, folder, mod)
+			}
+			owner[mod] = folder
+		}
+	}
+	return nil
+}
+
+// withImports is a folder's modules plus those of the other folders that
+// they depend on (modinfo depends), transitively: the scenario loads them
+// first.
+func withImports(own map[string]string, built map[string]*modbuild.Result) (map[string]string, error) {
+	all := map[string]string{}
+	for _, b := range built {
+		maps.Copy(all, b.Modules)
+	}
+	kos := maps.Clone(own)
+	queue := slices.Sorted(maps.Keys(kos))
+	for len(queue) > 0 {
+		deps, err := modbuild.Depends(kos[queue[0]])
+		if err != nil {
+			return nil, err
+		}
+		queue = queue[1:]
+		for _, d := range deps {
+			if _, have := kos[d]; !have && all[d] != "" {
+				kos[d] = all[d]
+				queue = append(queue, d)
+			}
+		}
+	}
+	return kos, nil
 }

@@ -30,3 +30,13 @@ func TestUserScenarioFromKbuild(t *testing.T) {
 	assert.Equal(t, "dep_b.ko", sc.Steps[1].File)
 	assert.Equal(t, []string{"dep_a", "dep_b"}, sc.Modules)
 }
+
+func TestCheckModuleNames(t *testing.T) {
+	built := map[string]*modbuild.Result{
+		"a": {Dir: "/cache/a-1", Modules: map[string]string{"lib": "/cache/a-1/lib.ko"}},
+		"b": {Dir: "/cache/b-1", Modules: map[string]string{"user": "/cache/b-1/user.ko"}},
+	}
+	assert.NoError(t, checkModuleNames(built))
+	built["c"] = &modbuild.Result{Dir: "/cache/c-1", Modules: map[string]string{"lib": "/cache/c-1/lib.ko"}}
+	assert.EqualError(t, checkModuleNames(built), "module folders a and c both build lib.ko")
+}

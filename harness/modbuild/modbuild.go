@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -37,15 +39,19 @@ type Result struct {
 	// without .ko, "-" turned into "_" as in /proc/modules) to its path.
 	Modules  map[string]string
 	Vermagic string // from the first module's .modinfo, e.g. "6.12.117 mod_unload "
-	Cached   bool
+	// Symvers is the build's Module.symvers: the symbols its modules
+	// export, for a folder built against them (WithExtraSymbols).
+	Symvers string
+	Cached  bool
 }
 
 // Option configures Build.
 type Option func(*options)
 
 type options struct {
-	log      io.Writer
-	cacheDir string
+	log          io.Writer
+	cacheDir     string
+	extraSymbols []string
 }
 
 // WithLog sends make's output to w.
@@ -54,6 +60,14 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 // WithCache sets the cache root; by default modules live in the cache the
 // kernel came from, so that removing a kernel's cache removes its modules.
 func WithCache(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithExtraSymbols builds against other module folders' exports: their
+// Module.symvers files (Result.Symvers) go to modpost as
+// KBUILD_EXTRA_SYMBOLS, which gives each import its CRC and the module
+// its modinfo depends.
+func WithExtraSymbols(symvers ...string) Option {
+	return func(o *options) { o.extraSymbols = symvers }
+}
 
 // notBuildInput are files of a module folder that kbuild does not read
 // (scenarios, notes): they are neither copied nor hashed, so editing a
@@ -85,7 +99,7 @@ func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts
 	if len(files) == 0 {
 		return nil, fmt.Errorf("module %s: no source files in %s", name, moduleDir)
 	}
-	hash, err := hashFiles(moduleDir, files)
+	hash, err := hashFiles(moduleDir, files, o.extraSymbols)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", name, err)
 	}
@@ -101,7 +115,7 @@ func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts
 		},
 	}
 	hit, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
-		return tmp, buildCopy(ctx, k, srcDir, moduleDir, files, tmp, o.log)
+		return tmp, buildCopy(ctx, k, srcDir, moduleDir, files, tmp, o)
 	})
 	if err != nil {
 		return nil, err
@@ -115,14 +129,14 @@ func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts
 
 // buildCopy copies the module folder's files into dir and builds them
 // there.
-func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, files []string, dir string, log io.Writer) error {
+func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, files []string, dir string, o options) error {
 	name := filepath.Base(filepath.Clean(moduleDir))
 	for _, f := range files {
 		if err := cacheentry.CopyFile(filepath.Join(moduleDir, f), filepath.Join(dir, f)); err != nil {
 			return fmt.Errorf("module %s: %w", name, err)
 		}
 	}
-	if err := makeModules(ctx, srcDir, k.Dir, dir, moduleDir, log); err != nil {
+	if err := makeModules(ctx, srcDir, k.Dir, dir, moduleDir, o); err != nil {
 		return fmt.Errorf("module %s for linux %s (cell %s, release %s, kernel %.12s): %w",
 			name, k.Version, k.Cell, k.Release, k.Key, err)
 	}
@@ -139,9 +153,13 @@ func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, 
 // moduleDir. As dir is a temporary name, -fmacro-prefix-map makes __FILE__
 // (which WARN() prints) the bare file name, and compiler output names files
 // as the user knows them.
-func makeModules(ctx context.Context, srcDir, objDir, dir, moduleDir string, log io.Writer) error {
-	cmd := exec.CommandContext(ctx, "make", "-C", srcDir, "O="+objDir, "M="+dir,
-		"KCFLAGS=-fmacro-prefix-map="+dir+"/=", "modules")
+func makeModules(ctx context.Context, srcDir, objDir, dir, moduleDir string, o options) error {
+	args := []string{"-C", srcDir, "O=" + objDir, "M=" + dir, "KCFLAGS=-fmacro-prefix-map=" + dir + "/="}
+	if len(o.extraSymbols) > 0 {
+		args = append(args, "KBUILD_EXTRA_SYMBOLS="+strings.Join(o.extraSymbols, " "))
+	}
+	cmd := exec.CommandContext(ctx, "make", append(args, "modules")...)
+	log := o.log
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	var out bytes.Buffer
@@ -160,7 +178,11 @@ func makeModules(ctx context.Context, srcDir, objDir, dir, moduleDir string, log
 			text = text[:maxOut] + "\n[... output truncated]"
 		}
 		text = strings.NewReplacer(dir+"/", "", dir, moduleDir).Replace(text)
-		return fmt.Errorf("make modules: %w\n--- compiler output ---\n%s", err, text)
+		err = fmt.Errorf("make modules: %w\n--- compiler output ---\n%s", err, text)
+		if syms := undefinedSymbols(out.String()); len(syms) > 0 {
+			return &UndefinedError{Symbols: syms, Err: err}
+		}
+		return err
 	}
 	return nil
 }
@@ -183,7 +205,40 @@ func result(dir string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p := filepath.Join(dir, "Module.symvers"); fileExists(p) {
+		r.Symvers = p
+	}
 	return r, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// UndefinedError is a build that modpost refused because its modules use
+// symbols that neither the kernel nor the extra symbols export: in a run
+// of several module folders, most likely another folder's, not built yet.
+type UndefinedError struct {
+	Symbols []string
+	Err     error
+}
+
+func (e *UndefinedError) Error() string { return e.Err.Error() }
+func (e *UndefinedError) Unwrap() error { return e.Err }
+
+// modpostUndefined is modpost's line for an import nothing exports (6.1
+// and 6.12 alike): ERROR: modpost: "sym" [path/mod.ko] undefined!
+var modpostUndefined = regexp.MustCompile(`(?m)^ERROR: modpost: "([^"]+)" \[[^\]]+\] undefined!`)
+
+func undefinedSymbols(out string) []string {
+	var syms []string
+	for _, m := range modpostUndefined.FindAllStringSubmatch(out, -1) {
+		if !slices.Contains(syms, m[1]) {
+			syms = append(syms, m[1])
+		}
+	}
+	return syms
 }
 
 // ModuleName is the kernel's name for a .ko file: its base name without
@@ -309,8 +364,10 @@ func hasSuffix(name string, suffixes []string) bool {
 	return false
 }
 
-// hashFiles digests the files' names and contents.
-func hashFiles(dir string, files []string) (string, error) {
+// hashFiles digests the files' names and contents, and the symbols of
+// the extra Module.symvers files (not the module paths in them, which
+// name the temporary folder each was built in).
+func hashFiles(dir string, files, extraSymvers []string) (string, error) {
 	h := sha256.New()
 	for _, f := range files {
 		data, err := os.ReadFile(filepath.Join(dir, f))
@@ -319,6 +376,18 @@ func hashFiles(dir string, files []string) (string, error) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", f, len(data))
 		h.Write(data)
+	}
+	for _, p := range extraSymvers {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return "", err
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			// CRC, symbol, module, export type, namespace
+			if f := strings.Split(line, "\t"); len(f) >= 4 {
+				fmt.Fprintf(h, "symvers\x00%s\x00%s\x00%s\x00", f[0], f[1], strings.Join(f[3:], "\t"))
+			}
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
@@ -334,6 +403,10 @@ func writeSums(dir string) error {
 	var names []string
 	for _, ko := range kos {
 		names = append(names, filepath.Base(ko))
+	}
+	if fileExists(filepath.Join(dir, "Module.symvers")) {
+		// Folders built against this one read it.
+		names = append(names, "Module.symvers")
 	}
 	return cacheentry.WriteSums(dir, names...)
 }

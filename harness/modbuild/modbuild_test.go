@@ -26,6 +26,7 @@ const fakeKbuild = `modules:
 	@printf 'const char m[] __attribute__((section(".modinfo"), used)) = "license=GPL\\0vermagic=6.12.117 mod_unload ";\n' > $(M)/fake.c
 	@gcc -c -o $(M)/hello.ko $(M)/fake.c
 	@echo built >> $(O)/../../builds
+	@echo '$(KBUILD_EXTRA_SYMBOLS)' > $(M)/extra
 `
 
 type fixture struct {
@@ -118,6 +119,34 @@ func TestBuild(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, r5.Dir, filepath.Join("modules", "key2"))
 	assert.Equal(t, 3, f.builds(t))
+}
+
+// TestBuildExtraSymbols: another folder's Module.symvers goes to modpost,
+// and its symbols (not the temporary path its module was built in) are
+// part of the build's key.
+func TestBuildExtraSymbols(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	symvers := filepath.Join(t.TempDir(), "Module.symvers")
+	write := func(line string) {
+		require.NoError(t, os.WriteFile(symvers, []byte(line), 0o644))
+	}
+	write("0x91ae8f5b\tlib_answer\t/cache/.tmp-lib-1/lib\tEXPORT_SYMBOL_GPL\t\n")
+	r, err := Build(ctx, f.k, f.src, f.mod, WithExtraSymbols(symvers))
+	require.NoError(t, err)
+	extra, err := os.ReadFile(filepath.Join(r.Dir, "extra"))
+	require.NoError(t, err)
+	assert.Equal(t, symvers+"\n", string(extra))
+
+	write("0x91ae8f5b\tlib_answer\t/cache/.tmp-lib-2/lib\tEXPORT_SYMBOL_GPL\t\n")
+	again, err := Build(ctx, f.k, f.src, f.mod, WithExtraSymbols(symvers))
+	require.NoError(t, err)
+	assert.True(t, again.Cached, "the library rebuilt in another folder: same symbols")
+
+	write("0x12345678\tlib_answer\t/cache/.tmp-lib-2/lib\tEXPORT_SYMBOL_GPL\t\n")
+	changed, err := Build(ctx, f.k, f.src, f.mod, WithExtraSymbols(symvers))
+	require.NoError(t, err)
+	assert.False(t, changed.Cached, "another CRC: built again")
 }
 
 func TestBuildConcurrent(t *testing.T) {
@@ -214,4 +243,15 @@ func TestModuleName(t *testing.T) {
 	} {
 		assert.Equal(t, want, ModuleName(ko), ko)
 	}
+}
+
+// TestUndefinedSymbols: modpost's refusal, as 6.1 and 6.12 print it, names
+// the imports nothing exported.
+func TestUndefinedSymbols(t *testing.T) {
+	for _, v := range []string{"6.1", "6.12"} {
+		out, err := os.ReadFile("testdata/modpost-undefined-" + v)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"byom_lib_answer"}, undefinedSymbols(string(out)), v)
+	}
+	assert.Empty(t, undefinedSymbols("broken.c:7:9: error: 'undeclared_thing' undeclared"))
 }
