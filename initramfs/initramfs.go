@@ -8,6 +8,7 @@ package initramfs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -15,9 +16,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/u-root/mkuimage/uimage"
+	"github.com/u-root/u-root/pkg/ldd"
 	"github.com/u-root/uio/llog"
+
+	"modmatrix.dev/modmatrix/harness/protocol"
 )
 
 const (
@@ -45,9 +50,14 @@ func BuildBase(ctx context.Context, repoDir, outDir string) (*Base, error) {
 	if err := goBuild(ctx, repoDir, bins); err != nil {
 		return nil, err
 	}
+	modprobe, err := modprobeFiles()
+	if err != nil {
+		return nil, fmt.Errorf("base initramfs: %w", err)
+	}
 	base := &Base{Path: filepath.Join(outDir, "base.cpio"), dir: outDir}
-	err := create(outDir, base.Path,
+	err = create(outDir, base.Path,
 		uimage.WithFiles(bins[initPkg]+":bin/init", bins[agentPkg]+":bin/modagent"),
+		uimage.WithFiles(modprobe...),
 		uimage.WithInit("/bin/init"),
 		uimage.WithUinit("/bin/modagent"),
 	)
@@ -55,6 +65,43 @@ func BuildBase(ctx context.Context, repoDir, outDir string) (*Base, error) {
 		return nil, fmt.Errorf("base initramfs: %w", err)
 	}
 	return base, nil
+}
+
+// modprobeFiles are the host's kmod as the guest's /sbin/modprobe (kmod
+// acts on the name it is run by) and the shared libraries it needs, at the
+// paths its dynamic linker looks in: u-root's modprobe knows neither
+// modules.alias nor -r nor the "-q --" the kernel's request_module passes,
+// and Debian builds no static kmod.
+func modprobeFiles() ([]string, error) {
+	kmod, err := HostKmod()
+	if err != nil {
+		return nil, err
+	}
+	libs, err := ldd.List(kmod)
+	if err != nil {
+		return nil, fmt.Errorf("kmod's libraries: %w", err)
+	}
+	files := []string{kmod + ":" + strings.TrimPrefix(protocol.ModprobePath, "/")}
+	for _, lib := range libs {
+		// Debian's /lib is a link to /usr/lib; the guest has the file
+		// where the linker asks for it.
+		real, err := filepath.EvalSymlinks(lib)
+		if err != nil {
+			return nil, fmt.Errorf("kmod's libraries: %w", err)
+		}
+		files = append(files, real+":"+strings.TrimPrefix(lib, "/"))
+	}
+	return files, nil
+}
+
+// HostKmod is the host's kmod program (Debian's kmod package), which is
+// modprobe and depmod by the name it is run as.
+func HostKmod() (string, error) {
+	found, err := exec.LookPath("kmod")
+	if err != nil {
+		return "", errors.New("no kmod: install it (`apt-get install kmod`, or `make deps` in a checkout)")
+	}
+	return filepath.EvalSymlinks(found)
 }
 
 // BuildFloor writes an initramfs whose /init reboots at once: the floor a

@@ -7,6 +7,7 @@ packages=(
   qemu-system-x86 linux-source-6.12 linux-source-6.1
   build-essential flex bison bc libelf-dev libssl-dev openssl cpio xz-utils  # openssl: MODULE_SIG's key, made by the kernel build
   util-linux git ca-certificates
+  kmod  # depmod indexes the scenarios' modules; its modprobe goes into the guest
   dwarves  # pahole: BTF for modules built against Debian's prebuilt kernel headers (--kernel)
   chromium
   libxml2-utils  # xmllint, for the JUnit schema test

@@ -58,6 +58,9 @@ func run() error {
 	if a.Plan, err = agent.AwaitWork(protocol.WorkDir); err != nil {
 		return fail(err)
 	}
+	if err := agent.LinkModulesDir(protocol.ModuleDir); err != nil {
+		return fail(err)
+	}
 	if err := a.Run(); err != nil {
 		return fail(err)
 	}

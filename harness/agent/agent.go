@@ -269,8 +269,9 @@ func (a *Agent) ledgerFor(i int, st protocol.Step) *ledgerStep {
 // stepDone is how a step's thread ends: the action's error and how long
 // the action itself took (not the ledger's part).
 type stepDone struct {
-	err error
-	dur time.Duration
+	err    error
+	dur    time.Duration
+	helper *helperRun
 }
 
 // runWatched runs one step under a watchdog (hung is true when it
@@ -304,10 +305,16 @@ func (a *Agent) runWatched(st protocol.Step, watch *oopsWatch, lg *ledgerStep) (
 		tid <- unix.Gettid()
 		lg.before(a.Sys)
 		t := time.Now()
-		err := a.act(st)
+		var err error
+		var h *helperRun
+		if st.Action == protocol.ActionModprobe {
+			h, err = runModprobe(st)
+		} else {
+			err = a.act(st)
+		}
 		d := time.Since(t)
 		lg.after(a.Sys, err)
-		done <- stepDone{err, d}
+		done <- stepDone{err, d, h}
 	}()
 	res.TID = <-tid
 	// Poll kmsg while the step runs: an oops in the step's own thread kills
@@ -324,6 +331,9 @@ wait:
 		case d := <-done:
 			res.DurationUS = d.dur.Microseconds()
 			res.Ledger = lg.result()
+			if h := d.helper; h != nil {
+				res.Status, res.Output, res.HelperPID = &h.status, h.output, h.pid
+			}
 			err := d.err
 			var errno syscall.Errno
 			switch {
@@ -427,6 +437,16 @@ func (a *Agent) act(st protocol.Step) error {
 	case protocol.ActionPause:
 		time.Sleep(time.Duration(st.PauseMS) * time.Millisecond)
 		return nil
+	case protocol.ActionWrite:
+		return unwrapErrno(os.WriteFile(st.Path, []byte(st.Text), 0))
+	case protocol.ActionModprobe:
+		// In a loop, where only the errno is kept: a failed modprobe is
+		// an error there.
+		h, err := runModprobe(st)
+		if err == nil && h.status != 0 {
+			err = fmt.Errorf("modprobe exited %d: %s", h.status, h.output)
+		}
+		return err
 	case protocol.ActionCheck:
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,6 +36,9 @@ type cellRun struct {
 	own []*scenario.Scenario
 	// kos maps scenario name → module name → .ko on the host.
 	kos map[string]map[string]string
+	// indexes maps scenario name → depmod's index of its modules: file
+	// name (modules.dep, …) → path on the host.
+	indexes map[string]map[string]string
 
 	// mu guards what the cell's VMs, running at once, report into.
 	mu sync.Mutex
@@ -100,6 +104,9 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 			return nil, err
 		}
 		if err := r.makeFiles(ctx, k, sc); err != nil {
+			return nil, err
+		}
+		if err := r.depmod(ctx, k, sc); err != nil {
 			return nil, err
 		}
 	}
@@ -307,6 +314,9 @@ func (r *cellRun) plan(sc *scenario.Scenario) (protocol.Plan, map[string]string,
 	kos := map[string]string{}
 	for mod, ko := range r.kos[sc.Name] {
 		kos[protocol.ModuleFile(sc.Name+"/"+mod)] = ko
+	}
+	for name, p := range r.indexes[sc.Name] {
+		kos[path.Join(path.Dir(protocol.ModuleFile("x")), name)] = p
 	}
 	plan := protocol.Plan{Cell: r.u.cell.Name, Scenarios: []protocol.Scenario{p}, SettleMS: int(r.m.cfg.Settle.Milliseconds())}
 	return plan, kos, planSteps(p.Steps) // stress.go

@@ -11,6 +11,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/modfile"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/scenario"
+	"modmatrix.dev/modmatrix/initramfs"
 )
 
 // signsByDefault tells whether k's modules are signed with its own key
@@ -116,4 +117,32 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, b, 0o644)
+}
+
+// depmod indexes the scenario's modules as they will be in the guest
+// (ModuleDir/SCENARIO/NAME.ko, ModuleDir being /lib/modules/RELEASE
+// there), so that modprobe steps, and the kernel's request_module
+// through modprobe, find them by name and alias. The variants a step
+// makes (signed:, compressed:, built_for:) are not in it: modprobe loads
+// the modules as built for this kernel.
+func (r *cellRun) depmod(ctx context.Context, k *kbuild.Kernel, sc *scenario.Scenario) error {
+	kmod, err := initramfs.HostKmod()
+	if err != nil {
+		return err
+	}
+	kos := map[string]string{}
+	for stem, p := range r.kos[sc.Name] {
+		if !strings.ContainsAny(stem, "+@") { // not a variant, nor built_for another kernel
+			kos[sc.Name+"/"+stem+".ko"] = p
+		}
+	}
+	index, err := modfile.Index(ctx, kmod, k.Dir, k.Release, kos, filepath.Join(r.out, "depmod", sc.Name))
+	if err != nil {
+		return fmt.Errorf("%s: %w", sc.File, err)
+	}
+	if r.indexes == nil {
+		r.indexes = map[string]map[string]string{}
+	}
+	r.indexes[sc.Name] = index
+	return nil
 }

@@ -22,6 +22,8 @@ var (
 		{name: "make", pkg: "make"},
 		{name: "gcc", pkg: "gcc"},
 		{name: "ld", pkg: "binutils"},
+		// depmod on the host, modprobe in the guest
+		{name: "kmod", pkg: "kmod"},
 	}
 	// sourceTools build a kernel from source (objtool needs libelf).
 	sourceTools = []tool{

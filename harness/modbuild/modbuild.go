@@ -40,7 +40,8 @@ type Result struct {
 	Modules  map[string]string
 	Vermagic string // from the first module's .modinfo, e.g. "6.12.117 mod_unload "
 	// Symvers is the build's Module.symvers: the symbols its modules
-	// export, for a folder built against them (WithExtraSymbols).
+	// export, for a folder built against them (WithExtraSymbols); "" when
+	// they export none.
 	Symvers string
 	Cached  bool
 }
@@ -205,7 +206,7 @@ func result(dir string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p := filepath.Join(dir, "Module.symvers"); fileExists(p) {
+	if p := filepath.Join(dir, "Module.symvers"); fileSize(p) > 0 {
 		r.Symvers = p
 	}
 	return r, nil
@@ -214,6 +215,14 @@ func result(dir string) (*Result, error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+func fileSize(p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // UndefinedError is a build that modpost refused because its modules use

@@ -17,6 +17,15 @@ import (
 // ko/ of WorkDir).
 const ModuleDir = "/modmatrix/ko"
 
+// ModprobePath is kmod's modprobe in the guest image: CONFIG_MODPROBE_PATH's
+// default, which the kernel's request_module runs as "modprobe -q -- NAME".
+const ModprobePath = "/sbin/modprobe"
+
+// ModulesDep is depmod's index of the scenario's modules, in ModuleDir
+// (beside modules.alias and the rest); where it is there, the agent makes
+// /lib/modules/RELEASE point at ModuleDir, as modprobe expects.
+const ModulesDep = "modules.dep"
+
 // EventChannel is the virtio-serial port name the agent writes events to.
 const EventChannel = "modmatrix"
 
@@ -80,6 +89,11 @@ const (
 	ActionOpen   Action = "open"   // open a path and keep the fd
 	ActionClose  Action = "close"  // close an fd opened by ActionOpen
 	ActionPause  Action = "pause"  // sleep
+	// ActionModprobe runs the guest's modprobe (kmod's) on Module, or
+	// modprobe -r with Remove, over the modules.dep that depmod made on
+	// the host for the scenario's modules (ModprobePath, ModulesDep).
+	ActionModprobe Action = "modprobe"
+	ActionWrite    Action = "write" // write Text to Path (a sysctl, a parameter)
 	// ActionRepeat runs Loops[0] Count times in the step's own loop;
 	// ActionConcurrent runs every loop of Loops at once, each in its own
 	// goroutine (see loop.go).
@@ -115,6 +129,8 @@ type Step struct {
 	Kallsyms []string `json:"kallsyms,omitempty"`
 	Files    []string `json:"files,omitempty"`
 	PauseMS  int      `json:"pause_ms,omitempty"`
+	Remove   bool     `json:"remove,omitempty"` // modprobe -r
+	Text     string   `json:"text,omitempty"`   // write
 	// TimeoutMS bounds the step in the agent's watchdog (0: agent default).
 	TimeoutMS int `json:"timeout_ms,omitempty"`
 	// Loops are the inner sequences of a repeat or concurrent step.
@@ -204,6 +220,11 @@ type StepResult struct {
 	Kallsyms map[string]bool `json:"kallsyms,omitempty"`
 	// Files maps each requested path to presence.
 	Files map[string]bool `json:"files,omitempty"`
+	// Status and Output are a modprobe step's exit status and what it
+	// printed; HelperPID its process, whose kmsg records are the step's.
+	Status    *int   `json:"status,omitempty"`
+	Output    string `json:"output,omitempty"`
+	HelperPID int    `json:"helper_pid,omitempty"`
 	// KmsgSeqStart and KmsgSeqEnd bound the kmsg records of this step: [start, end).
 	KmsgSeqStart uint64 `json:"kmsg_seq_start"`
 	KmsgSeqEnd   uint64 `json:"kmsg_seq_end"`
@@ -305,6 +326,12 @@ type Kmsg struct {
 // step's own.
 func (k Kmsg) Background(tid int) bool {
 	return tid > 0 && strings.HasPrefix(k.Caller, "T") && k.Caller != "T"+strconv.Itoa(tid)
+}
+
+// Own reports whether the step's thread (or the modprobe it ran) printed
+// the record, or interrupt context did.
+func (s StepResult) Own(k Kmsg) bool {
+	return !k.Background(s.TID) || s.HelperPID > 0 && !k.Background(s.HelperPID)
 }
 
 // ReadEventLog reads a boot's event log back (one JSON event a line, as

@@ -137,6 +137,9 @@ type StepRecord struct {
 	Sysfs       map[string]string `json:"sysfs,omitempty"`
 	Kallsyms    map[string]bool   `json:"kallsyms,omitempty"`
 	Files       map[string]bool   `json:"files,omitempty"`
+	// Status and Output are a modprobe step's exit status and output.
+	Status *int   `json:"status,omitempty"`
+	Output string `json:"output,omitempty"`
 	// Kmsg are the records the step's own thread (or interrupt context)
 	// printed while it ran; KmsgBackground those other tasks printed
 	// meanwhile (a late probe, a kworker), which diffs leave out.

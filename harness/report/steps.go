@@ -17,12 +17,13 @@ func StepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 			TaintBefore: s.TaintBefore, TaintAfter: s.TaintAfter, ProcModules: s.ProcModules,
 			Sysfs: s.Sysfs, Kallsyms: s.Kallsyms, Files: s.Files, DurationUS: s.DurationUS,
 			Kmsg: []string{}, Hung: s.Hung, Died: s.Died, Ledger: s.Ledger,
+			Status: s.Status, Output: s.Output,
 		}
 		for _, k := range s.Kmsg {
-			if k.Background(s.TID) {
-				rec.KmsgBackground = append(rec.KmsgBackground, k.Text)
-			} else {
+			if s.Own(k) {
 				rec.Kmsg = append(rec.Kmsg, k.Text)
+			} else {
+				rec.KmsgBackground = append(rec.KmsgBackground, k.Text)
 			}
 		}
 		if i < len(result.Steps) {

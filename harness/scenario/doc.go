@@ -55,6 +55,14 @@
 //	  - open: /dev/refheld         # open and keep the fd
 //	  - close: /dev/refheld
 //	  - pause: 500ms
+//	  - modprobe: autoload_user    # kmod's modprobe in the guest, dependencies first
+//	    params: "count=3"          # optional: module parameters on modprobe's command line
+//	    expect:
+//	      - status: 0              # modprobe's exit status
+//	        output: ["not found"]  # patterns on what it printed
+//	  - modprobe: {remove: autoload_user}   # modprobe -r
+//	  - write: /proc/sys/kernel/modprobe    # write text to a file (a sysctl, a parameter)
+//	    text: /sbin/no-such-modprobe
 //	  - repeat: 200                # run these steps 200 times in one boot
 //	    steps:
 //	      - load: hello
@@ -76,7 +84,14 @@
 // tree (give the scenario `requires: MODULE_SIG_ALL`).
 //
 // A step has exactly one action: load, unload, check, open, close, pause,
-// repeat or concurrent.
+// modprobe, write, repeat or concurrent.
+//
+// modprobe steps, and the kernel's own request_module (which runs
+// "MODPROBE_PATH -q -- NAME"), use the guest's /lib/modules/RELEASE: the
+// scenario's modules as built for the cell, indexed on the host by
+// depmod (modules.dep, modules.alias from MODULE_ALIAS, and the kernel's
+// modules.builtin). A modprobe step observes the module it names, and the
+// kmsg records its modprobe printed are the step's own.
 // Module names are the kernel's (foo_bar for foo-bar.ko; load it with
 // `file: foo-bar.ko`).
 //
@@ -103,6 +118,8 @@
 //     suite.#N. On every step, a case that fails or crashes without being
 //     listed is a mismatch. Every case shows in results.json (`kunit` on
 //     the scenario result), junit.xml and index.html on its own.
+//   - status, output: a modprobe step's exit status (0 to 255) and
+//     patterns that must occur in what it printed.
 //   - leftovers: none, or patterns each matching one leftover of the
 //     step's module as "KIND NAME" (load and unload steps only; not in
 //     loops). See "Resource ledger" below.

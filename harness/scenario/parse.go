@@ -244,13 +244,15 @@ func (p *parser) seq(n *yaml.Node, what string) []*yaml.Node {
 var actions = []protocol.Action{
 	protocol.ActionLoad, protocol.ActionUnload, protocol.ActionCheck,
 	protocol.ActionOpen, protocol.ActionClose, protocol.ActionPause,
+	protocol.ActionModprobe, protocol.ActionWrite,
 }
 
 // stepOptions maps each non-action key of a step to the actions taking it
 // (nil: all of them).
 var stepOptions = map[string][]protocol.Action{
 	"file":       {protocol.ActionLoad},
-	"params":     {protocol.ActionLoad},
+	"params":     {protocol.ActionLoad, protocol.ActionModprobe},
+	"text":       {protocol.ActionWrite},
 	"built_for":  {protocol.ActionLoad},
 	"signed":     {protocol.ActionLoad},
 	"compressed": {protocol.ActionLoad},
@@ -264,7 +266,7 @@ func (p *parser) step(n *yaml.Node) Step {
 		return st
 	}
 	st := Step{Line: n.Line}
-	known := []string{"file", "params", "built_for", "signed", "compressed", "flags", "timeout", "expect"}
+	known := []string{"file", "params", "built_for", "signed", "compressed", "flags", "text", "timeout", "expect"}
 	for _, a := range actions {
 		known = append(known, string(a))
 	}
@@ -289,15 +291,17 @@ func (p *parser) step(n *yaml.Node) Step {
 			if f.val.Tag != "!!null" {
 				st.Module = p.moduleName(f.val, f.key)
 			}
-		case protocol.ActionOpen, protocol.ActionClose:
+		case protocol.ActionOpen, protocol.ActionClose, protocol.ActionWrite:
 			st.Path = p.absPath(f.val, f.key)
+		case protocol.ActionModprobe:
+			st.Module, st.Remove = p.modprobe(f.val)
 		case protocol.ActionPause:
 			st.Pause = p.duration(f.val, "pause")
 		}
 	}
 	if kind == nil {
 		if len(p.errs) == nerrs { // else an unknown key was likely meant as the action
-			p.errorf(n, "step has no action: want one of load, unload, check, open, close, pause, repeat, concurrent")
+			p.errorf(n, "step has no action: want one of load, unload, check, open, close, pause, modprobe, write, repeat, concurrent")
 		}
 		return st
 	}
@@ -318,6 +322,8 @@ func (p *parser) step(n *yaml.Node) Step {
 			}
 		case "params":
 			st.Params, _ = p.str(f.val, "params")
+		case "text":
+			st.Text, _ = p.str(f.val, "text")
 		case "built_for":
 			st.BuiltFor = p.builtFor(f.val)
 		case "signed":
@@ -334,7 +340,32 @@ func (p *parser) step(n *yaml.Node) Step {
 			}
 		}
 	}
+	if st.Action == protocol.ActionWrite && !slices.ContainsFunc(fields, func(f field) bool { return f.key == "text" }) {
+		p.errorf(n, "write step needs text: what to write to %s", st.Path)
+	}
+	if st.Action == protocol.ActionModprobe && st.Remove && st.Params != "" {
+		p.errorf(n, "modprobe remove takes no params")
+	}
 	return st
+}
+
+// modprobe reads `modprobe: NAME` (a module name or an alias, as modprobe
+// takes it) or `modprobe: {remove: NAME}`.
+func (p *parser) modprobe(n *yaml.Node) (name string, remove bool) {
+	if deref(n).Kind == yaml.MappingNode {
+		for _, f := range p.fields(n, "modprobe", "remove") {
+			name = p.moduleName(f.val, "modprobe remove")
+		}
+		if name == "" {
+			p.errorf(n, "modprobe needs a module name, or {remove: NAME}")
+		}
+		return name, true
+	}
+	name, _ = p.str(n, "modprobe")
+	if name == "" || strings.ContainsAny(name, " \t/") {
+		p.errorf(n, "modprobe takes a module name or alias, not %q", name)
+	}
+	return name, false
 }
 
 // kindList names the report kinds for errors: "WARNING, BUG, …".
@@ -501,7 +532,7 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 	e := Expectation{Line: n.Line}
 	nerrs := len(p.errs)
 	fields := p.fields(n, "expect block", "when", "errno", "loaded", "proc_modules", "sysfs",
-		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained", "report", "leftovers", "hung", "kunit")
+		"kallsyms", "files", "kmsg", "kmsg_absent", "taint_gained", "taint_not_gained", "report", "leftovers", "hung", "kunit", "status", "output")
 	conditions := 0
 	for _, f := range fields {
 		if f.key != "when" {
@@ -556,6 +587,20 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 			}
 		case "kunit":
 			e.KUnit = p.kunit(f.val)
+		case "status", "output":
+			if st.Action != protocol.ActionModprobe {
+				p.errorf(f.keyNode, "%s is a modprobe step's (its exit status and what it printed)", f.key)
+				continue
+			}
+			if f.key == "output" {
+				e.Output = p.patterns(f.val, "output")
+			} else if s, ok := p.str(f.val, "status"); ok {
+				n, err := strconv.Atoi(s)
+				if err != nil || n < 0 || n > 255 {
+					p.errorf(f.val, "status is an exit status (0 to 255), not %q", s)
+				}
+				e.Status = &n
+			}
 		}
 	}
 	if conditions == 0 && len(p.errs) == nerrs {

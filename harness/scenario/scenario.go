@@ -62,7 +62,9 @@ type Step struct {
 	// and "nonblock"; on a load "force" (both of modprobe --force's),
 	// "ignore-vermagic" and "ignore-modversions".
 	Flags   []string
-	Path    string        // open, close
+	Path    string        // open, close, write
+	Text    string        // write
+	Remove  bool          // modprobe -r
 	Pause   time.Duration // pause
 	Timeout time.Duration // 0: the agent's default
 	Expect  []Expectation
@@ -171,6 +173,10 @@ type Expectation struct {
 	// KUnit lists the status each named KUnit case must report in the
 	// step's KTAP (see KUnitExpect).
 	KUnit []KUnitExpect
+	// Status is a modprobe step's exit status; Output, patterns that must
+	// occur in what it printed.
+	Status *int
+	Output []Pattern
 }
 
 // ReportExpect is one expected kernel report: its kind, the module it must
@@ -371,6 +377,8 @@ func (st Step) Plan() protocol.Step {
 		File:      st.File,
 		Params:    st.Params,
 		Path:      st.Path,
+		Text:      st.Text,
+		Remove:    st.Remove,
 		PauseMS:   int(st.Pause.Milliseconds()),
 		TimeoutMS: int(st.Timeout.Milliseconds()),
 	}

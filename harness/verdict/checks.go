@@ -38,6 +38,7 @@ func checksOf(st scenario.Step, e scenario.Expectation) []check {
 // explains most of what follows.
 var checkFamilies = []func(st scenario.Step, e scenario.Expectation) []check{
 	errnoChecks,
+	modprobeChecks,
 	loadedChecks,
 	procModulesChecks,
 	sysfsChecks,
@@ -63,6 +64,33 @@ func errnoChecks(_ scenario.Step, e scenario.Expectation) []check {
 			return errnoText(got, `"" (success)`), got == want
 		},
 	}}
+}
+
+// modprobeChecks: a modprobe step's exit status, then patterns on what it
+// printed.
+func modprobeChecks(_ scenario.Step, e scenario.Expectation) []check {
+	var cs []check
+	if e.Status != nil {
+		want := *e.Status
+		cs = append(cs, check{
+			desc: fmt.Sprintf("modprobe exits %d", want), what: "status", want: strconv.Itoa(want),
+			observe: func(r *protocol.StepResult) (string, bool) {
+				if r.Status == nil {
+					return "no exit status", false
+				}
+				return strconv.Itoa(*r.Status), *r.Status == want
+			},
+		})
+	}
+	for _, p := range e.Output {
+		cs = append(cs, check{
+			desc: "modprobe prints " + p.String(), what: "output", want: p.String(),
+			observe: func(r *protocol.StepResult) (string, bool) {
+				return strconv.Quote(clip(r.Output)), p.FoundIn(r.Output)
+			},
+		})
+	}
+	return cs
 }
 
 // loadedChecks: whether the module has a /proc/modules line.
