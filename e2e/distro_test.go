@@ -106,6 +106,10 @@ func TestDistroKernelScenarios(t *testing.T) {
 	// unpacks a .ko.xz itself.
 	assert.Equal(t, "", stepOf(t, byName["compressed"], "load", false, 0).Errno, "xz, unpacked by the kernel")
 	assert.Equal(t, "EINVAL", stepOf(t, byName["namespace"], "load", false, 2).Errno, "a missing namespace import")
+	// The kernel's request_module runs the guest's modprobe over the
+	// index depmod made on the host, also for Debian's release.
+	assert.True(t, contains(stepOf(t, byName["autoload"], "load", false, 0).Kmsg,
+		`autoload_request: request_module("modmatrix-autoload-alias") = 0`), "autoload by alias")
 	lv := stepOf(t, byName["localversion"], "load", false, 0)
 	assert.Equal(t, "", lv.Errno, "MODVERSIONS: the release in vermagic is not compared")
 	assert.Contains(t, lv.ProcModules, "Live")

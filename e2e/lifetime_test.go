@@ -125,6 +125,6 @@ func TestModuleLifetime(t *testing.T) {
 		}
 	}
 	for dir := range lifetimeModules {
-		assert.Equal(t, 9, seen[dir], "%s on every default cell", dir)
+		assert.Equal(t, 10, seen[dir], "%s on every default cell", dir)
 	}
 }

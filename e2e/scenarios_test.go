@@ -87,7 +87,7 @@ func TestSeedScenarios(t *testing.T) {
 		got = append(got, r.Kernel+" "+r.Cell+" "+r.Scenario)
 	}
 	require.ElementsMatch(t, want, got)
-	require.Len(t, m.Cells(), 9, "the default cells")
+	require.Len(t, m.Cells(), 10, "the default cells")
 	require.GreaterOrEqual(t, len(m.Scenarios()), 27, "every scenario under modules/")
 
 	for _, r := range res.Results {
@@ -103,12 +103,13 @@ func TestSeedScenarios(t *testing.T) {
 
 	const taintR, taintO = 1 << 3, 1 << 12
 	noexit := map[string]struct{ unload, force observed }{
-		"modules-off":  {observed{errno: "ENOSYS"}, observed{errno: "ENOSYS"}},
-		"unload-off":   {observed{"ENOSYS", taintO}, observed{"ENOSYS", taintO}},
-		"unload":       {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
-		"force-unload": {observed{"EBUSY", taintO}, observed{"", taintO | taintR}},
-		"debug":        {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
-		"kunit":        {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"modules-off":   {observed{errno: "ENOSYS"}, observed{errno: "ENOSYS"}},
+		"unload-off":    {observed{"ENOSYS", taintO}, observed{"ENOSYS", taintO}},
+		"unload":        {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"modprobe-path": {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"force-unload":  {observed{"EBUSY", taintO}, observed{"", taintO | taintR}},
+		"debug":         {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"kunit":         {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		// Signed by the kernel's own key: no E.
 		"signed":      {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		"sig-enforce": {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
@@ -120,15 +121,16 @@ func TestSeedScenarios(t *testing.T) {
 	type moduleChecks struct{ unsigned, otherKey, xz, nsMissing string }
 	const taintE = 1 << 13
 	checks := map[string]moduleChecks{
-		"modules-off":  {"ENOSYS", "", "ENOSYS", "ENOSYS"},
-		"unload-off":   {"", "", "EOPNOTSUPP", "EINVAL"},
-		"unload":       {"", "", "EOPNOTSUPP", "EINVAL"},
-		"force-unload": {"", "", "EOPNOTSUPP", ""},
-		"debug":        {"", "", "EOPNOTSUPP", "EINVAL"},
-		"kunit":        {"", "", "EOPNOTSUPP", "EINVAL"},
-		"signed":       {"", "", "", "EINVAL"},
-		"sig-enforce":  {"EKEYREJECTED", "EKEYREJECTED", "", "EINVAL"},
-		"lockdown":     {"EPERM", "EPERM", "", "EINVAL"},
+		"modules-off":   {"ENOSYS", "", "ENOSYS", "ENOSYS"},
+		"unload-off":    {"", "", "EOPNOTSUPP", "EINVAL"},
+		"unload":        {"", "", "EOPNOTSUPP", "EINVAL"},
+		"modprobe-path": {"", "", "EOPNOTSUPP", "EINVAL"},
+		"force-unload":  {"", "", "EOPNOTSUPP", ""},
+		"debug":         {"", "", "EOPNOTSUPP", "EINVAL"},
+		"kunit":         {"", "", "EOPNOTSUPP", "EINVAL"},
+		"signed":        {"", "", "", "EINVAL"},
+		"sig-enforce":   {"EKEYREJECTED", "EKEYREJECTED", "", "EINVAL"},
+		"lockdown":      {"EPERM", "EPERM", "", "EINVAL"},
 	}
 	for _, r := range res.Results {
 		switch r.Scenario {
@@ -244,6 +246,32 @@ func TestSeedScenarios(t *testing.T) {
 			for _, l := range stressOf(t, r).Loops {
 				requireSaneTiming(t, l, 50)
 			}
+		case "autoload":
+			// kmod's modprobe in the guest, and request_module through it.
+			probe, remove := stepOf(t, r, "modprobe", false, 0), stepOf(t, r, "modprobe", false, 1)
+			request := stepOf(t, r, "load", false, 0)
+			status := func(st report.StepRecord) int {
+				require.NotNil(t, st.Status, "autoload %s on %s %s: no exit status", st.Module, r.Kernel, r.Cell)
+				return *st.Status
+			}
+			answers := []string{`request_module("autoload_target") = 0`, `request_module("modmatrix-autoload-alias") = 0`, `request_module("modmatrix-no-such-module") = 256`}
+			switch r.Cell {
+			case "modules-off":
+				assert.Equal(t, 1, status(probe))
+				assert.Equal(t, "ENOSYS", request.Errno)
+				continue
+			case "modprobe-path":
+				answers = []string{`request_module("autoload_target") = -2`, `request_module("modmatrix-autoload-alias") = -2`, `request_module("modmatrix-no-such-module") = -2`}
+			}
+			assert.Equal(t, 0, status(probe), "modprobe autoload_user on %s %s: %s", r.Kernel, r.Cell, probe.Output)
+			assert.Equal(t, map[bool]int{true: 1, false: 0}[r.Cell == "unload-off"], status(remove), "modprobe -r on %s %s: %s", r.Kernel, r.Cell, remove.Output)
+			for _, a := range answers {
+				assert.True(t, contains(request.Kmsg, "autoload_request: "+a), "autoload on %s %s: %q", r.Kernel, r.Cell, request.Kmsg)
+			}
+			assert.Equal(t, r.Cell != "modprobe-path", contains(request.KmsgBackground, "autoload_target: loaded"),
+				"autoload on %s %s: the module request_module loaded prints from the helper's thread: %q", r.Kernel, r.Cell, request.KmsgBackground)
+			missing := stepOf(t, r, "load", false, 1)
+			assert.True(t, contains(missing.Kmsg, `autoload_missing: request_module("autoload_target") = -2`), "autoload on %s %s: %q", r.Kernel, r.Cell, missing.Kmsg)
 		case "double-load":
 			if r.Cell != "modules-off" {
 				assert.Equal(t, "EEXIST", stepOf(t, r, "load", false, 1).Errno, "second load on %s %s", r.Kernel, r.Cell)

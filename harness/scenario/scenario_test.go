@@ -166,6 +166,13 @@ func TestLoadErrors(t *testing.T) {
 			`6: key "signed" is not valid in unload steps`,
 			`9: sysfs refcnt: modinfo holds only srcversion and version against the file`,
 		}},
+		{"bad-modprobe", []string{
+			`2: modprobe takes a module name or alias, not "two words"`,
+			`3: modprobe remove takes no params`,
+			`5: write step needs text: what to write to /proc/sys/kernel/modprobe`,
+			`8: status is a modprobe step's (its exit status and what it printed)`,
+			`11: status is an exit status (0 to 255), not "300"`,
+		}},
 		{"bad-values", []string{
 			`1: own_boot must be true or false, not "yes"`,
 			`4: unknown unload flag "forced": want force (O_TRUNC) or nonblock (O_NONBLOCK)`,
@@ -263,6 +270,34 @@ func TestHelloScenario(t *testing.T) {
 			assert.Equal(t, tc.unload, errnos(sc.Steps[1], tc.lookup))
 		})
 	}
+}
+
+// TestAutoloadScenario: modprobe and write steps reach the agent's plan
+// with their operands, and status and output expectations apply per cell.
+func TestAutoloadScenario(t *testing.T) {
+	sc, err := Load("../../modules/autoload", WithSymbolChecker(func(sym string) bool {
+		return sym == "MODULES" || sym == "MODULE_UNLOAD" || sym == "MODPROBE_PATH"
+	}))
+	require.NoError(t, err)
+	plan := sc.Plan()
+	operands := func(st protocol.Step) protocol.Step {
+		return protocol.Step{Action: st.Action, Module: st.Module, Remove: st.Remove, Path: st.Path, Text: st.Text}
+	}
+	assert.Equal(t, protocol.Step{Action: protocol.ActionModprobe, Module: "autoload_user"}, operands(plan.Steps[0]))
+	assert.Equal(t, protocol.Step{Action: protocol.ActionModprobe, Module: "autoload_user", Remove: true}, operands(plan.Steps[2]))
+	assert.Equal(t, protocol.Step{Action: protocol.ActionWrite, Path: "/proc/sys/kernel/modprobe", Text: "/sbin/no-such-modprobe"}, operands(plan.Steps[7]))
+
+	status := func(st Step, lookup func(string) string) []int {
+		var out []int
+		for _, e := range st.Applicable(lookup) {
+			if e.Status != nil {
+				out = append(out, *e.Status)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []int{1}, status(sc.Steps[2], unloadOff), "modprobe -r without MODULE_UNLOAD")
+	assert.Equal(t, []int{0}, status(sc.Steps[2], unloadOn))
 }
 
 func TestPattern(t *testing.T) {
