@@ -19,14 +19,14 @@ import (
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
-// TestMissingToolRefused: with QEMU, the compiler, flex or bison missing
+// TestMissingToolRefused: with QEMU, the compiler, kmod, flex or bison missing
 // from PATH, or a kernel series whose source package is not installed,
 // run stops before it unpacks or builds anything, exit 2, naming what is
 // missing and the package to install.
 func TestMissingToolRefused(t *testing.T) {
 	requireTools(t)
 	bin := modmatrixBin(t)
-	tools := []string{"qemu-system-x86_64", "make", "gcc", "ld", "flex", "bison", "bc", "tar", "xz", "dpkg-query"}
+	tools := []string{"qemu-system-x86_64", "make", "gcc", "ld", "kmod", "flex", "bison", "bc", "tar", "xz", "dpkg-query"}
 	for _, c := range []struct {
 		missing string // left off PATH
 		args    []string
@@ -34,6 +34,7 @@ func TestMissingToolRefused(t *testing.T) {
 	}{
 		{"qemu-system-x86_64", nil, []string{"missing qemu-system-x86_64", "apt-get install qemu-system-x86"}},
 		{"gcc", nil, []string{"missing gcc", "apt-get install gcc"}},
+		{"kmod", nil, []string{"missing kmod", "apt-get install kmod"}},
 		{"flex", nil, []string{"missing flex", "apt-get install flex"}},
 		{"bison", nil, []string{"missing bison", "apt-get install bison"}},
 		{"", []string{"--kernels", "6.99"}, []string{"/usr/src/linux-source-6.99.tar.xz not found", "apt-get install linux-source-6.99"}},
