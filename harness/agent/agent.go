@@ -152,6 +152,7 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 		}
 		var res protocol.StepResult
 		var hung bool
+		before := a.Sys.LoadedModules()
 		if len(st.Loops) > 0 {
 			res, hung = a.runLoops(sc.Name, i, st)
 			// The clean-up unloads whichever of them is still there.
@@ -187,6 +188,14 @@ func (a *Agent) runScenario(sc protocol.Scenario) (dirty string, err error) {
 		}
 		if st.Action == protocol.ActionLoad && res.Errno == "" && res.Error == "" {
 			loaded = append(loaded, st.Module)
+			a.lastLoad = time.Now()
+		}
+		// What modprobe, or the kernel's request_module through it, loaded
+		// besides: the clean-up unloads it and kmemleak waits for it too.
+		for _, m := range newModules(before, a.Sys.LoadedModules()) {
+			if !slices.Contains(loaded, m) {
+				loaded = append(loaded, m)
+			}
 			a.lastLoad = time.Now()
 		}
 	}
@@ -438,19 +447,37 @@ func (a *Agent) act(st protocol.Step) error {
 		time.Sleep(time.Duration(st.PauseMS) * time.Millisecond)
 		return nil
 	case protocol.ActionWrite:
-		return unwrapErrno(os.WriteFile(st.Path, []byte(st.Text), 0))
-	case protocol.ActionModprobe:
-		// In a loop, where only the errno is kept: a failed modprobe is
-		// an error there.
-		h, err := runModprobe(st)
-		if err == nil && h.status != 0 {
-			err = fmt.Errorf("modprobe exited %d: %s", h.status, h.output)
-		}
-		return err
+		return writeFile(st.Path, st.Text)
 	case protocol.ActionCheck:
 		return nil
 	}
 	return fmt.Errorf("unknown action %q", st.Action)
+}
+
+// writeFile writes text to an existing file (a sysctl, a parameter): a
+// mistyped path is ENOENT, not a new file.
+func writeFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return unwrapErrno(err)
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return unwrapErrno(err)
+}
+
+// newModules are the modules listed after and not before, oldest first
+// (/proc/modules lists the newest first).
+func newModules(before, after []string) []string {
+	var out []string
+	for _, m := range slices.Backward(after) {
+		if !slices.Contains(before, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // unwrapErrno keeps the errno of a *PathError so it is reported as one.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -13,6 +14,9 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/protocol"
 )
+
+// modprobePath is kmod's modprobe in the image; tests point it at a stand-in.
+var modprobePath = protocol.ModprobePath
 
 // helperRun is what a modprobe step's process did.
 type helperRun struct {
@@ -25,13 +29,13 @@ type helperRun struct {
 // parameters) or -r NAME. Its exit status and output are the step's
 // result; only a modprobe that cannot be started is an error.
 func runModprobe(st protocol.Step) (*helperRun, error) {
-	args := []string{st.Module}
+	args := []string{"--", st.Module}
 	if st.Remove {
-		args = []string{"-r", st.Module}
+		args = []string{"-r", "--", st.Module}
 	} else if st.Params != "" {
 		args = append(args, strings.Fields(st.Params)...)
 	}
-	cmd := exec.Command(protocol.ModprobePath, args...)
+	cmd := exec.Command(modprobePath, args...)
 	// The environment the kernel gives request_module's modprobe.
 	cmd.Env = []string{"HOME=/", "PATH=/sbin:/usr/sbin:/bin:/usr/bin"}
 	var out bytes.Buffer
@@ -56,7 +60,7 @@ func runModprobe(st protocol.Step) (*helperRun, error) {
 // the host sent a depmod index with it, so that modprobe, and the
 // kernel's request_module through it, find the scenario's modules.
 func LinkModulesDir(moduleDir string) error {
-	if _, err := os.Stat(filepath.Join(moduleDir, protocol.ModulesDep)); err != nil {
+	if _, err := os.Stat(filepath.Join(moduleDir, path.Base(protocol.IndexFile(protocol.ModulesDep)))); err != nil {
 		return nil
 	}
 	var u unix.Utsname

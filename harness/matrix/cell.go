@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -90,9 +89,11 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 			r.kos[sc.Name] = kos
 			continue
 		}
-		kos, err := withImports(built[sc.Name].Modules, built)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sc.Dir, err)
+		kos := built[sc.Name].Modules
+		if len(r.m.cfg.ModuleDirs) > 0 {
+			if kos, err = withImports(kos, built); err != nil {
+				return nil, fmt.Errorf("%s: %w", sc.Dir, err)
+			}
 		}
 		r.kos[sc.Name] = kos
 		if sc.Generated {
@@ -316,7 +317,7 @@ func (r *cellRun) plan(sc *scenario.Scenario) (protocol.Plan, map[string]string,
 		kos[protocol.ModuleFile(sc.Name+"/"+mod)] = ko
 	}
 	for name, p := range r.indexes[sc.Name] {
-		kos[path.Join(path.Dir(protocol.ModuleFile("x")), name)] = p
+		kos[protocol.IndexFile(name)] = p
 	}
 	plan := protocol.Plan{Cell: r.u.cell.Name, Scenarios: []protocol.Scenario{p}, SettleMS: int(r.m.cfg.Settle.Milliseconds())}
 	return plan, kos, planSteps(p.Steps) // stress.go

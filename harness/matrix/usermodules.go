@@ -247,9 +247,11 @@ func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[strin
 	shared := len(r.m.cfg.ModuleDirs) > 0
 	built := map[string]*modbuild.Result{}
 	var symvers []string
+	var failed []string // folders built only for their exports that did not build
 	for len(pending) > 0 {
 		var later []folder
 		var refused error
+		var deferred []string // folders built only for their exports, refused by modpost
 		for _, f := range pending {
 			opts := []modbuild.Option{modbuild.WithCache(r.m.cfg.CacheDir)}
 			if shared {
@@ -262,12 +264,17 @@ func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[strin
 				later = append(later, f)
 				if f.runs && refused == nil {
 					refused = fmt.Errorf("%w\n(%s: no --module folder exports %s)", err, f.sc.Dir, strings.Join(undef.Symbols, ", "))
+				} else if !f.runs {
+					deferred = append(deferred, f.sc.Dir)
 				}
 				continue
 			case err != nil && f.runs:
 				return nil, err
 			case err != nil:
-				continue // its scenario does not run here: no exports
+				// Its scenario does not run here; it exports nothing. A
+				// folder that needed it says so below.
+				failed = append(failed, fmt.Sprintf("%s (%v)", f.sc.Dir, firstLine(err)))
+				continue
 			}
 			built[f.sc.Name] = b
 			if b.Symvers != "" {
@@ -275,6 +282,9 @@ func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[strin
 			}
 		}
 		if len(later) == len(pending) {
+			if unbuilt := append(slices.Clone(failed), deferred...); refused != nil && len(unbuilt) > 0 {
+				refused = fmt.Errorf("%w\n(not built: %s)", refused, strings.Join(unbuilt, "; "))
+			}
 			if refused != nil {
 				return nil, refused
 			}
@@ -282,7 +292,15 @@ func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[strin
 		}
 		pending = later
 	}
+	if !shared {
+		return built, nil // the scenarios' folders never meet in one guest
+	}
 	return built, checkModuleNames(built)
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
 }
 
 // checkModuleNames refuses two folders that build a module of one name:

@@ -373,9 +373,11 @@ func hasSuffix(name string, suffixes []string) bool {
 	return false
 }
 
-// hashFiles digests the files' names and contents, and the symbols of
-// the extra Module.symvers files (not the module paths in them, which
-// name the temporary folder each was built in).
+// hashFiles digests the files' names and contents, and the exports of the
+// extra Module.symvers files: each line's CRC, symbol, exporting module's
+// name (its depends= for the importer), export type and namespace, in
+// sorted order, so neither the folder an export was built in nor the
+// order of the files changes the key.
 func hashFiles(dir string, files, extraSymvers []string) (string, error) {
 	h := sha256.New()
 	for _, f := range files {
@@ -386,17 +388,22 @@ func hashFiles(dir string, files, extraSymvers []string) (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", f, len(data))
 		h.Write(data)
 	}
+	var exports []string
 	for _, p := range extraSymvers {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return "", err
 		}
 		for _, line := range strings.Split(string(data), "\n") {
-			// CRC, symbol, module, export type, namespace
 			if f := strings.Split(line, "\t"); len(f) >= 4 {
-				fmt.Fprintf(h, "symvers\x00%s\x00%s\x00%s\x00", f[0], f[1], strings.Join(f[3:], "\t"))
+				f[2] = filepath.Base(f[2])
+				exports = append(exports, strings.Join(f, "\x00"))
 			}
 		}
+	}
+	slices.Sort(exports)
+	for _, e := range exports {
+		fmt.Fprintf(h, "symvers\x00%s\n", e)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

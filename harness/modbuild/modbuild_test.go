@@ -147,6 +147,11 @@ func TestBuildExtraSymbols(t *testing.T) {
 	changed, err := Build(ctx, f.k, f.src, f.mod, WithExtraSymbols(symvers))
 	require.NoError(t, err)
 	assert.False(t, changed.Cached, "another CRC: built again")
+
+	write("0x12345678\tlib_answer\t/cache/.tmp-lib-2/otherlib\tEXPORT_SYMBOL_GPL\t\n")
+	renamed, err := Build(ctx, f.k, f.src, f.mod, WithExtraSymbols(symvers))
+	require.NoError(t, err)
+	assert.False(t, renamed.Cached, "another exporting module: another depends=, built again")
 }
 
 func TestBuildConcurrent(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
@@ -45,6 +46,7 @@ func Index(ctx context.Context, kmod, tree, release string, kos map[string]strin
 	}
 	cmd := exec.CommandContext(ctx, kmod, "-b", dir, release)
 	cmd.Args[0] = "depmod" // kmod is what it is called
+	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -1,6 +1,10 @@
 package protocol
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
 
 func TestKmsgBackground(t *testing.T) {
 	tests := []struct {
@@ -21,4 +25,15 @@ func TestKmsgBackground(t *testing.T) {
 			t.Errorf("Kmsg{Caller: %q}.Background(%d) = %v, want %v", tc.caller, tc.tid, got, tc.want)
 		}
 	}
+}
+
+// TestStepOwnKmsg: a step's records are its thread's, interrupt context's
+// and, for a modprobe step, its modprobe process's; the rest is background.
+func TestStepOwnKmsg(t *testing.T) {
+	st := StepResult{TID: 30, HelperPID: 41}
+	assert.True(t, st.Own(Kmsg{Caller: "T30"}))
+	assert.True(t, st.Own(Kmsg{Caller: "T41"}), "the modprobe it ran")
+	assert.True(t, st.Own(Kmsg{Caller: "C0"}), "interrupt context")
+	assert.False(t, st.Own(Kmsg{Caller: "T52"}), "request_module's helper, a kworker")
+	assert.False(t, StepResult{TID: 30}.Own(Kmsg{Caller: "T41"}))
 }

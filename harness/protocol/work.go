@@ -61,6 +61,10 @@ func WriteWork(w io.Writer, plan Plan, files map[string]string) error {
 // without .ko) in the work.
 func ModuleFile(module string) string { return path.Join("ko", module+".ko") }
 
+// IndexFile is where WriteWork puts a file of depmod's index (modules.dep,
+// …) in the work: ModuleDir, which the agent makes /lib/modules/RELEASE.
+func IndexFile(name string) string { return path.Join("ko", name) }
+
 func writeEntry(tw *tar.Writer, name string, b []byte) error {
 	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
 		return err

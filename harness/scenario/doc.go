@@ -90,8 +90,12 @@
 // "MODPROBE_PATH -q -- NAME"), use the guest's /lib/modules/RELEASE: the
 // scenario's modules as built for the cell, indexed on the host by
 // depmod (modules.dep, modules.alias from MODULE_ALIAS, and the kernel's
-// modules.builtin). A modprobe step observes the module it names, and the
-// kmsg records its modprobe printed are the step's own.
+// modules.builtin). A modprobe step observes the module of the name it
+// gives (check the module an alias loads with a check step); the kmsg
+// records its modprobe printed are the step's own; without a status
+// condition it must exit 0; it cannot go in a loop. What modprobe or
+// request_module loaded is unloaded after the scenario, like the
+// scenario's own loads.
 // Module names are the kernel's (foo_bar for foo-bar.ko; load it with
 // `file: foo-bar.ko`).
 //

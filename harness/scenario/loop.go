@@ -77,6 +77,8 @@ func RepeatableSteps(steps []Step) string {
 			return fmt.Sprintf("line %d: %s already loops", st.Line, st.Action)
 		case st.BuiltFor != nil:
 			return fmt.Sprintf("line %d: %s loads a module built for another kernel", st.Line, st.Describe())
+		case st.Action == protocol.ActionModprobe:
+			return fmt.Sprintf("line %d: %s: a loop keeps errnos, not modprobe's exit status", st.Line, st.Describe())
 		}
 		for _, e := range st.Expect {
 			ends := slices.IndexFunc(e.Reports, func(r ReportExpect) bool { return endsBoot(r.Kind) })

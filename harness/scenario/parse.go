@@ -546,6 +546,10 @@ func (p *parser) expectation(n *yaml.Node, st Step) Expectation {
 		case "when":
 			e.When, e.Pred = p.when(f.val)
 		case "errno":
+			if st.Action == protocol.ActionModprobe {
+				p.errorf(f.keyNode, "a modprobe step has no errno: expect its exit status (status:) and output")
+				continue
+			}
 			if s, ok := p.str(f.val, "errno"); ok {
 				name, known := kernel.CanonicalErrno(s)
 				if !known {

@@ -172,6 +172,8 @@ func TestLoadErrors(t *testing.T) {
 			`5: write step needs text: what to write to /proc/sys/kernel/modprobe`,
 			`8: status is a modprobe step's (its exit status and what it printed)`,
 			`11: status is an exit status (0 to 255), not "300"`,
+			`14: a modprobe step has no errno: expect its exit status (status:) and output`,
+			`17: a loop cannot repeat this step: modprobe hello: a loop keeps errnos, not modprobe's exit status`,
 		}},
 		{"bad-values", []string{
 			`1: own_boot must be true or false, not "yes"`,

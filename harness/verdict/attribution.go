@@ -194,6 +194,9 @@ func blame(rep kreport.Report, spans []moduleSpan) Report {
 	}
 	v.Modules = append([]string{name}, slices.DeleteFunc(slices.Clone(v.Modules), func(s string) bool { return s == name })...)
 	if !strings.Contains(v.Title, " in ") {
+		if v.Signature != "" {
+			v.Signature += " in " + name
+		}
 		v.Title += " in " + name
 	}
 	return v

@@ -8,8 +8,10 @@ package verdict
 
 import (
 	"fmt"
+	"slices"
 
 	"modmatrix.dev/modmatrix/harness/protocol"
+	"modmatrix.dev/modmatrix/harness/scenario"
 )
 
 // Verdict is a scenario's outcome on one cell.
@@ -89,6 +91,11 @@ func evaluate(exp *Expected, results []protocol.StepResult, reports func(i int) 
 		st := es.Step
 		out := StepOutcome{Index: i, Line: st.Line, Action: string(st.Action), Module: st.Module, Flags: st.Flags}
 		var checks []check
+		if st.Action == protocol.ActionModprobe && !slices.ContainsFunc(es.Expect, func(e scenario.Expectation) bool { return e.Status != nil }) {
+			// A modprobe that failed is no pass unless the scenario says so.
+			ok := 0
+			checks = checksOf(st, scenario.Expectation{Line: st.Line, Status: &ok})
+		}
 		for _, e := range es.Expect {
 			checks = append(checks, checksOf(st, e)...)
 		}

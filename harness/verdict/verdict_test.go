@@ -239,3 +239,26 @@ func TestConditionsWithoutModule(t *testing.T) {
 	}, res.Steps[0].Mismatches)
 	assert.Equal(t, `step 1 (check m, s.yaml:4): proc_modules: expected "Live", observed no /proc/modules`, res.Reason)
 }
+
+// TestModprobeStatus: on a recorded unload-off boot, modprobe -r exits 1,
+// which the scenario expects there; the same results judged as if the
+// cell could unload fail on it, and a modprobe step whose blocks say
+// nothing of its status must exit 0.
+func TestModprobeStatus(t *testing.T) {
+	sc, err := scenario.Load("../../modules/autoload")
+	require.NoError(t, err)
+	results := recorded(t, "autoload-unload-n")
+	unloadOffPath := config(map[string]string{"MODULES": "y", "MODPROBE_PATH": "/sbin/modprobe"})
+	assert.Equal(t, Pass, Evaluate(Resolve(sc, unloadOffPath), results).Verdict)
+
+	unloadOnPath := config(map[string]string{"MODULES": "y", "MODULE_UNLOAD": "y", "MODPROBE_PATH": "/sbin/modprobe"})
+	res := Evaluate(Resolve(sc, unloadOnPath), results)
+	assert.Equal(t, Fail, res.Verdict)
+	assert.Contains(t, res.Steps[2].Mismatches, Mismatch{What: "status", Expected: "0", Observed: "1", Line: 46})
+
+	bare := *sc
+	bare.Steps = []scenario.Step{{Line: 1, Action: protocol.ActionModprobe, Module: "autoload_user", Remove: true}}
+	res = Evaluate(Resolve(&bare, unloadOffPath), results[2:3])
+	assert.Equal(t, Fail, res.Verdict, "an exit status of 1 nobody expected")
+	assert.Equal(t, []string{"modprobe exits 0"}, res.Steps[0].Expected)
+}
