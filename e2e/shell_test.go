@@ -20,7 +20,8 @@ import (
 
 // TestShell drives `modmatrix shell` through a pseudo-terminal, as a person
 // at a terminal would: on the 6.12 unload cell it loads hello, sees it in
-// lsmod, unloads it, finds the exit message in dmesg, and leaves, once with
+// lsmod, unloads it, finds the exit message in dmesg, does the same with
+// modprobe, and leaves, once with
 // poweroff and once with QEMU's Ctrl-A X. Each time the command exits 0,
 // leaves no QEMU behind and gives the terminal back in cooked mode.
 func TestShell(t *testing.T) {
@@ -60,6 +61,9 @@ func TestShell(t *testing.T) {
 			assert.NotRegexp(t, `(?i)error`, run("rmmod hello", 3))
 			assert.NotRegexp(t, `(?m)^hello `, run("lsmod", 4))
 			assert.Contains(t, run("dmesg | grep 'hi module'", 5), "hi module being unloaded.")
+			// kmod's modprobe, over the index depmod made of the packed modules.
+			assert.Regexp(t, `(?m)^hello +\d+ +0`, run("modprobe hello; lsmod", 7))
+			assert.NotRegexp(t, `(?m)^hello `, run("modprobe -r hello; lsmod", 8))
 
 			// Ctrl-C stops the running command, not the shell.
 			start := c.len()

@@ -80,6 +80,10 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		Path:     filepath.Join(cacheDir, "shell", key),
 		Complete: func(dir string) bool { return CheckShellEntry(dir) == nil },
 	}
+	modprobe, err := modprobeFiles()
+	if err != nil {
+		return nil, fmt.Errorf("shell image: %w", err)
+	}
 	var built time.Duration
 	hit, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
 		start := time.Now()
@@ -96,6 +100,7 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 				golang.WithWorkingDir(repoDir),
 			),
 			uimage.WithBusyboxCommands(shellCommands...),
+			uimage.WithFiles(modprobe...),
 			uimage.WithInit("init"),
 			uimage.WithUinit("shellinit"),
 		)
@@ -154,22 +159,53 @@ func shellKey(ctx context.Context, repoDir string) (string, error) {
 	}
 	fmt.Fprintf(h, "go %s\ncommands %s\ntags %s\n", bytes.TrimSpace(goVersion),
 		strings.Join(shellCommands, " "), strings.Join(goshTags, ","))
+	// The host's kmod and libraries, as modprobeFiles packs them.
+	modprobe, err := modprobeFiles()
+	if err != nil {
+		return "", err
+	}
+	for _, f := range modprobe {
+		from, to, _ := strings.Cut(f, ":")
+		if err := hashFile(h, filepath.Dir(from), filepath.Base(from)); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "as %s\n", to)
+	}
 	for _, f := range []string{"go.mod", "go.sum"} {
 		if err := hashFile(h, repoDir, f); err != nil {
 			return "", err
 		}
 	}
-	// modmatrix's own guest commands and what they import from the repo.
-	for _, d := range []string{"initramfs/shellinit", "initramfs/poweroff", "initramfs/internal"} {
-		err := filepath.WalkDir(filepath.Join(repoDir, d), func(p string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".go") {
-				return err
-			}
-			rel, _ := filepath.Rel(repoDir, p)
-			return hashFile(h, repoDir, rel)
-		})
+	// modmatrix's own guest commands and every package of the repo they
+	// import (shellinit takes the agent's work reader and /lib/modules link).
+	list := exec.CommandContext(ctx, "go", "list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}",
+		"./initramfs/shellinit", "./initramfs/poweroff")
+	list.Dir = repoDir
+	deps, err := list.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list the shell's packages: %w", err)
+	}
+	root, err := filepath.Abs(repoDir)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range strings.Fields(string(deps)) {
+		rel, err := filepath.Rel(root, d)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue // a module's, which go.sum pins
+		}
+		files, err := filepath.Glob(filepath.Join(d, "*.go"))
 		if err != nil {
 			return "", err
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			r, _ := filepath.Rel(root, f)
+			if err := hashFile(h, root, r); err != nil {
+				return "", err
+			}
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/modfile"
 	"modmatrix.dev/modmatrix/harness/progress"
 	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/snapshot"
@@ -48,7 +49,8 @@ func (f *shellFlags) command() *cobra.Command {
 		Long: `Boot one cell's kernel (built or taken from the cache) with a u-root shell
 on the serial console and the modules in /modmatrix/ko: the scenarios'
 modules, or the folders given with --module, built against that kernel.
-insmod, rmmod, lsmod, dmesg, cat, ls and grep are there. poweroff ends the
+insmod, rmmod, lsmod, dmesg, cat, ls and grep are there, and kmod's modprobe
+over a depmod index of the packed modules. poweroff ends the
 session; so does Ctrl-A X (QEMU's console escape).
 
 The kernel and cell flags are run's, for one kernel built from source and
@@ -245,6 +247,24 @@ func (s *shellSession) prepare(ctx context.Context, opts []matrix.Option) (*shel
 	for mod, ko := range kos {
 		b.work[protocol.ModuleFile(mod)] = ko
 	}
+	if len(kos) > 0 && p.Kernel.Modules() {
+		// depmod's index of the flat folder, for modprobe in the shell.
+		kmod, err := initramfs.HostKmod()
+		if err != nil {
+			return nil, cleanup, err
+		}
+		flat := map[string]string{}
+		for mod, ko := range kos {
+			flat[mod+".ko"] = ko
+		}
+		index, err := modfile.Index(ctx, kmod, p.Kernel.Dir, p.Kernel.Release, flat, filepath.Join(tmp, "depmod"))
+		if err != nil {
+			return nil, cleanup, err
+		}
+		for name, path := range index {
+			b.work[protocol.IndexFile(name)] = path
+		}
+	}
 	return b, cleanup, nil
 }
 
@@ -300,6 +320,7 @@ func shellBanner(p *matrix.PreparedCell, kos, origin map[string]string) string {
 			n = "hello"
 		}
 		fmt.Fprintf(&b, "try:   insmod %s/%s.ko; lsmod; rmmod %s; dmesg | tail\n", protocol.ModuleDir, n, n)
+		fmt.Fprintf(&b, "       modprobe %s; modprobe -r %s (kmod's, dependencies first)\n", n, n)
 	}
 	b.WriteString("leave: poweroff, or Ctrl-A X\n\n")
 	return b.String()

@@ -35,7 +35,7 @@ func main() {
 	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
 	sh := exec.Command(shellPath)
 	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
-	sh.Env = append(os.Environ(), "PATH=/bbin:/bin:/ubin")
+	sh.Env = append(os.Environ(), "PATH=/bbin:/bin:/ubin:/sbin") // /sbin: kmod's modprobe
 	if err := sh.Run(); err != nil {
 		log.Printf("shellinit: %s: %v", shellPath, err)
 	}
@@ -54,6 +54,9 @@ func awaitSession() error {
 	if err := events.Emit(protocol.Event{Kind: protocol.EventReady}); err != nil {
 		return err
 	}
-	_, err = agent.AwaitWork(protocol.WorkDir)
-	return err
+	if _, err = agent.AwaitWork(protocol.WorkDir); err != nil {
+		return err
+	}
+	// modprobe finds the session's modules in /lib/modules/RELEASE.
+	return agent.LinkModulesDir(protocol.ModuleDir)
 }
