@@ -81,6 +81,7 @@ func modprobeFiles() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kmod's libraries: %w", err)
 	}
+	slices.Sort(libs) // ldd.List's order is a map's: the shell image's key hashes them in order
 	files := []string{kmod + ":" + strings.TrimPrefix(protocol.ModprobePath, "/")}
 	for _, lib := range libs {
 		// Debian's /lib is a link to /usr/lib; the guest has the file
