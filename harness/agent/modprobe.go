@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -60,7 +59,7 @@ func runModprobe(st protocol.Step) (*helperRun, error) {
 // the host sent a depmod index with it, so that modprobe, and the
 // kernel's request_module through it, find the scenario's modules.
 func LinkModulesDir(moduleDir string) error {
-	if _, err := os.Stat(filepath.Join(moduleDir, path.Base(protocol.IndexFile(protocol.ModulesDep)))); err != nil {
+	if _, err := os.Stat(filepath.Join(moduleDir, protocol.ModulesDep)); err != nil {
 		return nil
 	}
 	var u unix.Utsname
