@@ -245,6 +245,13 @@ func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[strin
 		}
 	}
 	shared := len(r.m.cfg.ModuleDirs) > 0
+	if !shared {
+		var dirs []string
+		for _, f := range pending {
+			dirs = append(dirs, f.sc.Dir)
+		}
+		modbuild.Prebuild(ctx, k, r.u.src.Dir, dirs, modbuild.WithCache(r.m.cfg.CacheDir))
+	}
 	built := map[string]*modbuild.Result{}
 	var symvers []string
 	var failed []string // folders built only for their exports that did not build

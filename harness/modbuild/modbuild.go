@@ -81,51 +81,73 @@ var buildArtifacts = []string{".o", ".ko", ".mod", ".mod.c", ".mod.o", ".order",
 // Build builds the module folder moduleDir against kernel k, whose source
 // is srcDir, into <cache>/modules/<kernelkey>/<name>-<hash>/.
 func Build(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, opts ...Option) (*Result, error) {
-	o := options{log: io.Discard, cacheDir: filepath.Dir(filepath.Dir(k.Dir))}
-	for _, fn := range opts {
-		fn(&o)
-	}
-	name := filepath.Base(filepath.Clean(moduleDir))
-	if !k.Modules() {
-		return nil, fmt.Errorf("module %s for %s: %w", name, k, ErrModulesDisabled)
-	}
-	srcDir, err := filepath.Abs(srcDir)
+	o := newOptions(k, opts)
+	f, err := plan(k, moduleDir, o)
 	if err != nil {
 		return nil, err
 	}
-	files, err := inputs(moduleDir)
+	srcDir, err = filepath.Abs(srcDir)
 	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", name, err)
+		return nil, err
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("module %s: no source files in %s", name, moduleDir)
-	}
-	hash, err := hashFiles(moduleDir, files, o.extraSymbols)
-	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", name, err)
-	}
-	// Unlocked: a module builds in seconds, the same every time, and a
-	// run that loses the race to publish takes the winner's build.
-	var r *Result
-	entry := cacheentry.Entry{
-		Path: filepath.Join(o.cacheDir, "modules", k.Key, name+"-"+hash),
-		Complete: func(dir string) bool {
-			var err error
-			r, err = result(dir)
-			return err == nil
-		},
-	}
-	hit, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
-		return tmp, buildCopy(ctx, k, srcDir, moduleDir, files, tmp, o)
+	hit, err := f.entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
+		return tmp, buildCopy(ctx, k, srcDir, moduleDir, f.files, tmp, o)
 	})
 	if err != nil {
 		return nil, err
 	}
 	if hit {
-		r.Cached = true
-		return r, nil
+		f.found.Cached = true
+		return f.found, nil
 	}
-	return result(entry.Path)
+	return result(f.entry.Path)
+}
+
+func newOptions(k *kbuild.Kernel, opts []Option) options {
+	o := options{log: io.Discard, cacheDir: filepath.Dir(filepath.Dir(k.Dir))}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	return o
+}
+
+// folder is one module folder's build as the cache keys it.
+type folder struct {
+	name  string
+	files []string // its build inputs
+	entry cacheentry.Entry
+	found *Result // what entry.Complete found there
+}
+
+// plan keys moduleDir's build for k: its inputs, their hash and the
+// cache entry they build.
+func plan(k *kbuild.Kernel, moduleDir string, o options) (*folder, error) {
+	f := &folder{name: filepath.Base(filepath.Clean(moduleDir))}
+	if !k.Modules() {
+		return nil, fmt.Errorf("module %s for %s: %w", f.name, k, ErrModulesDisabled)
+	}
+	var err error
+	if f.files, err = inputs(moduleDir); err != nil {
+		return nil, fmt.Errorf("module %s: %w", f.name, err)
+	}
+	if len(f.files) == 0 {
+		return nil, fmt.Errorf("module %s: no source files in %s", f.name, moduleDir)
+	}
+	hash, err := hashFiles(moduleDir, f.files, o.extraSymbols)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", f.name, err)
+	}
+	// Unlocked: a module builds in seconds, the same every time, and a
+	// run that loses the race to publish takes the winner's build.
+	f.entry = cacheentry.Entry{
+		Path: filepath.Join(o.cacheDir, "modules", k.Key, f.name+"-"+hash),
+		Complete: func(dir string) bool {
+			var err error
+			f.found, err = result(dir)
+			return err == nil
+		},
+	}
+	return f, nil
 }
 
 // buildCopy copies the module folder's files into dir and builds them
@@ -155,12 +177,34 @@ func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, 
 // (which WARN() prints) the bare file name, and compiler output names files
 // as the user knows them.
 func makeModules(ctx context.Context, srcDir, objDir, dir, moduleDir string, o options) error {
-	args := []string{"-C", srcDir, "O=" + objDir, "M=" + dir, "KCFLAGS=-fmacro-prefix-map=" + dir + "/="}
+	args := []string{"KCFLAGS=-fmacro-prefix-map=" + dir + "/="}
 	if len(o.extraSymbols) > 0 {
 		args = append(args, "KBUILD_EXTRA_SYMBOLS="+strings.Join(o.extraSymbols, " "))
 	}
+	out, err := kbuildModules(ctx, srcDir, objDir, dir, args, o.log)
+	if err != nil {
+		text := out
+		const maxOut = 32 << 10 // compiler errors cascade; the first ones matter
+		if len(text) > maxOut {
+			text = text[:maxOut] + "\n[... output truncated]"
+		}
+		text = strings.NewReplacer(dir+"/", "", dir, moduleDir).Replace(text)
+		err = fmt.Errorf("make modules: %w\n--- compiler output ---\n%s", err, text)
+		if syms := undefinedSymbols(out); len(syms) > 0 {
+			return &UndefinedError{Symbols: syms, Err: err}
+		}
+		return err
+	}
+	return nil
+}
+
+// kbuildModules runs make modules for the external modules in dir (M=)
+// against the kernel tree objDir built from srcDir, and returns make's
+// output. make and the compilers it starts are one process group, killed
+// whole when ctx is done.
+func kbuildModules(ctx context.Context, srcDir, objDir, dir string, args []string, log io.Writer) (string, error) {
+	args = append([]string{"-C", srcDir, "O=" + objDir, "M=" + dir}, args...)
 	cmd := exec.CommandContext(ctx, "make", append(args, "modules")...)
-	log := o.log
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	var out bytes.Buffer
@@ -169,23 +213,11 @@ func makeModules(ctx context.Context, srcDir, objDir, dir, moduleDir string, o o
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		text := out.String()
-		const maxOut = 32 << 10 // compiler errors cascade; the first ones matter
-		if len(text) > maxOut {
-			text = text[:maxOut] + "\n[... output truncated]"
-		}
-		text = strings.NewReplacer(dir+"/", "", dir, moduleDir).Replace(text)
-		err = fmt.Errorf("make modules: %w\n--- compiler output ---\n%s", err, text)
-		if syms := undefinedSymbols(out.String()); len(syms) > 0 {
-			return &UndefinedError{Symbols: syms, Err: err}
-		}
-		return err
+	err := cmd.Run()
+	if err != nil && ctx.Err() != nil {
+		err = ctx.Err()
 	}
-	return nil
+	return out.String(), err
 }
 
 // result lists the .ko files of a finished build directory.

@@ -19,12 +19,16 @@ import (
 
 // fakeKbuild is a "kernel source" whose Makefile stands in for kbuild's
 // external module build: it compiles an object carrying a .modinfo section
-// into $(M)/hello.ko, or fails like a compiler when the module says so.
+// into $(M)/hello.ko (and into each subdirectory's, for a Prebuild run), or
+// fails like a compiler when a module says so.
 const fakeKbuild = `modules:
 	@test -f $(O)/.config || { echo "no O= tree"; exit 2; }
-	@if grep -q BROKEN $(M)/hello.c; then echo "$(M)/hello.c:3:9: error: expected ';' before '}' token"; exit 2; fi
-	@printf 'const char m[] __attribute__((section(".modinfo"), used)) = "license=GPL\\0vermagic=6.12.117 mod_unload ";\n' > $(M)/fake.c
-	@gcc -c -o $(M)/hello.ko $(M)/fake.c
+	@for d in $(M) $(wildcard $(M)/*/); do \
+		test -f $$d/hello.c || continue; \
+		if grep -q BROKEN $$d/hello.c; then echo "$$d/hello.c:3:9: error: expected ';' before '}' token"; exit 2; fi; \
+		printf 'const char m[] __attribute__((section(".modinfo"), used)) = "license=GPL\\0vermagic=6.12.117 mod_unload ";\n' > $$d/fake.c; \
+		gcc -c -o $$d/hello.ko $$d/fake.c || exit 2; \
+	done
 	@echo built >> $(O)/../../builds
 	@echo '$(KBUILD_EXTRA_SYMBOLS)' > $(M)/extra
 `
@@ -259,4 +263,51 @@ func TestUndefinedSymbols(t *testing.T) {
 		assert.Equal(t, []string{"byom_lib_answer"}, undefinedSymbols(string(out)), v)
 	}
 	assert.Empty(t, undefinedSymbols("broken.c:7:9: error: 'undeclared_thing' undeclared"))
+}
+
+// TestPrebuild: the folders missing from the cache build in one run, and
+// Build finds them there; a run that fails publishes nothing, leaving each
+// folder to Build alone; a folder that sets a build variable is left out.
+func TestPrebuild(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	folder := func(name, source, kbuildFile string) string {
+		dir := filepath.Join(t.TempDir(), name)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "hello.c"), []byte(source), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "Kbuild"), []byte(kbuildFile), 0o644))
+		return dir
+	}
+	a := folder("a", "int a;\n", "obj-m := hello.o\n")
+	b := folder("b", "int b;\n", "obj-m := hello.o\n")
+	own := folder("own", "int c;\n", "obj-m := hello.o\nCONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS := y\n")
+
+	Prebuild(ctx, f.k, f.src, []string{a, b, f.mod, own, a})
+	assert.Equal(t, 1, f.builds(t), "one run for the three")
+	for _, d := range []string{a, b, f.mod} {
+		r, err := Build(ctx, f.k, f.src, d)
+		require.NoError(t, err)
+		assert.True(t, r.Cached, d)
+		assert.Regexp(t, `^`+filepath.Base(d)+`-[0-9a-f]{16}$`, filepath.Base(r.Dir))
+		assert.FileExists(t, r.Modules["hello"])
+	}
+	r, err := Build(ctx, f.k, f.src, own)
+	require.NoError(t, err)
+	assert.False(t, r.Cached, "built alone")
+	ents, err := os.ReadDir(filepath.Join(f.cache, "modules", "key1"))
+	require.NoError(t, err)
+	assert.Len(t, ents, 4, "no temporary left")
+
+	Prebuild(ctx, f.k, f.src, []string{a, b})
+	assert.Equal(t, 2, f.builds(t), "all there: no run")
+
+	broken := folder("broken", "BROKEN\n", "obj-m := hello.o\n")
+	fine := folder("fine", "int d;\n", "obj-m := hello.o\n")
+	Prebuild(ctx, f.k, f.src, []string{broken, fine})
+	r, err = Build(ctx, f.k, f.src, fine)
+	require.NoError(t, err)
+	assert.False(t, r.Cached, "a failed run publishes nothing")
+	_, err = Build(ctx, f.k, f.src, broken)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "hello.c:3:9: error", "Build gives the folder's own error")
 }

@@ -93,14 +93,11 @@ func (e Entry) buildInTemp(ctx context.Context, build Build, complete func(strin
 		held = name
 	}
 	sweep(dir, held)
-	tmp, err := os.MkdirTemp(dir, Owned(tempPrefix+name))
+	tmp, err := MkdirTemp(dir, name)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700
-		return err
-	}
 	out, err := build(ctx, tmp)
 	if err != nil {
 		return err
@@ -123,6 +120,17 @@ func (e Entry) buildAtStage(ctx context.Context, build Build, complete func(stri
 		return err
 	}
 	return e.publish(out, complete)
+}
+
+// MkdirTemp makes an empty folder in dir, named for name and this process,
+// so that SweepDead removes it once the process is gone: a temporary for a
+// build whose output is published elsewhere.
+func MkdirTemp(dir, name string) (string, error) {
+	tmp, err := os.MkdirTemp(dir, Owned(tempPrefix+name))
+	if err != nil {
+		return "", err
+	}
+	return tmp, os.Chmod(tmp, 0o755) // MkdirTemp's 0700
 }
 
 // publish renames a finished build into place.
