@@ -18,21 +18,29 @@ import (
 	"modmatrix.dev/modmatrix/harness/modbuild"
 )
 
-// TestRealKernels builds every cell of kconfigs/ on 6.12 in the user's
-// cache (about 10 minutes on a cold cache with 2 cores, seconds warm) and
-// hello.ko against each. Opt in with MODMATRIX_KERNEL_TESTS=1.
-func TestRealKernels(t *testing.T) {
+// realKernels is what the opt-in tests build from: the user's cache, the
+// 6.12 source and the cells of kconfigs/.
+func realKernels(t *testing.T) (context.Context, string, *ksrc.Source, *kconfig.Fragment, []kconfig.Cell) {
+	t.Helper()
 	if os.Getenv("MODMATRIX_KERNEL_TESTS") != "1" {
 		t.Skip("set MODMATRIX_KERNEL_TESTS=1 to build real kernels")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	dir := kbuild.DefaultCacheDir()
-	cache := kbuild.NewCache(dir)
 	src, err := ksrc.Debian(ctx, dir, "6.12")
 	require.NoError(t, err)
 	base, cells, err := kconfig.LoadCells("../../kconfigs")
 	require.NoError(t, err)
+	return ctx, dir, src, base, cells
+}
+
+// TestRealKernels builds every cell of kconfigs/ on 6.12 in the user's
+// cache (about 10 minutes on a cold cache with 2 cores, seconds warm) and
+// hello.ko against each. Opt in with MODMATRIX_KERNEL_TESTS=1.
+func TestRealKernels(t *testing.T) {
+	ctx, dir, src, base, cells := realKernels(t)
+	cache := kbuild.NewCache(dir)
 
 	// The module options in vermagic; MODULE_FORCE_UNLOAD is not one of them.
 	vermagic := map[string]string{"unload": "mod_unload ", "force-unload": "mod_unload ", "unload-off": ""}
@@ -77,17 +85,9 @@ func TestRealKernels(t *testing.T) {
 // Opt in with MODMATRIX_KERNEL_TESTS=1 (the kernel comes from the user's
 // cache; about 5 minutes cold, 40 s warm).
 func TestPrebuildReal(t *testing.T) {
-	if os.Getenv("MODMATRIX_KERNEL_TESTS") != "1" {
-		t.Skip("set MODMATRIX_KERNEL_TESTS=1 to build real kernels")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	dir := kbuild.DefaultCacheDir()
-	src, err := ksrc.Debian(ctx, dir, "6.12")
-	require.NoError(t, err)
-	base, cells, err := kconfig.LoadCells("../../kconfigs")
-	require.NoError(t, err)
+	ctx, dir, src, base, cells := realKernels(t)
 	var k *kbuild.Kernel
+	var err error
 	for _, c := range cells {
 		if c.Name == "unload" {
 			k, err = kbuild.NewCache(dir).Kernel(ctx, src, c.Name, c.Frags(base))
