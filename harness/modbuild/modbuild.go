@@ -114,6 +114,7 @@ func newOptions(k *kbuild.Kernel, opts []Option) options {
 // folder is one module folder's build as the cache keys it.
 type folder struct {
 	name  string
+	dir   string   // the module folder
 	files []string // its build inputs
 	entry cacheentry.Entry
 	found *Result // what entry.Complete found there
@@ -122,7 +123,7 @@ type folder struct {
 // plan keys moduleDir's build for k: its inputs, their hash and the
 // cache entry they build.
 func plan(k *kbuild.Kernel, moduleDir string, o options) (*folder, error) {
-	f := &folder{name: filepath.Base(filepath.Clean(moduleDir))}
+	f := &folder{name: filepath.Base(filepath.Clean(moduleDir)), dir: moduleDir}
 	if !k.Modules() {
 		return nil, fmt.Errorf("module %s for %s: %w", f.name, k, ErrModulesDisabled)
 	}
@@ -154,10 +155,8 @@ func plan(k *kbuild.Kernel, moduleDir string, o options) (*folder, error) {
 // there.
 func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, files []string, dir string, o options) error {
 	name := filepath.Base(filepath.Clean(moduleDir))
-	for _, f := range files {
-		if err := cacheentry.CopyFile(filepath.Join(moduleDir, f), filepath.Join(dir, f)); err != nil {
-			return fmt.Errorf("module %s: %w", name, err)
-		}
+	if err := copyInputs(moduleDir, files, dir); err != nil {
+		return fmt.Errorf("module %s: %w", name, err)
 	}
 	if err := makeModules(ctx, srcDir, k.Dir, dir, moduleDir, o); err != nil {
 		return fmt.Errorf("module %s for linux %s (cell %s, release %s, kernel %.12s): %w",
@@ -168,6 +167,16 @@ func buildCopy(ctx context.Context, k *kbuild.Kernel, srcDir, moduleDir string, 
 	}
 	if _, err := result(dir); err != nil {
 		return fmt.Errorf("module %s for %s: %w", name, k, err)
+	}
+	return nil
+}
+
+// copyInputs copies a module folder's build inputs into dir.
+func copyInputs(moduleDir string, files []string, dir string) error {
+	for _, f := range files {
+		if err := cacheentry.CopyFile(filepath.Join(moduleDir, f), filepath.Join(dir, f)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

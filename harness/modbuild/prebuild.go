@@ -34,13 +34,13 @@ func Prebuild(ctx context.Context, k *kbuild.Kernel, srcDir string, moduleDirs [
 		return
 	}
 	var misses []*folder
-	dirs := map[string]string{} // entry path → module folder
+	planned := map[string]bool{} // entry paths
 	for _, d := range moduleDirs {
 		f, err := plan(k, d, o)
-		if err != nil || dirs[f.entry.Path] != "" || f.entry.Complete(f.entry.Path) || setsBuildVariables(d) {
+		if err != nil || planned[f.entry.Path] || f.entry.Complete(f.entry.Path) || setsBuildVariables(d) {
 			continue // Build reports the error, or builds it alone
 		}
-		dirs[f.entry.Path] = d
+		planned[f.entry.Path] = true
 		misses = append(misses, f)
 	}
 	if len(misses) < 2 {
@@ -66,10 +66,8 @@ func Prebuild(ctx context.Context, k *kbuild.Kernel, srcDir string, moduleDirs [
 	prefixMaps := []string{}
 	for _, f := range misses {
 		sub := filepath.Join(run, filepath.Base(f.entry.Path))
-		for _, file := range f.files {
-			if err := cacheentry.CopyFile(filepath.Join(dirs[f.entry.Path], file), filepath.Join(sub, file)); err != nil {
-				return
-			}
+		if err := copyInputs(f.dir, f.files, sub); err != nil {
+			return
 		}
 		fmt.Fprintf(&top, "obj-m += %s/\n", filepath.Base(sub))
 		// What makeModules does for a folder alone: __FILE__ is the bare name.
@@ -94,8 +92,7 @@ func Prebuild(ctx context.Context, k *kbuild.Kernel, srcDir string, moduleDirs [
 		if writeSums(sub) != nil {
 			continue
 		}
-		// The closure's own temporary goes unused: sub is renamed instead.
-		_, _ = f.entry.Get(ctx, func(context.Context, string) (string, error) { return sub, nil })
+		_ = f.entry.Put(sub)
 	}
 }
 

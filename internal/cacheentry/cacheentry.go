@@ -51,6 +51,14 @@ type Entry struct {
 // not exist when Build is called.
 type Build func(ctx context.Context, dir string) (string, error)
 
+// completeFunc is e.Complete, or by default: something is at the path.
+func (e Entry) completeFunc() func(string) bool {
+	if e.Complete != nil {
+		return e.Complete
+	}
+	return exists
+}
+
 // lockRetry is how often a waiter tries a held lock again.
 const lockRetry = 200 * time.Millisecond
 
@@ -58,10 +66,7 @@ const lockRetry = 200 * time.Millisecond
 // reports whether it was there already (a hit). A process that waited for
 // the entry's lock while another built it gets the hit.
 func (e Entry) Get(ctx context.Context, build Build) (hit bool, err error) {
-	complete := e.Complete
-	if complete == nil {
-		complete = exists
-	}
+	complete := e.completeFunc()
 	if complete(e.Path) {
 		touch(e.Path)
 		return true, nil
@@ -118,6 +123,17 @@ func (e Entry) buildAtStage(ctx context.Context, build Build, complete func(stri
 	if err != nil {
 		_ = os.WriteFile(filepath.Join(e.Stage, FailedMarker), []byte(err.Error()+"\n"), 0o644)
 		return err
+	}
+	return e.publish(out, complete)
+}
+
+// Put publishes out, a finished build made elsewhere on the entry's file
+// system (in a MkdirTemp folder beside it), as the entry, unless a
+// complete entry is there already. For unlocked entries: it takes no lock.
+func (e Entry) Put(out string) error {
+	complete := e.completeFunc()
+	if complete(e.Path) {
+		return nil
 	}
 	return e.publish(out, complete)
 }
