@@ -11,6 +11,7 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/ktap"
 	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
@@ -92,8 +93,8 @@ func TestSeedScenarios(t *testing.T) {
 
 	for _, r := range res.Results {
 		want := verdict.Pass
-		if r.Scenario == "kunit-example" && r.Cell != "kunit" {
-			want = verdict.Skip // requires KUNIT
+		if r.Scenario == "kunit-example" && r.Cell != "kunit" && r.Cell != "debug" {
+			want = verdict.Skip // requires KUNIT: the debug kernel, which kunit shares
 		}
 		if r.Scenario == "signature" && r.Cell != "signed" && r.Cell != "sig-enforce" && r.Cell != "lockdown" {
 			want = verdict.Skip // requires MODULE_SIG_ALL
@@ -149,6 +150,15 @@ func TestSeedScenarios(t *testing.T) {
 			if r.Cell == "debug" {
 				assertReport(t, stepOf(t, r, "unload", false, 0), "LEAK", "memory leak", "leaky")
 				kmemleakWait(t, r, res)
+			}
+			if r.Cell == "kunit" {
+				// The debug kernel booted with kmemleak=off: no scan, no wait.
+				events, err := protocol.ReadEventLog(r.EventLog)
+				require.NoError(t, err)
+				for _, e := range events {
+					assert.NotEqual(t, protocol.EventKmemleak, e.Kind, "a kmemleak scan on %s kunit", r.Kernel)
+				}
+				assert.Empty(t, stepOf(t, r, "unload", false, 0).Reports, "leaky on %s kunit", r.Kernel)
 			}
 		case "exit-oops":
 			if r.Cell == "unload" || r.Cell == "force-unload" || r.Cell == "debug" {
@@ -223,12 +233,12 @@ func TestSeedScenarios(t *testing.T) {
 				assertReport(t, stepOf(t, r, "close", false, 1), "OOPS", "BUG: unable to handle page fault in ", "refheld")
 			}
 		case "kunit-example":
-			if r.Cell == "kunit" {
+			if r.Cell == "kunit" || r.Cell == "debug" {
 				statuses := map[string]ktap.Status{}
 				for _, c := range r.KUnit {
 					statuses[c.ID()] = c.Status
 				}
-				assert.Equal(t, kunitExampleCases, statuses, "kunit-example's cases on %s", r.Kernel)
+				assert.Equal(t, kunitExampleCases, statuses, "kunit-example's cases on %s %s", r.Kernel, r.Cell)
 			}
 		case "stress-hello":
 			// 200 iterations on every cell; what each load finds depends

@@ -56,3 +56,21 @@ func TestTaintAndLoaded(t *testing.T) {
 	assert.Equal(t, map[string]bool{"/proc/modules": true, "/dev/nope": false}, sys.Files([]string{"/proc/modules", "/dev/nope"}))
 	assert.Zero(t, System{Root: "testdata/none"}.Taint())
 }
+
+// TestKmemleakDisabled: kmemleak=off anywhere on the command line turns
+// kmemleak off for good (the kernel's kmemleak_boot_config disables it on
+// "off" and never enables it again); other values and look-alikes do not.
+func TestKmemleakDisabled(t *testing.T) {
+	for _, tc := range []struct {
+		cmdline string
+		off     bool
+	}{
+		{"console=ttyS0 kmemleak=off tsc=reliable\n", true},
+		{"kmemleak=off kmemleak=on", true},
+		{"console=ttyS0 kmemleak=on", false},
+		{"console=ttyS0 nokmemleak=off", false},
+		{"", false},
+	} {
+		assert.Equal(t, tc.off, kmemleakDisabled(tc.cmdline), "%q", tc.cmdline)
+	}
+}
