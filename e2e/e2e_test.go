@@ -7,6 +7,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,15 +35,7 @@ func requireTools(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: skipped with -short")
 	}
-	var missing []string
-	for _, tool := range []string{"qemu-system-x86_64", "gcc", "make", "flex", "bison", "bc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if _, err := os.Stat("/usr/src/linux-source-6.12.tar.xz"); err != nil {
-		missing = append(missing, "linux-source-6.12")
-	}
+	missing := missingTools()
 	if len(missing) == 0 {
 		return
 	}
@@ -52,9 +45,27 @@ func requireTools(t *testing.T) {
 	t.Skipf("end-to-end: missing %v (run make deps)", missing)
 }
 
+// missingTools lists what the machine lacks to build and boot kernels.
+func missingTools() []string {
+	var missing []string
+	for _, tool := range []string{"qemu-system-x86_64", "gcc", "make", "flex", "bison", "bc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if _, err := os.Stat("/usr/src/linux-source-6.12.tar.xz"); err != nil {
+		missing = append(missing, "linux-source-6.12")
+	}
+	return missing
+}
+
 // repoRoot is the checkout this test runs in.
 func repoRoot(t *testing.T) string {
 	t.Helper()
+	return checkout()
+}
+
+func checkout() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Dir(filepath.Dir(file))
 }
@@ -158,7 +169,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(warmUpEnv) != "" {
+		os.Exit(warmUp())
+	}
+	flag.Parse()
+	stopWarmUp := startWarmUp()
 	code := m.Run()
+	stopWarmUp(code != 0)
 	switch {
 	case binDir == "":
 	case code != 0 && defaultOut != "":
