@@ -218,7 +218,7 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 	_, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
 		o.progress("configure")
 		var err error
-		data, err = c.resolveInto(ctx, tmp, src, cell, frags, o)
+		data, err = c.resolveInto(ctx, tmp, src, cell, cc, frags, o)
 		return tmp, err
 	})
 	if err != nil {
@@ -229,9 +229,20 @@ func (c *Cache) config(ctx context.Context, src *ksrc.Source, cell, cc string, f
 
 // resolveInto resolves the fragments in dir/obj and leaves in dir the
 // resolved .config as config, and what was merged as fragments.
-func (c *Cache) resolveInto(ctx context.Context, dir string, src *ksrc.Source, cell string, frags []*kconfig.Fragment, o *options) ([]byte, error) {
+func (c *Cache) resolveInto(ctx context.Context, dir string, src *ksrc.Source, cell, cc string, frags []*kconfig.Fragment, o *options) ([]byte, error) {
 	obj := filepath.Join(dir, "obj")
-	if _, err := c.resolve(ctx, src.Dir, obj, frags, kconfig.WithLog(o.log), kconfig.WithArch(Arch)); err != nil {
+	opts := []kconfig.Option{kconfig.WithLog(o.log), kconfig.WithArch(Arch)}
+	if len(frags) > 0 {
+		// Every cell starts from the source's tinyconfig: resolved once,
+		// as the config entry of no fragments. Should that fail, resolving
+		// in full says why.
+		quiet := *o // one "configure" stage a cell
+		quiet.progress = func(string) {}
+		if tiny, err := c.config(ctx, src, cell, cc, nil, &quiet); err == nil {
+			opts = append(opts, kconfig.FromTinyconfig(tiny))
+		}
+	}
+	if _, err := c.resolve(ctx, src.Dir, obj, frags, opts...); err != nil {
 		return nil, fmt.Errorf("cell %s: configure (linux %s): %w", cell, src.Version, err)
 	}
 	data, err := os.ReadFile(filepath.Join(obj, ".config"))

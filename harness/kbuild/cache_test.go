@@ -472,7 +472,9 @@ func TestConfigEntryDamaged(t *testing.T) {
 			resolve := c.resolve
 			var resolves int
 			c.resolve = func(ctx context.Context, srcDir, objDir string, frags []*kconfig.Fragment, opts ...kconfig.Option) (kconfig.Config, error) {
-				resolves++
+				if len(frags) > 0 {
+					resolves++ // the cell's, not the tinyconfig it starts from
+				}
 				return resolve(ctx, srcDir, objDir, frags, opts...)
 			}
 			frags := []*kconfig.Fragment{frag(t, "kconfigs/unload.config", "CONFIG_MODULES=y\nCONFIG_MODULE_UNLOAD=y\n")}
@@ -514,4 +516,33 @@ func TestConfigEntryDamaged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigStartsFromTinyconfig: every cell's resolve starts from the
+// source's tinyconfig, resolved once (the config entry of no fragments)
+// and handed to kconfig.Resolve, so make tinyconfig runs once per source.
+func TestConfigStartsFromTinyconfig(t *testing.T) {
+	c := newTestCache(t, &fake{})
+	resolve := c.resolve
+	var tiny, started int
+	var stages []string
+	c.resolve = func(ctx context.Context, srcDir, objDir string, frags []*kconfig.Fragment, opts ...kconfig.Option) (kconfig.Config, error) {
+		if len(frags) == 0 {
+			tiny++
+		} else if len(opts) == 3 { // WithLog, WithArch, FromTinyconfig
+			started++
+		}
+		return resolve(ctx, srcDir, objDir, frags, opts...)
+	}
+	ctx := context.Background()
+	for _, cell := range []string{"unload", "unload-off", "modules-off"} {
+		sym := strings.ToUpper(strings.ReplaceAll(cell, "-", "_"))
+		_, err := c.Config(ctx, testSrc, cell, []*kconfig.Fragment{frag(t, "kconfigs/"+cell+".config", "CONFIG_"+sym+"=y\n")},
+			WithProgress(func(s string) { stages = append(stages, s) }))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, tiny, "tinyconfig once")
+	assert.Equal(t, 3, started, "each cell from it")
+	assert.Equal(t, []string{"configure", "configure", "configure"}, stages, "one configure stage a cell")
+	assert.NoError(t, CheckConfigEntry(filepath.Join(c.Dir, "configs", fragKey(testSrc.ID, Arch, "gcc (fake) 12", nil))))
 }

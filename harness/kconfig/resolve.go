@@ -14,8 +14,9 @@ import (
 type Option func(*options)
 
 type options struct {
-	log  io.Writer
-	arch string
+	log   io.Writer
+	arch  string
+	start []byte
 }
 
 // WithLog sends the output of make and merge_config.sh to w.
@@ -24,7 +25,14 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 // WithArch sets the kernel ARCH (default x86_64).
 func WithArch(arch string) Option { return func(o *options) { o.arch = arch } }
 
-// Resolve produces objDir/.config for the kernel in srcDir: tinyconfig, the
+// FromTinyconfig starts Resolve from data, what `make tinyconfig` wrote for
+// the same tree, ARCH and compiler, instead of running it: tinyconfig runs
+// Kconfig three times (allnoconfig, then its two fragments), each probing
+// the compiler again, and is the same for every cell.
+func FromTinyconfig(data []byte) Option { return func(o *options) { o.start = data } }
+
+// Resolve produces objDir/.config for the kernel in srcDir: tinyconfig (or
+// FromTinyconfig's), the
 // fragments merged in order by the kernel's own merge_config.sh, then
 // olddefconfig. It returns the resolved config; if a requested symbol did not
 // survive, the config is returned together with a *ValidationError.
@@ -48,7 +56,11 @@ func Resolve(ctx context.Context, srcDir, objDir string, frags []*Fragment, opts
 	mk := func(target string) error {
 		return kmake.Run(ctx, objDir, o.log, "make", "-C", srcDir, "O="+objDir, "ARCH="+o.arch, target)
 	}
-	if err := mk("tinyconfig"); err != nil {
+	if o.start != nil {
+		if err := os.WriteFile(filepath.Join(objDir, ".config"), o.start, 0o644); err != nil {
+			return nil, err
+		}
+	} else if err := mk("tinyconfig"); err != nil {
 		return nil, fmt.Errorf("kconfig: tinyconfig: %w", err)
 	}
 

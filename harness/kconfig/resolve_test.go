@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -87,4 +88,30 @@ func mustFrag(t *testing.T, path, text string) *kconfig.Fragment {
 	f, err := kconfig.ParseFragmentData(path, []byte(text))
 	require.NoError(t, err)
 	return f
+}
+
+// TestFromTinyconfigSameConfig: a resolve that starts from a saved
+// tinyconfig gives the very .config (byte for byte, so the same kernel
+// key) that running make tinyconfig first gives, for a real cell.
+func TestFromTinyconfigSameConfig(t *testing.T) {
+	src := debianSource(t)
+	base, cells, err := kconfig.Cells("../../kconfigs", []string{"signed"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tinyDir, fullDir, startedDir := t.TempDir(), t.TempDir(), t.TempDir()
+	_, err = kconfig.Resolve(ctx, src.Dir, tinyDir, nil)
+	require.NoError(t, err)
+	tiny, err := os.ReadFile(filepath.Join(tinyDir, ".config"))
+	require.NoError(t, err)
+
+	_, err = kconfig.Resolve(ctx, src.Dir, fullDir, cells[0].Frags(base))
+	require.NoError(t, err)
+	_, err = kconfig.Resolve(ctx, src.Dir, startedDir, cells[0].Frags(base), kconfig.FromTinyconfig(tiny))
+	require.NoError(t, err)
+	full, err := os.ReadFile(filepath.Join(fullDir, ".config"))
+	require.NoError(t, err)
+	started, err := os.ReadFile(filepath.Join(startedDir, ".config"))
+	require.NoError(t, err)
+	assert.Equal(t, string(full), string(started))
 }
