@@ -5,15 +5,24 @@
  * module's freed code (it must never wake: nothing here wakes it).
  * tidy_kthread.c is the correct twin.
  */
+#include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/sched.h>
 
+/*
+ * init waits until the thread runs: a thread woken but not yet scheduled
+ * when the module goes first runs after the unload, straight into freed
+ * code (seen on 6.1's debug kernel: an oops at the module's first address).
+ */
+static DECLARE_COMPLETION(started);
+
 static int leftover_kthread_fn(void *data)
 {
 	while (!kthread_should_stop()) {
 		set_current_state(TASK_INTERRUPTIBLE);
+		complete(&started);
 		if (!kthread_should_stop())
 			schedule();
 		__set_current_state(TASK_RUNNING);
@@ -25,7 +34,10 @@ static int __init leftover_kthread_init(void)
 {
 	struct task_struct *t = kthread_run(leftover_kthread_fn, NULL, "leftover_kthread");
 
-	return PTR_ERR_OR_ZERO(t);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	wait_for_completion(&started);
+	return 0;
 }
 
 static void __exit leftover_kthread_exit(void)
