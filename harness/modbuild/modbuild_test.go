@@ -296,10 +296,27 @@ func TestPrebuild(t *testing.T) {
 	assert.False(t, r.Cached, "built alone")
 	ents, err := os.ReadDir(filepath.Join(f.cache, "modules", "key1"))
 	require.NoError(t, err)
-	assert.Len(t, ents, 4, "no temporary left")
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	assert.Len(t, names, 5, "the four entries and Prebuild's lock, no temporary: %v", names)
+	assert.Contains(t, names, "prebuild.lock")
 
 	Prebuild(ctx, f.k, f.src, []string{a, b})
 	assert.Equal(t, 2, f.builds(t), "all there: no run")
+
+	// Two at once (cells sharing a kernel, two runs): one run builds, the
+	// other finds the entries published when it gets the lock.
+	c := folder("c", "int e;\n", "obj-m := hello.o\n")
+	d := folder("d", "int f;\n", "obj-m := hello.o\n")
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); Prebuild(ctx, f.k, f.src, []string{c, d}) }()
+	}
+	wg.Wait()
+	assert.Equal(t, 3, f.builds(t), "one run for both")
 
 	broken := folder("broken", "BROKEN\n", "obj-m := hello.o\n")
 	fine := folder("fine", "int d;\n", "obj-m := hello.o\n")

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
@@ -52,6 +53,17 @@ func Prebuild(ctx context.Context, k *kbuild.Kernel, srcDir string, moduleDirs [
 	}
 	parent := filepath.Dir(misses[0].entry.Path)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return
+	}
+	// One Prebuild a kernel at a time (cells that share a kernel, two runs
+	// at once): the second builds only what the first did not publish.
+	unlock, err := cacheentry.Lock(ctx, filepath.Join(parent, "prebuild"))
+	if err != nil {
+		return
+	}
+	defer unlock()
+	misses = slices.DeleteFunc(misses, func(f *folder) bool { return f.entry.Complete(f.entry.Path) })
+	if len(misses) < 2 {
 		return
 	}
 	// Beside the entries, so that each subdirectory is renamed into place.

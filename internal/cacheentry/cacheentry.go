@@ -212,6 +212,14 @@ func Replace(path string, write func(w io.Writer) error) error {
 	return os.Rename(f.Name(), path)
 }
 
+// Lock takes the flock path+".lock", waiting until ctx is done, for work
+// beside entries that must not run twice at once (in two processes or two
+// goroutines: each call opens the file anew, and flock(2) locks conflict
+// between open files).
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
+	return lock(ctx, path+".lock")
+}
+
 // lock takes the exclusive flock on path, waiting until ctx is done. The
 // kernel drops it when the process dies, so a crashed run never leaves it
 // held.
