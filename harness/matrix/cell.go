@@ -59,11 +59,26 @@ func (r *cellRun) stage(s string) { r.m.cfg.Progress.Stage(r.u.src.Version, r.u.
 
 // prepare builds (or finds) the kernel and builds every scenario's modules.
 func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
-	cache := r.m.cache
+	k, err := r.prepareKernel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return k, r.prepareModules(ctx, k)
+}
+
+// prepareKernel builds (or finds) the cell's kernel.
+func (r *cellRun) prepareKernel(ctx context.Context) (*kbuild.Kernel, error) {
 	k, err := r.kernelFor(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s, cell %s: %w", r.u.src.Version, r.u.cell.Name, err)
 	}
+	return k, nil
+}
+
+// prepareModules builds every scenario's modules against k.
+func (r *cellRun) prepareModules(ctx context.Context, k *kbuild.Kernel) error {
+	cache := r.m.cache
+	var err error
 	r.kernel = k
 	r.kos = map[string]map[string]string{}
 	r.stage("modules")
@@ -71,7 +86,7 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	var built map[string]*modbuild.Result
 	if k.Modules() {
 		if built, err = r.buildFolders(ctx, k); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for i, sc := range r.own {
@@ -84,7 +99,7 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 			// placeholder stands in for each module the scenario loads.
 			kos, err := placeholders(sc, filepath.Join(r.out, "placeholder", sc.Name))
 			if err != nil {
-				return nil, err
+				return err
 			}
 			r.kos[sc.Name] = kos
 			continue
@@ -92,27 +107,27 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 		kos := built[sc.Name].Modules
 		if len(r.m.cfg.ModuleDirs) > 0 {
 			if kos, err = withImports(kos, built); err != nil {
-				return nil, fmt.Errorf("%s: %w", sc.Dir, err)
+				return fmt.Errorf("%s: %w", sc.Dir, err)
 			}
 		}
 		r.kos[sc.Name] = kos
 		if sc.Generated {
 			if r.own[i], err = r.regenerate(sc, kos); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if err := r.buildForeign(ctx, cache, k, sc); err != nil {
-			return nil, err
+			return err
 		}
 		if err := r.makeFiles(ctx, k, sc); err != nil {
-			return nil, err
+			return err
 		}
 		if err := r.depmod(ctx, k, sc); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	r.applyRepeat() // stress.go
-	return k, nil
+	return nil
 }
 
 // buildForeign builds the modules a scenario loads `built_for` another

@@ -422,9 +422,9 @@ func (m *Matrix) shardUnits() []unit {
 }
 
 // schedule runs every unit: kernels build one at a time, in order, each
-// using every core (and the nearest tree already built); the VMs of built
-// kernels' cells (snapshot boots, scenario restores) run alongside, up to
-// Jobs at once. It returns when every unit is recorded (or ctx is done and
+// using every core (and the nearest tree already built); the module builds
+// and VMs of built kernels' cells (snapshot boots, scenario restores) run
+// alongside, the VMs up to Jobs at once. It returns when every unit is recorded (or ctx is done and
 // the units started are).
 func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Base, rec *recorder) {
 	var wg sync.WaitGroup
@@ -433,14 +433,21 @@ func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Bas
 			break
 		}
 		r := &cellRun{m: m, u: u, out: filepath.Join(rec.out, u.src.Version, u.cell.Name), base: base}
-		k, err := r.prepare(ctx)
+		k, err := r.prepareKernel(ctx)
 		if err != nil {
 			rec.record(r.failed(err))
 			continue
 		}
+		// The next kernel builds while this one's modules do: a kernel
+		// build leaves cores idle in its single-threaded links, configure
+		// and modpost, and the module folders of a cell take half a minute.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if err := r.prepareModules(ctx, k); err != nil {
+				rec.record(r.failed(err))
+				return
+			}
 			rec.record(r.boot(ctx, k))
 		}()
 	}
