@@ -494,7 +494,7 @@ func TestDiskFullDuringSnapshot(t *testing.T) {
 // TestTwoRunsOnAColdCache: two runs started together on a cache that has
 // only the kernel source and kernels (linked from the shared cache: a cold
 // kernel build is TestKilledBuild's, five minutes from scratch) resolve
-// the cell's config once, save its snapshot once, both build its module
+// the cell's config once (and the tinyconfig it starts from), save its snapshot once, both build its module
 // (a cheap entry the first rename wins) and both pass, leaving no
 // temporaries.
 func TestTwoRunsOnAColdCache(t *testing.T) {
@@ -537,5 +537,5 @@ func TestTwoRunsOnAColdCache(t *testing.T) {
 		assert.Empty(t, append(debris, more...), d)
 	}
 	entries, _ := filepath.Glob(filepath.Join(cache, "configs", "[0-9a-f]*[0-9a-f]"))
-	assert.Len(t, entries, 1, "one resolved config")
+	assert.Len(t, entries, 2, "one resolved config, and the source's tinyconfig: %v", entries)
 }

@@ -2,48 +2,62 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"slices"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"modmatrix.dev/modmatrix/harness/kconfig"
-	"modmatrix.dev/modmatrix/harness/ksrc"
 	"modmatrix.dev/modmatrix/harness/matrix"
 )
 
 // warmUpEnv makes the test binary the warm-up instead of the tests.
 const warmUpEnv = "MODMATRIX_E2E_WARM_UP"
 
-// startWarmUp starts this binary again, at the lowest priority but one, as
-// the warm-up: it builds every default cell's kernel and module folders of
-// both sources into the shared cache while the tests run. The tests ask
-// for kernels one at a time, one source after the other, and mostly boot
-// one guest at a time on a core; on a cold machine the other core would
-// idle while 6.1's kernels wait for the last tests. A test that needs a
-// kernel the warm-up is building waits on the cache's lock and takes the
-// entry, as two runs do. The returned func stops it (it must not outlive
-// the tests) and, when they failed, says where its log is.
+// startWarmUp starts this binary again, at nice 15, as the warm-up: it
+// builds every default cell's kernel and module folders of 6.1 into the
+// shared cache while the tests run. The tests ask for kernels one at a
+// time and reach 6.1 last (TestKUnitModule, TestSeedScenarios), mostly
+// booting one guest at a time meanwhile: on a cold machine a core would
+// idle while 6.1's five full builds wait for them. 6.12 is left to the
+// tests: its kernels are the first ones they need (at full priority, not
+// behind a niced build holding the source's one build stage), and the
+// fault tests kill and damage 6.12 builds and watch its stage. A test that
+// needs a kernel the warm-up is building waits on the cache's lock and
+// takes the entry, as a second run would. The returned func stops it (it
+// must not outlive the tests) and, when they failed, says where its log
+// is. With -run (a few tests picked by hand) there is no warm-up.
 func startWarmUp() func(failed bool) {
-	if testing.Short() || len(missingTools()) > 0 {
+	if testing.Short() || picked() || len(missingTools()) > 0 {
 		return func(bool) {}
+	}
+	if _, err := os.Stat("/usr/src/linux-source-6.1.tar.xz"); err != nil {
+		return func(bool) {} // the tests that need 6.1 say so
 	}
 	log, err := os.CreateTemp("", "modmatrix-e2e-warm-up-*.log")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "warm-up not started: %v\n", err)
 		return func(bool) {}
 	}
-	cmd := exec.Command("nice", "-n", "15", os.Args[0])
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warm-up not started: %v\n", err)
+		return func(bool) {}
+	}
+	cmd := exec.Command("nice", "-n", "15", self)
 	cmd.Env = append(os.Environ(), warmUpEnv+"=1")
 	cmd.Stdout, cmd.Stderr = log, log
-	// Its own process group, so that stopping it reaches its makes; and
-	// killed with this process if the test binary dies first (go test's
-	// -timeout).
+	// Its own process group, so that a signal to the tests' group (^C)
+	// does not reach it before the tests stop it; SIGTERM if the test
+	// binary dies first (go test's -timeout), which cancels its builds
+	// (kmake stops each make's own group). Pdeathsig follows the thread
+	// that forked, which holds here: nothing in this binary locks an OS
+	// thread.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "warm-up not started: %v\n", err)
@@ -72,11 +86,16 @@ func startWarmUp() func(failed bool) {
 	}
 }
 
-// warmUp is the warm-up process: each source's cells one after the other
-// (kbuild builds one tree at a time per source anyway), the sources side
-// by side. unload goes first: the cheap cells (force-unload,
-// modprobe-path) are a few objects away from it. Failures are only
-// logged: the test that needs the kernel reports them.
+// picked tells whether -run chose the tests to run.
+func picked() bool {
+	f := flag.Lookup("test.run")
+	return f != nil && f.Value.String() != ""
+}
+
+// warmUp is the warm-up process: 6.1's cells one after the other (kbuild
+// builds one tree at a time per source anyway), unload first: the cheap
+// cells (force-unload, modprobe-path) are a few objects away from it.
+// Failures are only logged: the test that needs the kernel reports them.
 func warmUp() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -86,46 +105,28 @@ func warmUp() int {
 		return 1
 	}
 	defer os.RemoveAll(out)
-	kernels := []string{"6.12"}
-	if _, err := os.Stat("/usr/src/linux-source-6.1.tar.xz"); err == nil {
-		kernels = append(kernels, "6.1")
-	}
 	m, err := matrix.New(ctx, matrix.WithRepo(checkout()), matrix.WithCache(cacheDir()),
-		matrix.WithOut(out), matrix.WithKernels(kernels...))
+		matrix.WithOut(out), matrix.WithKernels("6.1"))
 	if err != nil {
 		fmt.Println(err)
 		return 1
 	}
 	cells := slices.Clone(m.Cells())
-	slices.SortStableFunc(cells, func(a, b kconfig.Cell) int {
-		switch {
-		case a.Name == b.Name:
-			return 0
-		case a.Name == "unload":
-			return -1
-		case b.Name == "unload":
-			return 1
-		}
-		return 0
-	})
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, src := range m.Sources() {
-		wg.Add(1)
-		go func(src *ksrc.Source) {
-			defer wg.Done()
-			for _, c := range cells {
-				if ctx.Err() != nil {
-					return
-				}
-				dir, err := os.MkdirTemp(out, c.Name+"-")
-				if err == nil {
-					_, err = m.PrepareCell(ctx, src, c.Name, dir)
-				}
-				fmt.Printf("[%s] %s %s: %v\n", time.Since(start).Round(time.Second), src.Version, c.Name, err)
-			}
-		}(src)
+	if i := slices.IndexFunc(cells, func(c kconfig.Cell) bool { return c.Name == "unload" }); i > 0 {
+		cells = append([]kconfig.Cell{cells[i]}, slices.Delete(cells, i, i+1)...)
 	}
-	wg.Wait()
+	start := time.Now()
+	for _, src := range m.Sources() {
+		for _, c := range cells {
+			if ctx.Err() != nil {
+				return 0
+			}
+			dir, err := os.MkdirTemp(out, c.Name+"-")
+			if err == nil {
+				_, err = m.PrepareCell(ctx, src, c.Name, dir)
+			}
+			fmt.Printf("[%s] %s %s: %v\n", time.Since(start).Round(time.Second), src.Version, c.Name, err)
+		}
+	}
 	return 0
 }

@@ -422,12 +422,17 @@ func (m *Matrix) shardUnits() []unit {
 }
 
 // schedule runs every unit: kernels build one at a time, in order, each
-// using every core (and the nearest tree already built); the module builds
-// and VMs of built kernels' cells (snapshot boots, scenario restores) run
-// alongside, the VMs up to Jobs at once. It returns when every unit is recorded (or ctx is done and
+// using every core (and the nearest tree already built); the cells' module
+// builds, also one at a time and in order, and the VMs of prepared cells
+// (snapshot boots, scenario restores; up to Jobs at once) run alongside. It returns when every unit is recorded (or ctx is done and
 // the units started are).
 func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Base, rec *recorder) {
 	var wg sync.WaitGroup
+	// Module builds go one cell at a time, in order: each uses every core,
+	// like a kernel build, and a warm cache (kernels all there) would
+	// otherwise start every cell's at once.
+	modulesDone := make(chan struct{})
+	close(modulesDone)
 	for _, u := range units {
 		if ctx.Err() != nil {
 			break
@@ -441,10 +446,15 @@ func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Bas
 		// The next kernel builds while this one's modules do: a kernel
 		// build leaves cores idle in its single-threaded links, configure
 		// and modpost, and the module folders of a cell take half a minute.
+		prev, done := modulesDone, make(chan struct{})
+		modulesDone = done
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.prepareModules(ctx, k); err != nil {
+			<-prev
+			err := r.prepareModules(ctx, k)
+			close(done)
+			if err != nil {
 				rec.record(r.failed(err))
 				return
 			}

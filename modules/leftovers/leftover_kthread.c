@@ -15,6 +15,8 @@
  * init waits until the thread runs: a thread woken but not yet scheduled
  * when the module goes first runs after the unload, straight into freed
  * code (seen on 6.1's debug kernel: an oops at the module's first address).
+ * Between complete() and schedule() it still runs module code; on the
+ * guest's one CPU without preemption nothing else runs in between.
  */
 static DECLARE_COMPLETION(started);
 
