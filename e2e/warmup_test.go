@@ -113,7 +113,8 @@ func warmUp() int {
 	}
 	cells := slices.Clone(m.Cells())
 	if i := slices.IndexFunc(cells, func(c kconfig.Cell) bool { return c.Name == "unload" }); i > 0 {
-		cells = append([]kconfig.Cell{cells[i]}, slices.Delete(cells, i, i+1)...)
+		unload := cells[i] // before Delete shifts the rest over it
+		cells = append([]kconfig.Cell{unload}, slices.Delete(cells, i, i+1)...)
 	}
 	start := time.Now()
 	for _, src := range m.Sources() {
