@@ -59,6 +59,29 @@ func missingTools() []string {
 	return missing
 }
 
+// laterKernel is the kernel series the tests run beside 6.12.
+const laterKernel = "6.1"
+
+// laterSourceInstalled tells whether Debian's source of laterKernel is.
+func laterSourceInstalled() bool {
+	_, err := os.Stat("/usr/src/linux-source-" + laterKernel + ".tar.xz")
+	return err == nil
+}
+
+// testedKernels are the series a test of every kernel runs: 6.12 and
+// laterKernel, or 6.12 alone where laterKernel's source is missing (a
+// failure under CI=true).
+func testedKernels(t *testing.T) []string {
+	t.Helper()
+	if laterSourceInstalled() {
+		return []string{"6.12", laterKernel}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("linux-source-%s is missing (make deps)", laterKernel)
+	}
+	return []string{"6.12"}
+}
+
 // repoRoot is the checkout this test runs in.
 func repoRoot(t *testing.T) string {
 	t.Helper()

@@ -34,13 +34,7 @@ var kunitExampleCases = map[string]ktap.Status{
 // module is not built.
 func TestKUnitModule(t *testing.T) {
 	requireTools(t)
-	kernels := []string{"6.12", "6.1"}
-	if _, err := os.Stat("/usr/src/linux-source-6.1.tar.xz"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("linux-source-6.1 is missing (make deps)")
-		}
-		kernels = kernels[:1]
-	}
+	kernels := testedKernels(t)
 	ctx := testContext(t, 60*time.Minute)
 	out := t.TempDir()
 	m, err := matrix.New(ctx,

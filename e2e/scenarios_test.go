@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,13 +62,7 @@ func laterCells(cells []kconfig.Cell) []string {
 // the cells are asserted directly.
 func TestSeedScenarios(t *testing.T) {
 	requireTools(t)
-	kernels := []string{"6.12", "6.1"}
-	if _, err := os.Stat("/usr/src/linux-source-6.1.tar.xz"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("linux-source-6.1 is missing (make deps)")
-		}
-		kernels = kernels[:1]
-	}
+	kernels := testedKernels(t)
 	ctx := testContext(t, 80*time.Minute)
 	newMatrix := func(kernels []string, opts ...matrix.Option) *matrix.Matrix {
 		m, err := matrix.New(ctx, append([]matrix.Option{

@@ -36,8 +36,8 @@ func startWarmUp() func(failed bool) {
 	if testing.Short() || picked() || len(missingTools()) > 0 {
 		return func(bool) {}
 	}
-	if _, err := os.Stat("/usr/src/linux-source-6.1.tar.xz"); err != nil {
-		return func(bool) {} // the tests that need 6.1 say so
+	if !laterSourceInstalled() {
+		return func(bool) {} // the tests that need it say so
 	}
 	log, err := os.CreateTemp("", "modmatrix-e2e-warm-up-*.log")
 	if err != nil {
@@ -106,7 +106,7 @@ func warmUp() int {
 	}
 	defer os.RemoveAll(out)
 	m, err := matrix.New(ctx, matrix.WithRepo(checkout()), matrix.WithCache(cacheDir()),
-		matrix.WithOut(out), matrix.WithKernels("6.1"))
+		matrix.WithOut(out), matrix.WithKernels(laterKernel))
 	if err != nil {
 		fmt.Println(err)
 		return 1
