@@ -175,7 +175,7 @@ steps:
 
 // TestOwnModuleFolders: two --module folders, the second exporting what
 // the first uses (and given after it). The user's folder is built against
-// the library's Module.symvers, so on MODVERSIONS kernels (signed) its
+// the library's Module.symvers, so on MODVERSIONS kernels (the debug kernel, which kunit boots) its
 // import carries the library's CRC; its default scenario loads the library
 // first. A scenario file in the user's folder loads the other folder's
 // module by name. Alone, the folder is refused before any boot, naming
@@ -185,7 +185,7 @@ func TestOwnModuleFolders(t *testing.T) {
 	bin := modmatrixBin(t)
 	out := t.TempDir()
 	text, code := runCLI(t, bin, "run", "-q", "--cache", cacheDir(), "--module", "e2e/testdata/byom-user",
-		"--module", "e2e/testdata/byom-lib", "--cells", "unload,signed,modules-off", "--out", out)
+		"--module", "e2e/testdata/byom-lib", "--cells", "unload,kunit,modules-off", "--out", out)
 	require.Equal(t, 0, code, "%s", text)
 	res, err := report.Read(out)
 	require.NoError(t, err)

@@ -57,6 +57,17 @@ func laterCells(cells []kconfig.Cell) []string {
 	return names
 }
 
+// onDebugKernel tells the cells that boot kconfigs/debug.config's kernel
+// (KUnit, signatures, symbol versions): debug itself and those that add
+// only a command line to it.
+func onDebugKernel(cell string) bool {
+	switch cell {
+	case "debug", "kunit", "sig-enforce", "lockdown":
+		return true
+	}
+	return false
+}
+
 // TestSeedScenarios runs every scenario under modules/ on every cell of
 // kconfigs/ for 6.12 and 6.1 (but notOnLaterKernels): all must pass, and a few observations that define
 // the cells are asserted directly.
@@ -103,16 +114,13 @@ func TestSeedScenarios(t *testing.T) {
 		got = append(got, r.Kernel+" "+r.Cell+" "+r.Scenario)
 	}
 	require.ElementsMatch(t, want, got)
-	require.Len(t, m.Cells(), 10, "the default cells")
+	require.Len(t, m.Cells(), 9, "the default cells")
 	require.GreaterOrEqual(t, len(m.Scenarios()), 27, "every scenario under modules/")
 
 	for _, r := range res.Results {
 		want := verdict.Pass
-		if r.Scenario == "kunit-example" && r.Cell != "kunit" && r.Cell != "debug" {
-			want = verdict.Skip // requires KUNIT: the debug kernel, which kunit shares
-		}
-		if r.Scenario == "signature" && r.Cell != "signed" && r.Cell != "sig-enforce" && r.Cell != "lockdown" {
-			want = verdict.Skip // requires MODULE_SIG_ALL
+		if (r.Scenario == "kunit-example" || r.Scenario == "signature") && !onDebugKernel(r.Cell) {
+			want = verdict.Skip // requires KUNIT, MODULE_SIG_ALL: the debug kernel's
 		}
 		assert.Equal(t, want, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
 	}
@@ -125,9 +133,8 @@ func TestSeedScenarios(t *testing.T) {
 		"modprobe-path": {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		"force-unload":  {observed{"EBUSY", taintO}, observed{"", taintO | taintR}},
 		"debug":         {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
-		"kunit":         {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		// Signed by the kernel's own key: no E.
-		"signed":      {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
+		"kunit":       {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		"sig-enforce": {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 		"lockdown":    {observed{"EBUSY", taintO}, observed{"EBUSY", taintO}},
 	}
@@ -142,9 +149,8 @@ func TestSeedScenarios(t *testing.T) {
 		"unload":        {"", "", "EOPNOTSUPP", "EINVAL"},
 		"modprobe-path": {"", "", "EOPNOTSUPP", "EINVAL"},
 		"force-unload":  {"", "", "EOPNOTSUPP", ""},
-		"debug":         {"", "", "EOPNOTSUPP", "EINVAL"},
-		"kunit":         {"", "", "EOPNOTSUPP", "EINVAL"},
-		"signed":        {"", "", "", "EINVAL"},
+		"debug":         {"", "", "", "EINVAL"},
+		"kunit":         {"", "", "", "EINVAL"},
 		"sig-enforce":   {"EKEYREJECTED", "EKEYREJECTED", "", "EINVAL"},
 		"lockdown":      {"EPERM", "EPERM", "", "EINVAL"},
 	}
@@ -166,14 +172,14 @@ func TestSeedScenarios(t *testing.T) {
 				assertReport(t, stepOf(t, r, "unload", false, 0), "LEAK", "memory leak", "leaky")
 				kmemleakWait(t, r, res)
 			}
-			if r.Cell == "kunit" {
+			if onDebugKernel(r.Cell) && r.Cell != "debug" {
 				// The debug kernel booted with kmemleak=off: no scan, no wait.
 				events, err := protocol.ReadEventLog(r.EventLog)
 				require.NoError(t, err)
 				for _, e := range events {
-					assert.NotEqual(t, protocol.EventKmemleak, e.Kind, "a kmemleak scan on %s kunit", r.Kernel)
+					assert.NotEqual(t, protocol.EventKmemleak, e.Kind, "a kmemleak scan on %s %s", r.Kernel, r.Cell)
 				}
-				assert.Empty(t, stepOf(t, r, "unload", false, 0).Reports, "leaky on %s kunit", r.Kernel)
+				assert.Empty(t, stepOf(t, r, "unload", false, 0).Reports, "leaky on %s %s", r.Kernel, r.Cell)
 			}
 		case "exit-oops":
 			if r.Cell == "unload" || r.Cell == "force-unload" || r.Cell == "debug" {
@@ -204,16 +210,16 @@ func TestSeedScenarios(t *testing.T) {
 		case "force-load":
 			// The forced load (the scenario's second) taints F exactly where
 			// MODULE_FORCE_LOAD is set and the signature, which a forced load
-			// drops, is not required: force-unload and signed here.
+			// drops, is not required: force-unload, debug and kunit here.
 			const taintF = 1 << 1
 			if r.Cell != "modules-off" {
 				forced := stepOf(t, r, "load", false, 1)
-				assert.Equal(t, r.Cell == "force-unload" || r.Cell == "signed", forced.TaintAfter&taintF != 0, "force-load on %s %s: taint %d", r.Kernel, r.Cell, forced.TaintAfter)
+				assert.Equal(t, r.Cell == "force-unload" || r.Cell == "debug" || r.Cell == "kunit", forced.TaintAfter&taintF != 0, "force-load on %s %s: taint %d", r.Kernel, r.Cell, forced.TaintAfter)
 			}
 		case "unsigned":
 			st := stepOf(t, r, "load", false, 0)
 			assert.Equal(t, checks[r.Cell].unsigned, st.Errno, "unsigned on %s %s", r.Kernel, r.Cell)
-			assert.Equal(t, r.Cell == "signed", st.TaintAfter&taintE != 0, "unsigned on %s %s: taint E only where MODULE_SIG is not enforced", r.Kernel, r.Cell)
+			assert.Equal(t, r.Cell == "debug" || r.Cell == "kunit", st.TaintAfter&taintE != 0, "unsigned on %s %s: taint E only where MODULE_SIG is not enforced", r.Kernel, r.Cell)
 		case "signature":
 			if r.Verdict == verdict.Skip {
 				continue // requires MODULE_SIG_ALL
@@ -229,7 +235,7 @@ func TestSeedScenarios(t *testing.T) {
 			switch r.Cell {
 			case "modules-off":
 				want = "ENOSYS"
-			case "signed", "sig-enforce", "lockdown":
+			case "debug", "kunit", "sig-enforce", "lockdown":
 				want = "EINVAL" // MODVERSIONS: _printk's CRC disagrees
 			}
 			assert.Equal(t, want, stepOf(t, r, "load", false, 0).Errno, "modversions on %s %s", r.Kernel, r.Cell)
@@ -240,7 +246,7 @@ func TestSeedScenarios(t *testing.T) {
 				assertReport(t, stepOf(t, r, "load", false, 0), "PANIC", "kernel panic: panic_init: giving up on purpose", "panic_init")
 			}
 		case "hang-exit":
-			if r.Cell == "unload" || r.Cell == "force-unload" || r.Cell == "debug" || r.Cell == "kunit" {
+			if r.Cell != "modules-off" && r.Cell != "unload-off" {
 				assert.True(t, stepOf(t, r, "unload", false, 0).Hung, "hang-exit on %s %s", r.Kernel, r.Cell)
 			}
 		case "refheld":
@@ -248,7 +254,7 @@ func TestSeedScenarios(t *testing.T) {
 				assertReport(t, stepOf(t, r, "close", false, 1), "OOPS", "BUG: unable to handle page fault in ", "refheld")
 			}
 		case "kunit-example":
-			if r.Cell == "kunit" || r.Cell == "debug" {
+			if onDebugKernel(r.Cell) {
 				statuses := map[string]ktap.Status{}
 				for _, c := range r.KUnit {
 					statuses[c.ID()] = c.Status
