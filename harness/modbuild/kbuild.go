@@ -31,7 +31,12 @@ func KbuildModules(dir string) ([]string, error) {
 		var kos []string
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		for sc.Scan() {
-			m := objM.FindStringSubmatch(sc.Text())
+			line := sc.Text()
+			// make joins a line ending in a backslash with the next.
+			for strings.HasSuffix(line, "\\") && sc.Scan() {
+				line = strings.TrimSuffix(line, "\\") + " " + sc.Text()
+			}
+			m := objM.FindStringSubmatch(line)
 			if m == nil {
 				continue
 			}

@@ -17,6 +17,7 @@ func TestKbuildModules(t *testing.T) {
 		{"kbuild", "Kbuild", "obj-m := dep_a.o dep-b.o\n", []string{"dep_a", "dep_b"}},
 		{"classic makefile", "Makefile", "ifneq ($(KERNELRELEASE),)\nobj-m += mine.o\nmine-y := a.o b.o\nelse\nall:\n\tmake -C $(KDIR) M=$(PWD)\nendif\n", []string{"mine"}},
 		{"config-dependent", "Kbuild", "obj-$(CONFIG_FOO) += foo.o\n", []string{"foo"}},
+		{"continued line", "Kbuild", "obj-m := a.o \\\n\tb.o \\\n\tc.o\nobj-m += d.o\n", []string{"a", "b", "c", "d"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
