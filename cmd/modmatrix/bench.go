@@ -35,6 +35,9 @@ median and maximum and the scenario VMs' wall median. Judges nothing.` + exitHel
 			if err != nil {
 				return err
 			}
+			if err := atLeast("--runs", runs, 1); err != nil {
+				return err
+			}
 			m, err := mf.open(cmd, matrix.WithAccel(a), matrix.WithOut(out), matrix.WithPreflight())
 			if err != nil {
 				return err

@@ -92,6 +92,14 @@ func (f *matrixFlags) open(cmd *cobra.Command, extra ...matrix.Option) (*matrix.
 	return matrix.New(cmd.Context(), append(opts, extra...)...)
 }
 
+// atLeast refuses a count flag below min before any work starts.
+func atLeast(flag string, v, min int) error {
+	if v < min {
+		return fmt.Errorf("%s %d: want %d or more", flag, v, min)
+	}
+	return nil
+}
+
 // accelFlag is --accel, for every command that boots a guest.
 type accelFlag string
 

@@ -33,6 +33,9 @@ combines their outputs. Inputs are checked as by list; nothing is built.` + exit
 			if format != "github" {
 				return fmt.Errorf("unknown format %q (want github)", format)
 			}
+			if err := atLeast("--shards", shards, 0); err != nil {
+				return err
+			}
 			m, err := mf.open(cmd)
 			if err != nil {
 				return err

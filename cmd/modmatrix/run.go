@@ -24,6 +24,7 @@ type runFlags struct {
 	shard      string
 	shardTotal int
 	baseline   string
+	base       *report.Results // --baseline's, read first
 	quiet      bool
 	verbose    bool
 	repeat     int
@@ -82,13 +83,19 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if err := atLeast("--repeat", f.repeat, 1); err != nil {
+		return err
+	}
+	// An earlier run to compare with must be readable before this one
+	// costs anything.
+	if f.baseline != "" {
+		if f.base, err = report.Read(f.baseline); err != nil {
+			return fmt.Errorf("--baseline: %w", err)
+		}
+	}
 	p, stopProgress := newProgress(f.quiet, f.verbose)
 	defer stopProgress()
-	opts = append(opts, matrix.WithProgress(p))
-	if f.repeat < 0 {
-		return fmt.Errorf("--repeat %d: want a count of 1 or more", f.repeat)
-	}
-	opts = append(opts, matrix.WithRepeat(f.repeat))
+	opts = append(opts, matrix.WithProgress(p), matrix.WithRepeat(f.repeat))
 	m, err := matrix.New(cmd.Context(), append(opts, matrix.WithPreflight())...)
 	if err != nil {
 		return err
@@ -108,6 +115,9 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 func (f *runFlags) options() ([]matrix.Option, error) {
 	a, err := f.accel.parse()
 	if err != nil {
+		return nil, err
+	}
+	if err := atLeast("-j/--jobs", f.jobs, 1); err != nil {
 		return nil, err
 	}
 	opts, err := f.mf.options()
@@ -164,13 +174,9 @@ func (f *runFlags) printResults(res *report.Results, runErr error) error {
 	if runErr != nil {
 		return runErr
 	}
-	if f.baseline != "" {
-		base, err := report.Read(f.baseline)
-		if err != nil {
-			return err
-		}
+	if f.base != nil {
 		fmt.Printf("\nchanges since %s:\n", f.baseline)
-		if err := printDiff(base, res, abs); err != nil {
+		if err := printDiff(f.base, res, abs); err != nil {
 			return err
 		}
 	}

@@ -78,7 +78,7 @@ func (f *shellFlags) register(cmd *cobra.Command) {
 	f.mf.register(cmd)
 	f.accel.register(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&f.memory, "memory", 256, "guest memory in MiB")
+	fl.IntVar(&f.memory, "memory", 256, fmt.Sprintf("guest memory in MiB (%d or more)", minShellMemory))
 	// The shared flags, as shell reads them.
 	fl.Lookup("cell").Usage = "the cell to boot: NAME in kconfigs/ (e.g. unload), or a cell of your own, NAME=FRAGMENT[,FRAGMENT...] over base.config (booted when it is the only one named); repeatable"
 	fl.Lookup("cells").Usage = "the cell to boot (one; the same as --cell NAME)"
@@ -94,6 +94,10 @@ func (f *shellFlags) register(cmd *cobra.Command) {
 func (f *shellFlags) run(cmd *cobra.Command) error {
 	cell, err := f.narrow()
 	if err != nil {
+		return err
+	}
+	// Less than this and the guest dies of out-of-memory before its shell.
+	if err := atLeast("--memory", f.memory, minShellMemory); err != nil {
 		return err
 	}
 	a, err := f.accel.parse()
@@ -120,6 +124,10 @@ func (f *shellFlags) run(cmd *cobra.Command) error {
 	}
 	return s.run(ctx, boot, vm.WithAccel(a), vm.WithMemory(f.memory))
 }
+
+// minShellMemory is the least guest memory (MiB) shell boots with: the
+// kernel and the unpacked image need most of it.
+const minShellMemory = 64
 
 // seriesRE is a Debian linux-source series, what shell's --kernel took
 // before --kernel named prebuilt kernels too.

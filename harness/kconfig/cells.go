@@ -87,6 +87,10 @@ func Select(all []Cell, names []string, dir string) ([]Cell, error) {
 		}
 		seen[n] = true
 		c, ok := byName[n]
+		if !ok && n+".config" == BaseName {
+			return nil, fmt.Errorf("--cells %s: %s is the base fragment every cell is merged over, not a cell; known cells in %s: %s",
+				n, filepath.Join(dir, BaseName), dir, strings.Join(known, ", "))
+		}
 		if !ok {
 			return nil, fmt.Errorf("unknown cell %q (no %s); known cells in %s: %s",
 				n, filepath.Join(dir, n+".config"), dir, strings.Join(known, ", "))

@@ -58,6 +58,9 @@ var (
 	cmdRe    = regexp.MustCompile(`^#\s*cmdline:\s*(.*)$`)
 	inclRe   = regexp.MustCompile(`^#\s*include:\s*(.*)$`)
 	optRe    = regexp.MustCompile(`^#\s*optional:\s*(.*)$`)
+	// bareValueRe is what Kconfig takes unquoted: a bool or tristate, an
+	// int, or a hex (with or without 0x).
+	bareValueRe = regexp.MustCompile(`^(y|m|n|-?[0-9]+|(0[xX])?[0-9a-fA-F]+)$`)
 	// argRe is one boot parameter: name or name=value, no quoting.
 	argRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+(=[^"'\s]*)?$`)
 )
@@ -181,6 +184,9 @@ func checkValue(v string) error {
 		}
 	case strings.ContainsAny(v, " \t\""):
 		return fmt.Errorf("value %q must be quoted", v)
+	case !bareValueRe.MatchString(v):
+		// merge_config.sh would pass it on and olddefconfig drop it.
+		return fmt.Errorf("value %s is none of y, m, n, a number or a quoted string", v)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +21,8 @@ import (
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/harness/modbuild"
+	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
 	"modmatrix.dev/modmatrix/harness/vm"
@@ -205,6 +209,9 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	if cfg.Jobs < 1 {
 		cfg.Jobs = 1
 	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	if cfg.Preflight {
 		// Kernels are built from source unless prebuilt ones alone were
 		// asked for.
@@ -230,9 +237,22 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 	for _, c := range all {
 		m.allCells[c.Name] = c
 	}
-	// Syntax first, so a broken file costs no source unpacking; the
-	// CONFIG symbols are checked once the sources are at hand.
-	if _, err := m.loadScenarios(); err != nil {
+	// Syntax and names first, so a broken file or a misspelt --scenarios
+	// costs no source unpacking; the CONFIG symbols are checked once the
+	// sources are at hand.
+	early, err := m.loadScenarios()
+	if err != nil {
+		return nil, err
+	}
+	selected, err := selectScenarios(early, cfg.Scenarios)
+	if err != nil {
+		return nil, err
+	}
+	var folders []*scenario.Scenario
+	if len(cfg.ModuleDirs) > 0 {
+		folders = early
+	}
+	if err := checkLoadedModules(selected, folders); err != nil {
 		return nil, err
 	}
 	if cfg.KernelSrc != "" {
@@ -283,7 +303,30 @@ func (m *Matrix) loadScenarios(opts ...scenario.Option) ([]*scenario.Scenario, e
 	if len(m.cfg.ModuleDirs) > 0 {
 		return m.userScenarios(opts...)
 	}
-	return scenario.LoadAll(m.cfg.ModulesDir, opts...)
+	scs, err := scenario.LoadAll(m.cfg.ModulesDir, opts...)
+	if err == nil && len(scs) == 0 {
+		return nil, fmt.Errorf("--modules %s: no scenario in it (each is a subfolder with its %s)", m.cfg.ModulesDir, scenario.FileName)
+	}
+	return scs, err
+}
+
+// check refuses options that contradict each other or name something
+// twice: mistakes that cost nothing to catch before any source or build.
+func (c Config) check() error {
+	if c.ScenarioFile != "" && len(c.ModuleDirs) != 1 {
+		return fmt.Errorf("--scenario %s needs exactly one --module folder (it has %d)", c.ScenarioFile, len(c.ModuleDirs))
+	}
+	if c.Repeat < 0 {
+		return fmt.Errorf("--repeat %d: want a count of 1 or more", c.Repeat)
+	}
+	seen := map[string]bool{}
+	for _, n := range c.Scenarios {
+		if seen[n] {
+			return fmt.Errorf("--scenarios names %s twice", n)
+		}
+		seen[n] = true
+	}
+	return nil
 }
 
 // checkBuiltFor rejects a load built_for a cell kconfigs/ does not have,
@@ -509,3 +552,46 @@ func sweepDeadRuns(cacheDir string) []string {
 // ShellTempPrefix names `modmatrix shell`'s scratch folder (with
 // cacheentry.Owned), for sweepDeadRuns.
 const ShellTempPrefix = "modmatrix-shell"
+
+// checkLoadedModules rejects a load step naming a module that no folder
+// builds (its Kbuild's obj-m lines, read before anything is built), naming
+// the scenario file and line. A user's folder may load what another
+// --module folder builds.
+func checkLoadedModules(scenarios, folders []*scenario.Scenario) error {
+	built := func(dir string) []string {
+		kos, err := modbuild.KbuildModules(dir)
+		if err != nil {
+			return nil // no obj-m: the build says so, with its own message
+		}
+		names := make([]string, len(kos))
+		for i, ko := range kos {
+			names[i] = modbuild.ModuleName(ko)
+		}
+		return names
+	}
+	var shared []string
+	for _, f := range folders {
+		shared = append(shared, built(f.Dir)...)
+	}
+	var errs []error
+	for _, sc := range scenarios {
+		own := built(sc.Dir)
+		if own == nil {
+			continue
+		}
+		for _, st := range sc.Steps {
+			if st.Action != protocol.ActionLoad {
+				continue
+			}
+			name := st.Module
+			if st.File != "" {
+				name = modbuild.ModuleName(st.File)
+			}
+			if !slices.Contains(own, name) && !slices.Contains(shared, name) {
+				errs = append(errs, fmt.Errorf("%s:%d: load: %s: %s builds no %s.ko (its obj-m: %s)",
+					sc.File, st.Line, name, sc.Dir, name, strings.Join(own, ", ")))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -92,9 +92,6 @@ func (m *Matrix) checkFragmentSymbols(known map[string]bool) error {
 // the WithScenarioFile file, or the default scenario from its obj-m names
 // (made again per kernel from the built modules, for their dependencies).
 func (m *Matrix) userScenarios(opts ...scenario.Option) ([]*scenario.Scenario, error) {
-	if m.cfg.ScenarioFile != "" && len(m.cfg.ModuleDirs) != 1 {
-		return nil, errors.New("--scenario needs exactly one --module folder")
-	}
 	var out []*scenario.Scenario
 	names := map[string]string{}
 	for _, d := range m.cfg.ModuleDirs {
