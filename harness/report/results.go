@@ -5,6 +5,7 @@ package report
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -199,12 +200,33 @@ func Read(path string) (*Results, error) {
 	}
 	var r Results
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, decodeError(err, len(b)))
 	}
 	if r.SchemaVersion < oldestSchemaVersion || r.SchemaVersion > SchemaVersion {
 		return nil, fmt.Errorf("%s: schema version %d, this modmatrix reads %d to %d", path, r.SchemaVersion, oldestSchemaVersion, SchemaVersion)
 	}
+	for i, res := range r.Results {
+		if !verdict.Known(res.Verdict) {
+			return nil, fmt.Errorf("%s: results[%d] (%s on %s %s): unknown verdict %q", path, i, res.Scenario, res.Kernel, res.Cell, res.Verdict)
+		}
+	}
 	return &r, nil
+}
+
+// decodeError says where a results.json that does not decode went wrong:
+// the byte offset, and the field for a value of the wrong type.
+func decodeError(err error, size int) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax) && syntax.Offset >= int64(size):
+		return fmt.Errorf("truncated: it ends at byte %d inside a value (a run that was killed while writing it?)", size)
+	case errors.As(err, &syntax):
+		return fmt.Errorf("byte %d: %w", syntax.Offset, err)
+	case errors.As(err, &typ):
+		return fmt.Errorf("field %s (byte %d): a JSON %s where %s belongs", typ.Field, typ.Offset, typ.Value, typ.Type)
+	}
+	return err
 }
 
 // Merge combines shard outputs of one matrix into one result, refusing

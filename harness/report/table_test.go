@@ -176,3 +176,34 @@ func TestStableMasksVolatileValues(t *testing.T) {
 	assert.Equal(t, stable([]string{a}), stable([]string{b}))
 	assert.NotEqual(t, stable([]string{"refheld: open"}), stable([]string{"refheld: close"}))
 }
+
+// TestReadRefuses: a results.json that is cut short, has a value of the
+// wrong type or a verdict modmatrix never gives is refused, saying where.
+// testdata/vermagic-6.12.results.json is a real run's (vermagic on 6.12's
+// unload and debug cells), trimmed to those two cells.
+func TestReadRefuses(t *testing.T) {
+	real, err := os.ReadFile("testdata/vermagic-6.12.results.json")
+	require.NoError(t, err)
+	_, err = Read("testdata/vermagic-6.12.results.json")
+	require.NoError(t, err, "the capture itself reads")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated", real[:len(real)/2], "truncated: it ends at byte 3274 inside a value"},
+		{"bad syntax", bytes.Replace(real, []byte(`"schema_version":`), []byte(`"schema_version"`), 1), "byte 22: invalid character"},
+		{"wrong type", bytes.Replace(real, []byte(`"duration_ms": 7589`), []byte(`"duration_ms": "7589"`), 1), "field duration_ms (byte 130): a JSON string where int64 belongs"},
+		{"nested wrong type", bytes.Replace(real, []byte(`"scenario": "vermagic"`), []byte(`"scenario": 7`), 1), "field results.scenario (byte "},
+		{"unknown verdict", bytes.Replace(real, []byte(`"verdict": "PASS"`), []byte(`"verdict": "MAYBE"`), 1), `results[0] (vermagic on 6.12.118 `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "results.json")
+			require.NoError(t, os.WriteFile(p, tc.data, 0o644))
+			_, err := Read(p)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), p+": ")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}

@@ -9,6 +9,9 @@ import "slices"
 // never gets a kinder verdict, and nothing that went wrong is a PASS.
 var precedence = []Verdict{Hang, Crash, Error, Fail, Skip, Pass}
 
+// Known tells whether v is one of the verdicts modmatrix gives.
+func Known(v Verdict) bool { return slices.Contains(precedence, v) }
+
 // rank is v's place in precedence, lower winning.
 func rank(v Verdict) int { return slices.Index(precedence, v) }
 
