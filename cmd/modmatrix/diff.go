@@ -14,8 +14,10 @@ func diffCmd() *cobra.Command {
 		Short: "List every scenario × cell whose verdict or observations changed; exit 1 on a regression",
 		Long: `Compare two runs (output folders or results.json files): every scenario ×
 cell whose verdict or observations (errno, /proc/modules state, taint,
-kmsg, kernel reports) changed, as a table and, when NEW is a folder, as
-NEW/diff.json and a section of NEW/index.html. Runs on different kernel
+kmsg, kernel reports) changed, as a table. When NEW is a folder, diff also
+writes into it: NEW/diff.json, and NEW's results.json and index.html
+rewritten with the changes added (a "diff" field and a section); give NEW
+as its results.json file to write nothing. Runs on different kernel
 versions are matched by cell.` + exitHelp(
 			"no regression: nothing changed, or only fixes",
 			"a regression: PASS became something else, or an observation changed while both passed",
