@@ -20,8 +20,8 @@ import (
 
 // TestShell drives `modmatrix shell` through a pseudo-terminal, as a person
 // at a terminal would: on the 6.12 unload cell it loads hello, sees it in
-// lsmod, unloads it, finds the exit message in dmesg, does the same with
-// modprobe, and leaves, once with
+// lsmod, unloads it with rmmod -f, finds the exit message in dmesg's
+// last lines, reads modinfo, does the same with modprobe, and leaves, once with
 // poweroff and once with QEMU's Ctrl-A X. Each time the command exits 0,
 // leaves no QEMU behind and gives the terminal back in cooked mode.
 func TestShell(t *testing.T) {
@@ -58,9 +58,13 @@ func TestShell(t *testing.T) {
 			}
 			assert.NotRegexp(t, `(?i)error|no such`, run("insmod /modmatrix/ko/hello.ko", 1))
 			assert.Regexp(t, `(?m)^hello +\d+ +0`, run("lsmod", 2))
-			assert.NotRegexp(t, `(?i)error`, run("rmmod hello", 3))
+			// The article's commands as a developer types them: kmod's
+			// rmmod -f (the unload cell has no forced unload, and hello
+			// has no users, so it simply unloads) and tail's short form.
+			assert.NotRegexp(t, `(?i)error`, run("rmmod -f hello", 3))
 			assert.NotRegexp(t, `(?m)^hello `, run("lsmod", 4))
-			assert.Contains(t, run("dmesg | grep 'hi module'", 5), "hi module being unloaded.")
+			assert.Contains(t, run("dmesg | tail -3", 5), "hi module being unloaded.")
+			assert.Regexp(t, `(?m)^vermagic: +6\.12\.\d+ .*mod_unload`, run("modinfo /modmatrix/ko/hello.ko", 9))
 			// kmod's modprobe, over the index depmod made of the packed modules.
 			assert.Regexp(t, `(?m)^hello +\d+ +0`, run("modprobe hello; lsmod", 7))
 			assert.NotRegexp(t, `(?m)^hello `, run("modprobe -r hello; lsmod", 8))

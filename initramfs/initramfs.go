@@ -77,21 +77,36 @@ func modprobeFiles() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	libs, err := ldd.List(kmod)
-	if err != nil {
-		return nil, fmt.Errorf("kmod's libraries: %w", err)
+	return hostProgramFiles(map[string]string{protocol.ModprobePath: kmod})
+}
+
+// hostProgramFiles packs host programs (guest path: host path) with the
+// shared libraries they need, at the paths the dynamic linker looks in,
+// sorted: ldd.List's order is a map's, and the shell image's key hashes
+// them in order.
+func hostProgramFiles(progs map[string]string) ([]string, error) {
+	var files []string
+	libs := map[string]bool{}
+	for guest, host := range progs {
+		files = append(files, host+":"+strings.TrimPrefix(guest, "/"))
+		l, err := ldd.List(host)
+		if err != nil {
+			return nil, fmt.Errorf("%s's libraries: %w", filepath.Base(host), err)
+		}
+		for _, lib := range l {
+			libs[lib] = true
+		}
 	}
-	slices.Sort(libs) // ldd.List's order is a map's: the shell image's key hashes them in order
-	files := []string{kmod + ":" + strings.TrimPrefix(protocol.ModprobePath, "/")}
-	for _, lib := range libs {
+	for lib := range libs {
 		// Debian's /lib is a link to /usr/lib; the guest has the file
 		// where the linker asks for it.
 		real, err := filepath.EvalSymlinks(lib)
 		if err != nil {
-			return nil, fmt.Errorf("kmod's libraries: %w", err)
+			return nil, fmt.Errorf("shared library %s: %w", lib, err)
 		}
 		files = append(files, real+":"+strings.TrimPrefix(lib, "/"))
 	}
+	slices.Sort(files)
 	return files, nil
 }
 

@@ -17,30 +17,68 @@ import (
 	"github.com/u-root/gobusybox/src/pkg/golang"
 	"github.com/u-root/mkuimage/uimage"
 
+	"modmatrix.dev/modmatrix/harness/protocol"
 	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
 // shellCommands are the commands of a `modmatrix shell` image, built as one
-// gobusybox binary: u-root's init and shell, the module tools, a few file
-// tools, and modmatrix's own uinit and poweroff.
+// gobusybox binary: u-root's init and shell, a few file tools, and
+// modmatrix's own uinit and poweroff. The module tools and head and tail
+// are the host's (shellHostFiles).
 var shellCommands = []string{
 	"github.com/u-root/u-root/cmds/core/init",
 	"github.com/u-root/u-root/cmds/core/gosh",
-	"github.com/u-root/u-root/cmds/core/insmod",
-	"github.com/u-root/u-root/cmds/core/rmmod",
-	"github.com/u-root/u-root/cmds/core/lsmod",
 	"github.com/u-root/u-root/cmds/core/dmesg",
 	"github.com/u-root/u-root/cmds/core/cat",
 	"github.com/u-root/u-root/cmds/core/ls",
 	"github.com/u-root/u-root/cmds/core/grep",
-	"github.com/u-root/u-root/cmds/core/head",
-	"github.com/u-root/u-root/cmds/core/tail",
 	"github.com/u-root/u-root/cmds/core/uname",
 	"github.com/u-root/u-root/cmds/core/mount",
 	"github.com/u-root/u-root/cmds/core/sleep",
 	"github.com/u-root/u-root/cmds/core/ps",
 	"modmatrix.dev/modmatrix/initramfs/shellinit",
 	"modmatrix.dev/modmatrix/initramfs/poweroff",
+}
+
+// kmodNames are the names kmod answers to besides modprobe, linked to it
+// in the shell image: kmod's rmmod has -f (delete_module with O_TRUNC,
+// the article's forced unload) and its modinfo reads any .ko; u-root's
+// rmmod has no -f and it has no modinfo.
+var kmodNames = []string{"insmod", "rmmod", "lsmod", "modinfo"}
+
+// shellHostTools are the host's programs in the shell image's /bin, for
+// the short forms people type (`dmesg | tail -3`), which u-root's head
+// and tail refuse.
+var shellHostTools = []string{"head", "tail"}
+
+// shellHostFiles are the host programs of a shell image with their
+// libraries: kmod as /sbin/modprobe, and shellHostTools in /bin.
+func shellHostFiles() ([]string, error) {
+	kmod, err := HostKmod()
+	if err != nil {
+		return nil, err
+	}
+	progs := map[string]string{protocol.ModprobePath: kmod}
+	for _, name := range shellHostTools {
+		found, err := exec.LookPath(name)
+		if err != nil {
+			return nil, fmt.Errorf("no %s on this host (coreutils)", name)
+		}
+		if progs["/bin/"+name], err = filepath.EvalSymlinks(found); err != nil {
+			return nil, err
+		}
+	}
+	return hostProgramFiles(progs)
+}
+
+// kmodLinks links kmodNames to modprobe beside it.
+func kmodLinks() []uimage.Modifier {
+	var mods []uimage.Modifier
+	for _, name := range kmodNames {
+		// A target with a slash is a path (mkuimage makes it relative).
+		mods = append(mods, uimage.WithSymlink(filepath.Join(filepath.Dir(strings.TrimPrefix(protocol.ModprobePath, "/")), name), protocol.ModprobePath))
+	}
+	return mods
 }
 
 // goshTags builds gosh's plain line reader rather than its full-screen line
@@ -80,7 +118,7 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		Path:     filepath.Join(cacheDir, "shell", key),
 		Complete: func(dir string) bool { return CheckShellEntry(dir) == nil },
 	}
-	modprobe, err := modprobeFiles()
+	hostFiles, err := shellHostFiles()
 	if err != nil {
 		return nil, fmt.Errorf("shell image: %w", err)
 	}
@@ -91,7 +129,7 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return "", err
 		}
-		err := create(tmp, filepath.Join(dir, shellArchive),
+		err := create(tmp, filepath.Join(dir, shellArchive), append(kmodLinks(),
 			uimage.WithEnv(
 				golang.DisableCGO(),
 				golang.WithGOOS("linux"),
@@ -100,10 +138,10 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 				golang.WithWorkingDir(repoDir),
 			),
 			uimage.WithBusyboxCommands(shellCommands...),
-			uimage.WithFiles(modprobe...),
+			uimage.WithFiles(hostFiles...),
 			uimage.WithInit("init"),
 			uimage.WithUinit("shellinit"),
-		)
+		)...)
 		if err != nil {
 			return "", fmt.Errorf("shell image (gobusybox in %s): %w", repoDir, err)
 		}
@@ -157,14 +195,14 @@ func shellKey(ctx context.Context, repoDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("go env GOVERSION: %w", err)
 	}
-	fmt.Fprintf(h, "go %s\ncommands %s\ntags %s\n", bytes.TrimSpace(goVersion),
-		strings.Join(shellCommands, " "), strings.Join(goshTags, ","))
-	// The host's kmod and libraries, as modprobeFiles packs them.
-	modprobe, err := modprobeFiles()
+	fmt.Fprintf(h, "go %s\ncommands %s\ntags %s\nkmod as %s\n", bytes.TrimSpace(goVersion),
+		strings.Join(shellCommands, " "), strings.Join(goshTags, ","), strings.Join(kmodNames, " "))
+	// The host's programs and libraries, as shellHostFiles packs them.
+	hostFiles, err := shellHostFiles()
 	if err != nil {
 		return "", err
 	}
-	for _, f := range modprobe {
+	for _, f := range hostFiles {
 		from, to, _ := strings.Cut(f, ":")
 		if err := hashFile(h, filepath.Dir(from), filepath.Base(from)); err != nil {
 			return "", err

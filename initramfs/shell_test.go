@@ -47,9 +47,13 @@ func TestShellImage(t *testing.T) {
 	assert.Equal(t, base.Path, again.Path)
 
 	names := archiveNames(t, base.Path)
-	for _, want := range []string{"init", "bbin/gosh", "bbin/insmod", "bbin/rmmod", "bbin/lsmod",
-		"bbin/dmesg", "bbin/cat", "bbin/ls", "bbin/grep", "bbin/poweroff", "bbin/shellinit", "bin/uinit"} {
+	for _, want := range []string{"init", "bbin/gosh", "sbin/modprobe", "sbin/insmod", "sbin/rmmod", "sbin/lsmod", "sbin/modinfo",
+		"bin/head", "bin/tail", "bbin/dmesg", "bbin/cat", "bbin/ls", "bbin/grep", "bbin/poweroff", "bbin/shellinit", "bin/uinit"} {
 		assert.Contains(t, names, want)
+	}
+	// Not u-root's: their names are kmod's and the host's.
+	for _, gone := range []string{"bbin/rmmod", "bbin/tail"} {
+		assert.NotContains(t, names, gone)
 	}
 }
 

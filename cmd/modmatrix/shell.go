@@ -49,8 +49,9 @@ func (f *shellFlags) command() *cobra.Command {
 		Long: `Boot one cell's kernel (built or taken from the cache) with a u-root shell
 on the serial console and the modules in /modmatrix/ko: the scenarios'
 modules, or the folders given with --module, built against that kernel.
-insmod, rmmod, lsmod, dmesg, cat, ls and grep are there, and kmod's modprobe
-over a depmod index of the packed modules. poweroff ends the
+kmod's modprobe (over a depmod index of the packed modules), insmod, rmmod
+(-f too), lsmod and modinfo are there, with dmesg, cat, ls, grep, head and
+tail. poweroff ends the
 session; so does Ctrl-A X (QEMU's console escape).
 
 The kernel and cell flags are run's, for one kernel built from source and
