@@ -316,9 +316,6 @@ func (c Config) check() error {
 	if c.ScenarioFile != "" && len(c.ModuleDirs) != 1 {
 		return fmt.Errorf("--scenario %s needs exactly one --module folder (it has %d)", c.ScenarioFile, len(c.ModuleDirs))
 	}
-	if c.Repeat < 0 {
-		return fmt.Errorf("--repeat %d: want a count of 1 or more", c.Repeat)
-	}
 	seen := map[string]bool{}
 	for _, n := range c.Scenarios {
 		if seen[n] {
