@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,6 +250,14 @@ func requireRestoredScenarios(t *testing.T, res *report.Results) {
 
 // runMatrix runs the repository's matrix (narrowed by opts) on the shared
 // cache into a fresh output folder, and returns its results.
+// onCells is res cut down to the named cells: their cells and results.
+func onCells(res *report.Results, names ...string) *report.Results {
+	cut := *res
+	cut.Cells = slices.DeleteFunc(slices.Clone(res.Cells), func(c report.Cell) bool { return !slices.Contains(names, c.Cell) })
+	cut.Results = slices.DeleteFunc(slices.Clone(res.Results), func(r report.ScenarioResult) bool { return !slices.Contains(names, r.Cell) })
+	return &cut
+}
+
 func runMatrix(t *testing.T, ctx context.Context, opts ...matrix.Option) *report.Results {
 	t.Helper()
 	m, err := matrix.New(ctx, append([]matrix.Option{

@@ -57,14 +57,17 @@ func TestSnapshotServesEditedModule(t *testing.T) {
 
 // TestNoSnapshotSameVerdicts: booting every scenario (--no-snapshot) gives
 // the verdicts restoring them does, on the cell where nothing unloads and
-// on the one where everything does.
+// on the one where everything does. The restored side is the package's
+// shared run of the default matrix (defaultMatrix), those two cells of it.
 func TestNoSnapshotSameVerdicts(t *testing.T) {
 	requireTools(t)
 	ctx := testContext(t, 60*time.Minute)
-	run := func(noSnapshot bool) *report.Results {
-		return runMatrix(t, ctx, matrix.WithCells("unload", "unload-off"), matrix.WithNoSnapshot(noSnapshot))
-	}
-	restored, booted := run(false), run(true)
+	cells := []string{"unload", "unload-off"}
+	all, err := report.Read(defaultMatrix(t))
+	require.NoError(t, err)
+	restored := onCells(all, cells...)
+	booted := runMatrix(t, ctx, matrix.WithCells(cells...), matrix.WithNoSnapshot(true))
+	require.Len(t, restored.Cells, len(cells))
 	requireRestoredScenarios(t, restored)
 	verdicts := func(res *report.Results) map[string]verdict.Verdict {
 		out := map[string]verdict.Verdict{}
