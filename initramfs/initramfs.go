@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,17 +37,20 @@ type Base struct {
 	dir  string
 }
 
-// BuildBase compiles u-root's init and the agent with plain `go build` in
-// the module at repoDir (a gobusybox build would cost ~10 s every time) and
-// packs them with mkuimage. The agent runs as uinit, not as PID 1, so an
-// oops that kills it does not panic the kernel.
+// BuildBase packs u-root's init and the agent with mkuimage: the copies
+// this binary carries, or (a checkout's build) compiled with plain `go
+// build` in the module at repoDir (a gobusybox build would cost ~10 s every
+// time). The agent runs as uinit, not as PID 1, so an oops that kills it
+// does not panic the kernel.
 func BuildBase(ctx context.Context, repoDir, outDir string) (*Base, error) {
 	bins := map[string]string{
-		initPkg:  filepath.Join(outDir, "init"),
-		agentPkg: filepath.Join(outDir, "modagent"),
+		progInit:  filepath.Join(outDir, "init"),
+		progAgent: filepath.Join(outDir, "modagent"),
 	}
-	if err := goBuild(ctx, repoDir, bins); err != nil {
-		return nil, err
+	for name, out := range bins {
+		if err := guestProgram(ctx, repoDir, name, out); err != nil {
+			return nil, err
+		}
 	}
 	modprobe, err := modprobeFiles()
 	if err != nil {
@@ -56,7 +58,7 @@ func BuildBase(ctx context.Context, repoDir, outDir string) (*Base, error) {
 	}
 	base := &Base{Path: filepath.Join(outDir, "base.cpio"), dir: outDir}
 	err = create(outDir, base.Path,
-		uimage.WithFiles(bins[initPkg]+":bin/init", bins[agentPkg]+":bin/modagent"),
+		uimage.WithFiles(bins[progInit]+":bin/init", bins[progAgent]+":bin/modagent"),
 		uimage.WithFiles(modprobe...),
 		uimage.WithInit("/bin/init"),
 		uimage.WithUinit("/bin/modagent"),
@@ -124,7 +126,7 @@ func HostKmod() (string, error) {
 // boot's wall time is measured against.
 func BuildFloor(ctx context.Context, repoDir, outDir string) (string, error) {
 	bin := filepath.Join(outDir, "floorinit")
-	if err := goBuild(ctx, repoDir, map[string]string{floorPkg: bin}); err != nil {
+	if err := guestProgram(ctx, repoDir, progFloor, bin); err != nil {
 		return "", err
 	}
 	out := filepath.Join(outDir, "floor.cpio")
@@ -134,19 +136,17 @@ func BuildFloor(ctx context.Context, repoDir, outDir string) (string, error) {
 	return out, nil
 }
 
-// goBuild builds static guest binaries: package → output path.
-func goBuild(ctx context.Context, repoDir string, bins map[string]string) error {
-	if err := os.MkdirAll(filepath.Dir(slices.Collect(maps.Values(bins))[0]), 0o755); err != nil {
+// goBuild builds the static guest binary of pkg in the module at repoDir.
+func goBuild(ctx context.Context, repoDir, pkg, out string) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	for pkg, out := range bins {
-		// Stripped: the kernel unpacks every byte of the initramfs under TCG.
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
-		cmd.Dir = repoDir
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
-		}
+	// Stripped: the kernel unpacks every byte of the initramfs under TCG.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = repoDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if text, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, text)
 	}
 	return nil
 }

@@ -95,12 +95,13 @@ type ShellBase struct {
 }
 
 // BuildShellBase returns the shell image's base archive from
-// cacheDir/shell/KEY/, building it with gobusybox in the module at repoDir
-// on a miss. A gobusybox build always rebuilds (about 10 s and more), so
-// the archive is kept, keyed by the Go toolchain, go.mod/go.sum, the
-// command list and modmatrix's own guest sources. The entry's sums.json,
-// written last, records the archive's size and digest; a hit checks them
-// and builds a damaged archive again.
+// cacheDir/shell/KEY/, made on a miss from the shell's Go commands (the
+// archive this binary carries, or one gobusybox builds in the module at
+// repoDir) and the host's programs. A gobusybox build always rebuilds
+// (about 10 s and more), so the archive is kept, keyed by what goes into
+// it (shellKey). The entry's sums.json, written last, records the
+// archive's size and digest; a hit checks them and builds a damaged
+// archive again.
 func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, error) {
 	key, err := shellKey(ctx, repoDir)
 	if err != nil {
@@ -129,21 +130,16 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return "", err
 		}
+		commands := filepath.Join(tmp, progShellGo)
+		if err := guestProgram(ctx, repoDir, progShellGo, commands); err != nil {
+			return "", fmt.Errorf("shell image: %w", err)
+		}
 		err := create(tmp, filepath.Join(dir, shellArchive), append(kmodLinks(),
-			uimage.WithEnv(
-				golang.DisableCGO(),
-				golang.WithGOOS("linux"),
-				golang.WithGOARCH("amd64"),
-				golang.WithBuildTag(goshTags...),
-				golang.WithWorkingDir(repoDir),
-			),
-			uimage.WithBusyboxCommands(shellCommands...),
+			uimage.WithBaseFile(commands),
 			uimage.WithFiles(hostFiles...),
-			uimage.WithInit("init"),
-			uimage.WithUinit("shellinit"),
 		)...)
 		if err != nil {
-			return "", fmt.Errorf("shell image (gobusybox in %s): %w", repoDir, err)
+			return "", fmt.Errorf("shell image: %w", err)
 		}
 		if err := cacheentry.WriteSums(dir, shellArchive); err != nil {
 			return "", fmt.Errorf("shell image: %w", err)
@@ -155,6 +151,33 @@ func BuildShellBase(ctx context.Context, repoDir, cacheDir string) (*ShellBase, 
 		return nil, err
 	}
 	return &ShellBase{Path: filepath.Join(entry.Path, shellArchive), Cached: hit, BuildTime: built}, nil
+}
+
+// buildShellGo builds the shell's Go commands as one gobusybox binary in
+// the module at repoDir, packed at out with u-root's init as /init and
+// shellinit as uinit.
+func buildShellGo(ctx context.Context, repoDir, out string) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(out), ".gobusybox-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	err = create(tmp, out,
+		uimage.WithEnv(
+			golang.DisableCGO(),
+			golang.WithGOOS("linux"),
+			golang.WithGOARCH("amd64"),
+			golang.WithBuildTag(goshTags...),
+			golang.WithWorkingDir(repoDir),
+		),
+		uimage.WithBusyboxCommands(shellCommands...),
+		uimage.WithInit("init"),
+		uimage.WithUinit("shellinit"),
+	)
+	if err != nil {
+		return fmt.Errorf("gobusybox in %s: %w", repoDir, err)
+	}
+	return nil
 }
 
 // Files of a shell image entry.
@@ -189,14 +212,12 @@ func CheckShellEntry(dir string) error {
 }
 
 // shellKey identifies what goes into the shell base archive.
+// The Go commands are the embedded archive's digest, or what a gobusybox
+// build of them is made of: the toolchain, the command list and tags,
+// go.mod and go.sum, and modmatrix's own guest sources.
 func shellKey(ctx context.Context, repoDir string) (string, error) {
 	h := sha256.New()
-	goVersion, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOVERSION: %w", err)
-	}
-	fmt.Fprintf(h, "go %s\ncommands %s\ntags %s\nkmod as %s\n", bytes.TrimSpace(goVersion),
-		strings.Join(shellCommands, " "), strings.Join(goshTags, ","), strings.Join(kmodNames, " "))
+	fmt.Fprintf(h, "kmod as %s\n", strings.Join(kmodNames, " "))
 	// The host's programs and libraries, as shellHostFiles packs them.
 	hostFiles, err := shellHostFiles()
 	if err != nil {
@@ -209,6 +230,19 @@ func shellKey(ctx context.Context, repoDir string) (string, error) {
 		}
 		fmt.Fprintf(h, "as %s\n", to)
 	}
+	if Embedded() {
+		fmt.Fprintf(h, "embedded guest %s\n", GuestID())
+		return hex.EncodeToString(h.Sum(nil))[:16], nil
+	}
+	if repoDir == "" {
+		return "", errNoGuest
+	}
+	goVersion, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	fmt.Fprintf(h, "go %s\ncommands %s\ntags %s\n", bytes.TrimSpace(goVersion),
+		strings.Join(shellCommands, " "), strings.Join(goshTags, ","))
 	for _, f := range []string{"go.mod", "go.sum"} {
 		if err := hashFile(h, repoDir, f); err != nil {
 			return "", err
