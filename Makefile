@@ -31,11 +31,17 @@ lint:
 	$(GO) vet -tags faultinject ./harness/vm
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-build:
-	$(GO) build -o bin/modmatrix ./cmd/modmatrix
+# The binary carries the guest's programs (initramfs/guest, tag
+# embedguest) and the built-in cells and scenarios: it runs from any
+# directory without Go or this checkout.
+build: guest
+	$(GO) build -tags embedguest -o bin/modmatrix ./cmd/modmatrix
+
+guest:
+	$(GO) run ./initramfs/mkguest initramfs/guest
 
 deps:
 	@scripts/deps.sh
 
 clean:
-	rm -rf bin modmatrix-out
+	rm -rf bin modmatrix-out initramfs/guest/[!R]*

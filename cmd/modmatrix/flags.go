@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +10,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"modmatrix.dev/modmatrix"
+	"modmatrix.dev/modmatrix/harness/builtin"
 	"modmatrix.dev/modmatrix/harness/distro"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/matrix"
 	"modmatrix.dev/modmatrix/harness/vm"
+	"modmatrix.dev/modmatrix/initramfs"
 )
 
 // matrixFlags are the flags every command that builds a matrix shares.
@@ -29,7 +33,7 @@ type matrixFlags struct {
 
 func (f *matrixFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.repo, "repo", "", "modmatrix checkout with kconfigs/ and modules/ (default: found from the working directory)")
+	fl.StringVar(&f.repo, "repo", "", "a modmatrix checkout to build the guest's programs in and take kconfigs/ and modules/ from: a developer's override (default: what the binary carries; a binary built without `make build` finds the checkout above the working directory)")
 	fl.StringVar(&f.modules, "modules", "", "folder of scenarios, one subfolder each (default: REPO/modules)")
 	fl.StringVar(&f.kconfigs, "kconfigs", "", "folder of Kconfig fragments, base.config plus one per cell (default: REPO/kconfigs)")
 	fl.StringVar(&f.cache, "cache", kbuild.DefaultCacheDir(), "cache folder for kernel sources, builds and modules")
@@ -45,27 +49,56 @@ func (f *matrixFlags) register(cmd *cobra.Command) {
 	f.kernelsFlag = fl.Lookup("kernels")
 }
 
-// repoDir is --repo, else the checkout found from the working directory.
+// repoDir is --repo, a developer's override; else "" for a binary that
+// carries its guest programs (it runs anywhere, on its built-in cells and
+// scenarios); else the checkout found from the working directory, whose
+// source builds them.
 func (f *matrixFlags) repoDir() (string, error) {
 	if f.repo != "" {
 		return f.repo, nil
 	}
+	if initramfs.Embedded() {
+		return "", nil
+	}
 	return findRepo()
 }
 
-func (f *matrixFlags) options() ([]matrix.Option, error) {
+// sources are the options that say where the guest programs, cells and
+// scenarios come from: the checkout at repo, or (repo "") the binary's
+// own, its built-ins put in the cache.
+func (f *matrixFlags) sources(ctx context.Context, repo string) ([]matrix.Option, error) {
+	if repo != "" {
+		return []matrix.Option{matrix.WithRepo(repo)}, nil
+	}
+	if f.kconfigs != "" && f.modules != "" {
+		return nil, nil // the user's own, added by options
+	}
+	dir, err := builtin.Dir(ctx, modmatrix.Builtin(), f.cache)
+	if err != nil {
+		return nil, err
+	}
+	return []matrix.Option{
+		matrix.WithKconfigDir(filepath.Join(dir, builtin.Kconfigs)),
+		matrix.WithModulesDir(filepath.Join(dir, builtin.Modules)),
+	}, nil
+}
+
+func (f *matrixFlags) options(ctx context.Context) ([]matrix.Option, error) {
 	repo, err := f.repoDir()
 	if err != nil {
 		return nil, err
 	}
-	opts := []matrix.Option{
-		matrix.WithRepo(repo),
+	opts, err := f.sources(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
 		matrix.WithCache(f.cache),
 		matrix.WithKernels(f.kernels...),
 		matrix.WithKernelSrc(f.kernelSrc),
 		matrix.WithCells(f.cells...),
 		matrix.WithScenarios(f.scen...),
-	}
+	)
 	if f.modules != "" {
 		opts = append(opts, matrix.WithModulesDir(f.modules))
 	}
@@ -85,7 +118,7 @@ func (f *matrixFlags) options() ([]matrix.Option, error) {
 
 // open loads and validates the matrix the flags describe, plus extra options.
 func (f *matrixFlags) open(cmd *cobra.Command, extra ...matrix.Option) (*matrix.Matrix, error) {
-	opts, err := f.options()
+	opts, err := f.options(cmd.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +155,7 @@ func findRepo() (string, error) {
 			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no modmatrix checkout above %s: run from the repository or pass --repo", dir)
+			return "", fmt.Errorf("no modmatrix checkout above %s, and this modmatrix carries no guest programs (built without `make build`): run it inside a checkout, pass --repo, or install it with `make install`", dir)
 		}
 	}
 }

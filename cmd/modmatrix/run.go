@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 // run builds, boots and judges the matrix with progress on stderr, then
 // prints the table.
 func (f *runFlags) run(cmd *cobra.Command) error {
-	opts, err := f.options()
+	opts, err := f.options(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 
 // options are the matrix the flags describe, run where --out, --accel,
 // --jobs, --boot-timeout and --shard say.
-func (f *runFlags) options() ([]matrix.Option, error) {
+func (f *runFlags) options(ctx context.Context) ([]matrix.Option, error) {
 	a, err := f.accel.parse()
 	if err != nil {
 		return nil, err
@@ -120,7 +121,7 @@ func (f *runFlags) options() ([]matrix.Option, error) {
 	if err := atLeast("-j/--jobs", f.jobs, 1); err != nil {
 		return nil, err
 	}
-	opts, err := f.mf.options()
+	opts, err := f.mf.options(ctx)
 	if err != nil {
 		return nil, err
 	}

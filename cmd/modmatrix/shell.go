@@ -110,7 +110,7 @@ func (f *shellFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	f.mf.repo = repo
-	opts, err := f.mf.options()
+	opts, err := f.mf.options(cmd.Context())
 	if err != nil {
 		return err
 	}

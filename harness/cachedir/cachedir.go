@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"modmatrix.dev/modmatrix/harness/builtin"
 	"modmatrix.dev/modmatrix/harness/distro"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/modbuild"
@@ -41,6 +42,7 @@ var kinds = []kind{
 	{name: "modules", glob: "modules/*/*", check: modbuild.CheckEntry},
 	{name: "snapshot", glob: "snapshots/*", check: snapshot.CheckEntry},
 	{name: "shell", glob: "shell/*", check: initramfs.CheckShellEntry},
+	{name: "builtin", glob: "builtin/*", check: builtin.CheckEntry},
 	// Unpacked packages; beside them, spec-* files name the entry an
 	// exact --kernel resolved to (a hint: a missing entry is asked again).
 	{name: "distro", glob: "distro/linux-image-*", check: distro.CheckEntry},
