@@ -130,12 +130,20 @@ func startShell(t *testing.T, bin string, args ...string) *shellRun {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"shell", "--cell", "unload", "--kernel", "6.12",
 		"--repo", repoRoot(t), "--cache", cacheDir()}, args...)...)
+	cmd.Env = os.Environ()
+	return startShellCmd(t, cmd)
+}
+
+// startShellCmd is startShell of a command made by the caller (its Env
+// set, TMPDIR is added).
+func startShellCmd(t *testing.T, cmd *exec.Cmd) *shellRun {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	require.NoError(t, err)
 	t.Cleanup(func() { ptmx.Close(); tty.Close() })
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	// A SIGKILLed command cannot remove its scratch folder.
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	cmd.Env = append(cmd.Env, "TMPDIR="+t.TempDir())
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true}
 	require.NoError(t, cmd.Start())
 	sh := &shellRun{cmd: cmd, tty: tty, console: newConsole(ptmx), exited: make(chan error, 1)}
