@@ -6,8 +6,14 @@ GO ?= go
 ARGS ?=
 # The end-to-end tests build kernels on a cold cache (minutes on 2 cores).
 TEST_TIMEOUT ?= 85m
+# make install: PREFIX and DESTDIR as every package build expects.
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run test unit lint bench deps build clean
+.PHONY: run test unit lint bench deps build guest install clean
 
 run: deps build
 	./bin/modmatrix run $(ARGS)
@@ -35,7 +41,17 @@ lint:
 # embedguest) and the built-in cells and scenarios: it runs from any
 # directory without Go or this checkout.
 build: guest
-	$(GO) build -tags embedguest -o bin/modmatrix ./cmd/modmatrix
+	$(GO) build -tags embedguest -ldflags '$(LDFLAGS)' -o bin/modmatrix ./cmd/modmatrix
+
+# The binary, a man page per command and bash, zsh and fish completions.
+install: build
+	install -D -m 755 bin/modmatrix $(DESTDIR)$(PREFIX)/bin/modmatrix
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	bin/modmatrix man $(DESTDIR)$(PREFIX)/share/man/man1
+	bin/modmatrix completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/modmatrix
+	bin/modmatrix completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_modmatrix
+	bin/modmatrix completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/modmatrix.fish
 
 guest:
 	$(GO) run ./initramfs/mkguest initramfs/guest

@@ -16,15 +16,25 @@ import (
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
-// TestInstalledBinary: the binary `make build` makes runs a driver's own
+// TestInstalledBinary: what `make install` installs (the binary, a man
+// page per command, bash, zsh and fish completions) runs a driver's own
 // folder from an unrelated directory, with no Go on PATH and no checkout
-// anywhere (the one it was built in is gone): it carries the guest's
-// programs and the built-in cells and scenarios. Its shell boots too.
+// anywhere (the one it was built in is gone): the binary carries the
+// guest's programs and the built-in cells and scenarios. Its shell boots
+// too.
 func TestInstalledBinary(t *testing.T) {
 	requireTools(t)
 	root := t.TempDir()
-	bin := filepath.Join(root, "opt", "modmatrix")
-	buildInstalled(t, filepath.Join(root, "src"), bin)
+	dest := filepath.Join(root, "dest")
+	installCopy(t, filepath.Join(root, "src"), dest)
+	bin := filepath.Join(dest, "usr", "bin", "modmatrix")
+	for _, f := range []string{
+		"usr/share/man/man1/modmatrix.1", "usr/share/man/man1/modmatrix-run.1", "usr/share/man/man1/modmatrix-shell.1",
+		"usr/share/bash-completion/completions/modmatrix", "usr/share/zsh/site-functions/_modmatrix",
+		"usr/share/fish/vendor_completions.d/modmatrix.fish",
+	} {
+		assert.FileExists(t, filepath.Join(dest, f))
+	}
 
 	work := filepath.Join(root, "work")
 	require.NoError(t, os.MkdirAll(work, 0o755))
@@ -52,6 +62,10 @@ func TestInstalledBinary(t *testing.T) {
 	assert.Equal(t, verdict.Pass, res.Results[0].Verdict, res.Results[0].Reason)
 	assert.Equal(t, "mydriver", res.Results[0].Scenario)
 
+	text, code = installed("version")
+	require.Equal(t, 0, code, "%s", text)
+	assert.Regexp(t, `(?m)^guest [0-9a-f]{16}$`, text, "it carries its guest programs")
+
 	// Its built-in cells and scenarios.
 	text, code = installed("list", "--cache", cacheDir())
 	require.Equal(t, 0, code, "%s", text)
@@ -77,10 +91,10 @@ func TestInstalledBinary(t *testing.T) {
 	sh.checkClean(t)
 }
 
-// buildInstalled runs `make build` in a copy of the checkout's files (the
-// working tree as it is, not only what is committed) at src, moves the
-// binary to bin and removes the copy.
-func buildInstalled(t *testing.T, src, bin string) {
+// installCopy runs `make install DESTDIR=dest PREFIX=/usr` in a copy of
+// the checkout's files at src (the working tree as it is, not only what is
+// committed), and removes the copy.
+func installCopy(t *testing.T, src, dest string) {
 	t.Helper()
 	ctx := testContext(t, 10*time.Minute)
 	files, err := exec.CommandContext(ctx, "git", "-C", repoRoot(t), "ls-files", "-co", "--exclude-standard", "-z").Output()
@@ -97,9 +111,7 @@ func buildInstalled(t *testing.T, src, bin string) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(to), 0o755))
 		require.NoError(t, os.WriteFile(to, b, fi.Mode().Perm()))
 	}
-	runCmd(t, ctx, src, "make", "build")
-	require.NoError(t, os.MkdirAll(filepath.Dir(bin), 0o755))
-	require.NoError(t, os.Rename(filepath.Join(src, "bin", "modmatrix"), bin))
+	runCmd(t, ctx, src, "make", "install", "DESTDIR="+dest, "PREFIX=/usr")
 	require.NoError(t, os.RemoveAll(src))
 }
 
