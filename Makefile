@@ -12,8 +12,11 @@ DESTDIR ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# A Debian version starts with a digit: a tag's (v1.2.3 → 1.2.3), else
+# 0~git plus the commit.
+DEB_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null) && echo $${v\#v} || echo 0~git$$(git rev-parse --short HEAD 2>/dev/null || echo 0))
 
-.PHONY: run test unit lint bench deps build guest install clean
+.PHONY: run test unit lint bench deps build guest install deb clean
 
 run: deps build
 	./bin/modmatrix run $(ARGS)
@@ -58,6 +61,15 @@ guest:
 
 deps:
 	@scripts/deps.sh
+
+# A Debian package of what install installs, its Depends in
+# packaging/control: bin/modmatrix_VERSION_amd64.deb.
+deb:
+	rm -rf bin/deb
+	$(MAKE) install DESTDIR=$(CURDIR)/bin/deb PREFIX=/usr
+	install -d bin/deb/DEBIAN
+	sed 's/@VERSION@/$(DEB_VERSION)/' packaging/control > bin/deb/DEBIAN/control
+	dpkg-deb --root-owner-group --build bin/deb bin/modmatrix_$(DEB_VERSION)_amd64.deb
 
 clean:
 	rm -rf bin modmatrix-out initramfs/guest/[!R]*

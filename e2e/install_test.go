@@ -25,8 +25,7 @@ import (
 func TestInstalledBinary(t *testing.T) {
 	requireTools(t)
 	root := t.TempDir()
-	dest := filepath.Join(root, "dest")
-	installCopy(t, filepath.Join(root, "src"), dest)
+	dest, _ := builtPackage(t)
 	bin := filepath.Join(dest, "usr", "bin", "modmatrix")
 	for _, f := range []string{
 		"usr/share/man/man1/modmatrix.1", "usr/share/man/man1/modmatrix-run.1", "usr/share/man/man1/modmatrix-shell.1",
@@ -91,10 +90,24 @@ func TestInstalledBinary(t *testing.T) {
 	sh.checkClean(t)
 }
 
-// installCopy runs `make install DESTDIR=dest PREFIX=/usr` in a copy of
-// the checkout's files at src (the working tree as it is, not only what is
-// committed), and removes the copy.
-func installCopy(t *testing.T, src, dest string) {
+// builtPackage is makeDeb's tree and package, made once per test binary
+// (beside the CLI modmatrixBin builds, removed with it).
+func builtPackage(t *testing.T) (dest, deb string) {
+	t.Helper()
+	modmatrixBin(t) // makes binDir
+	dir := filepath.Join(binDir, "package")
+	dest, deb = filepath.Join(dir, "dest"), filepath.Join(dir, "modmatrix.deb")
+	if _, err := os.Stat(deb); err != nil {
+		makeDeb(t, filepath.Join(dir, "src"), dest, deb)
+	}
+	return dest, deb
+}
+
+// makeDeb runs `make deb` in a copy of the checkout's files at src (the
+// working tree as it is, not only what is committed), keeps the tree it
+// packed (what `make install DESTDIR=dest PREFIX=/usr` installs) at dest
+// and the package at deb, and removes the copy.
+func makeDeb(t *testing.T, src, dest, deb string) {
 	t.Helper()
 	ctx := testContext(t, 10*time.Minute)
 	files, err := exec.CommandContext(ctx, "git", "-C", repoRoot(t), "ls-files", "-co", "--exclude-standard", "-z").Output()
@@ -111,7 +124,13 @@ func installCopy(t *testing.T, src, dest string) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(to), 0o755))
 		require.NoError(t, os.WriteFile(to, b, fi.Mode().Perm()))
 	}
-	runCmd(t, ctx, src, "make", "install", "DESTDIR="+dest, "PREFIX=/usr")
+	runCmd(t, ctx, src, "make", "deb")
+	debs, err := filepath.Glob(filepath.Join(src, "bin", "modmatrix_*_amd64.deb"))
+	require.NoError(t, err)
+	require.Len(t, debs, 1, "make deb made one package")
+	require.NoError(t, os.Rename(debs[0], deb))
+	require.NoError(t, os.RemoveAll(filepath.Join(src, "bin", "deb", "DEBIAN")))
+	require.NoError(t, os.Rename(filepath.Join(src, "bin", "deb"), dest))
 	require.NoError(t, os.RemoveAll(src))
 }
 
@@ -125,4 +144,53 @@ func pathWithoutGo(t *testing.T) string {
 		}
 	}
 	return strings.Join(keep, string(filepath.ListSeparator))
+}
+
+// TestDebianPackage: the package `make deb` makes installs with dpkg -i
+// (its Depends are what a machine that ran make deps has), and its
+// /usr/bin/modmatrix runs a driver's folder from an unrelated directory
+// with only the package's files and no Go; dpkg -r removes it all. It
+// installs into this machine, so it runs as root only (CI's case).
+func TestDebianPackage(t *testing.T) {
+	requireTools(t)
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("installs a package with dpkg: CI runs as root")
+		}
+		t.Skip("installs a package with dpkg: root only")
+	}
+	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", "modmatrix").Output(); err == nil && strings.Contains(string(out), "installed") {
+		t.Skip("a modmatrix package is installed on this machine already: not replacing it")
+	}
+	root := t.TempDir()
+	_, deb := builtPackage(t)
+	fields, err := exec.Command("dpkg-deb", "-f", deb, "Depends", "Recommends").Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(fields), "qemu-system-x86")
+	assert.Contains(t, string(fields), "linux-source-6.12")
+
+	runCmd(t, testContext(t, 5*time.Minute), "", "dpkg", "-i", deb)
+	t.Cleanup(func() {
+		out, err := exec.Command("dpkg", "-r", "modmatrix").CombinedOutput()
+		assert.NoError(t, err, "dpkg -r: %s", out)
+		assert.NoFileExists(t, "/usr/bin/modmatrix")
+		assert.NoFileExists(t, "/usr/share/man/man1/modmatrix-run.1")
+	})
+	files, err := exec.Command("dpkg", "-L", "modmatrix").Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(files), "/usr/share/man/man1/modmatrix.1")
+	assert.Contains(t, string(files), "/usr/share/bash-completion/completions/modmatrix")
+
+	work := filepath.Join(root, "work")
+	require.NoError(t, os.MkdirAll(work, 0o755))
+	runCmd(t, testContext(t, time.Minute), "", "cp", "-r", filepath.Join(repoRoot(t), "e2e", "testdata", "byom"), filepath.Join(work, "mydriver"))
+	out := filepath.Join(root, "out")
+	cmd := exec.Command("/usr/bin/modmatrix", "run", "-q", "--module", "./mydriver", "--cells", "unload", "--cache", cacheDir(), "--out", out)
+	cmd.Dir, cmd.Env = work, append(os.Environ(), "PATH="+pathWithoutGo(t))
+	text, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", text)
+	res, err := report.Read(out)
+	require.NoError(t, err)
+	require.Len(t, res.Results, 1)
+	assert.Equal(t, verdict.Pass, res.Results[0].Verdict, res.Results[0].Reason)
 }
