@@ -26,8 +26,14 @@ func runCLI(t *testing.T, bin string, args ...string) (string, int) {
 // the test's environment.
 func runCLIEnv(t *testing.T, env []string, bin string, args ...string) (string, int) {
 	t.Helper()
+	return runCLIIn(t, repoRoot(t), env, bin, args...)
+}
+
+// runCLIIn is runCLIEnv from the folder dir.
+func runCLIIn(t *testing.T, dir string, env []string, bin string, args ...string) (string, int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

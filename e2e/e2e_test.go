@@ -248,8 +248,6 @@ func requireRestoredScenarios(t *testing.T, res *report.Results) {
 	}
 }
 
-// runMatrix runs the repository's matrix (narrowed by opts) on the shared
-// cache into a fresh output folder, and returns its results.
 // onCells is res cut down to the named cells: their cells and results.
 func onCells(res *report.Results, names ...string) *report.Results {
 	cut := *res
@@ -258,6 +256,8 @@ func onCells(res *report.Results, names ...string) *report.Results {
 	return &cut
 }
 
+// runMatrix runs the repository's matrix (narrowed by opts) on the shared
+// cache into a fresh output folder, and returns its results.
 func runMatrix(t *testing.T, ctx context.Context, opts ...matrix.Option) *report.Results {
 	t.Helper()
 	m, err := matrix.New(ctx, append([]matrix.Option{

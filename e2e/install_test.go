@@ -35,33 +35,14 @@ func TestInstalledBinary(t *testing.T) {
 		assert.FileExists(t, filepath.Join(dest, f))
 	}
 
-	work := filepath.Join(root, "work")
-	require.NoError(t, os.MkdirAll(work, 0o755))
-	runCmd(t, testContext(t, time.Minute), "", "cp", "-r", filepath.Join(repoRoot(t), "e2e", "testdata", "byom"), filepath.Join(work, "mydriver"))
-	env := append(os.Environ(), "PATH="+pathWithoutGo(t))
+	work := runDriver(t, bin, root)
+	noGo := []string{"PATH=" + pathWithoutGo(t)}
 	installed := func(args ...string) (string, int) {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Env = work, env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			var exit *exec.ExitError
-			require.ErrorAs(t, err, &exit, "%s", out)
-			return string(out), exit.ExitCode()
-		}
-		return string(out), 0
+		return runCLIIn(t, work, noGo, bin, args...)
 	}
 
-	out := filepath.Join(root, "out")
-	text, code := installed("run", "-q", "--module", "./mydriver", "--cells", "unload", "--cache", cacheDir(), "--out", out)
-	require.Equal(t, 0, code, "%s", text)
-	res, err := report.Read(out)
-	require.NoError(t, err)
-	require.Len(t, res.Results, 1)
-	assert.Equal(t, verdict.Pass, res.Results[0].Verdict, res.Results[0].Reason)
-	assert.Equal(t, "mydriver", res.Results[0].Scenario)
-
-	text, code = installed("version")
+	text, code := installed("version")
 	require.Equal(t, 0, code, "%s", text)
 	assert.Regexp(t, `(?m)^guest [0-9a-f]{16}$`, text, "it carries its guest programs")
 
@@ -73,13 +54,13 @@ func TestInstalledBinary(t *testing.T) {
 
 	// A mistake in the user's own file names that file, as given.
 	require.NoError(t, os.WriteFile(filepath.Join(work, "mine.config"), []byte("CONFIG_MODULE_UNLOAD=maybe\n"), 0o644))
-	text, code = installed("run", "--kconfig", "mine.config", "--cells", "unload", "--cache", cacheDir(), "--out", out)
+	text, code = installed("run", "--kconfig", "mine.config", "--cells", "unload", "--cache", cacheDir(), "--out", filepath.Join(root, "refused"))
 	assert.Equal(t, 2, code, "%s", text)
 	assert.Contains(t, text, "mine.config:1")
 
 	// The shell's image comes from the binary too.
 	cmd := exec.Command(bin, "shell", "--cell", "unload", "--scenarios", "hello", "--cache", cacheDir())
-	cmd.Dir, cmd.Env = work, env
+	cmd.Dir, cmd.Env = work, append(os.Environ(), noGo...)
 	sh := startShellCmd(t, cmd)
 	c := sh.console
 	c.send(t, "insmod /modmatrix/ko/hello.ko; lsmod; echo end-$((1000+1))\r")
@@ -181,16 +162,25 @@ func TestDebianPackage(t *testing.T) {
 	assert.Contains(t, string(files), "/usr/share/man/man1/modmatrix.1")
 	assert.Contains(t, string(files), "/usr/share/bash-completion/completions/modmatrix")
 
+	runDriver(t, "/usr/bin/modmatrix", root)
+}
+
+// runDriver runs bin on a copy of e2e/testdata/byom (root/work/mydriver)
+// from root/work, without Go on PATH, on the unload cell, checks that it
+// passed, and returns root/work.
+func runDriver(t *testing.T, bin, root string) string {
+	t.Helper()
 	work := filepath.Join(root, "work")
 	require.NoError(t, os.MkdirAll(work, 0o755))
 	runCmd(t, testContext(t, time.Minute), "", "cp", "-r", filepath.Join(repoRoot(t), "e2e", "testdata", "byom"), filepath.Join(work, "mydriver"))
 	out := filepath.Join(root, "out")
-	cmd := exec.Command("/usr/bin/modmatrix", "run", "-q", "--module", "./mydriver", "--cells", "unload", "--cache", cacheDir(), "--out", out)
-	cmd.Dir, cmd.Env = work, append(os.Environ(), "PATH="+pathWithoutGo(t))
-	text, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", text)
+	text, code := runCLIIn(t, work, []string{"PATH=" + pathWithoutGo(t)}, bin,
+		"run", "-q", "--module", "./mydriver", "--cells", "unload", "--cache", cacheDir(), "--out", out)
+	require.Equal(t, 0, code, "%s", text)
 	res, err := report.Read(out)
 	require.NoError(t, err)
 	require.Len(t, res.Results, 1)
+	assert.Equal(t, "mydriver", res.Results[0].Scenario)
 	assert.Equal(t, verdict.Pass, res.Results[0].Verdict, res.Results[0].Reason)
+	return work
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // The guest's programs, by the names the binary carries them under
@@ -38,7 +39,10 @@ func Embedded() bool { return embedded != nil }
 
 // GuestID is the digest of the embedded guest programs, "" when this
 // binary builds them from source.
-func GuestID() string {
+func GuestID() string { return guestID() }
+
+// guestID digests the embedded programs (some 12 MB) once per process.
+var guestID = sync.OnceValue(func() string {
 	if embedded == nil {
 		return ""
 	}
@@ -52,10 +56,11 @@ func GuestID() string {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
+})
 
-// errNoGuest says what a binary built without its guest programs needs.
-var errNoGuest = errors.New("this modmatrix carries no guest programs (built without `make build`): run it inside a modmatrix checkout or pass --repo, which builds them with Go")
+// ErrNoGuest says what a binary built without its guest programs needs
+// to run.
+var ErrNoGuest = errors.New("this modmatrix carries no guest programs (built without `make build`): run it inside a modmatrix checkout, pass --repo (it then builds them with Go), or install it with `make install`")
 
 // guestProgram writes the guest program name to out: the embedded copy,
 // or a go build of its package in the checkout at repoDir.
@@ -71,7 +76,7 @@ func guestProgram(ctx context.Context, repoDir, name, out string) error {
 		return os.WriteFile(out, b, 0o755)
 	}
 	if repoDir == "" {
-		return errNoGuest
+		return ErrNoGuest
 	}
 	return buildGuest(ctx, repoDir, name, out)
 }

@@ -235,7 +235,7 @@ func shellKey(ctx context.Context, repoDir string) (string, error) {
 		return hex.EncodeToString(h.Sum(nil))[:16], nil
 	}
 	if repoDir == "" {
-		return "", errNoGuest
+		return "", ErrNoGuest
 	}
 	goVersion, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
 	if err != nil {

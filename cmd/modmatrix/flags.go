@@ -155,7 +155,7 @@ func findRepo() (string, error) {
 			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no modmatrix checkout above %s, and this modmatrix carries no guest programs (built without `make build`): run it inside a checkout, pass --repo, or install it with `make install`", dir)
+			return "", fmt.Errorf("no modmatrix checkout above %s: %w", dir, initramfs.ErrNoGuest)
 		}
 	}
 }
