@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -27,7 +28,11 @@ var dpkgVersion = func(ctx context.Context, pkg string) (string, error) {
 // unpacked once into cacheDir/src/linux-source-SERIES-<shortid>/. The ID
 // is the package version plus the tarball's size and mtime, so an upgrade
 // of the package unpacks (and builds) afresh.
-func Debian(ctx context.Context, cacheDir, series string) (*Source, error) {
+func Debian(ctx context.Context, cacheDir, series string, opts ...Option) (*Source, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	pkg := "linux-source-" + series
 	tarball := filepath.Join(usrSrc, pkg+".tar.xz")
 	st, err := os.Stat(tarball)
@@ -47,7 +52,7 @@ func Debian(ctx context.Context, cacheDir, series string) (*Source, error) {
 	parent := filepath.Join(cacheDir, "src")
 	dest := filepath.Join(parent, name)
 
-	if err := unpack(ctx, tarball, parent, name); err != nil {
+	if err := unpack(ctx, tarball, parent, name, o.unpacking); err != nil {
 		return nil, fmt.Errorf("kernel source %s: unpacking %s: %w", series, tarball, err)
 	}
 	version, gotSeries, err := readVersion(dest)
@@ -60,12 +65,40 @@ func Debian(ctx context.Context, cacheDir, series string) (*Source, error) {
 	return &Source{Dir: dest, Version: version, Series: series, ID: id}, nil
 }
 
+// Option configures Debian.
+type Option func(*options)
+
+type options struct{ unpacking Unpacking }
+
+// Unpacking hears how far the unpacking of a tarball has got: read of its
+// total compressed bytes. It is called when the percentage changes, and
+// not at all when the source was unpacked before.
+type Unpacking func(tarball string, read, total int64)
+
+// WithUnpacking reports the unpacking's progress: it takes half a minute
+// and more for a 1.7 GB tree, too long to be silent.
+func WithUnpacking(fn Unpacking) Option { return func(o *options) { o.unpacking = fn } }
+
 // unpack extracts tarball into parent/name, once however many runs ask at
 // the same time. A directory at parent/name is always complete.
-func unpack(ctx context.Context, tarball, parent, name string) error {
+func unpack(ctx context.Context, tarball, parent, name string, unpacking Unpacking) error {
 	entry := cacheentry.Entry{Path: filepath.Join(parent, name), Locked: true}
 	_, err := entry.Get(ctx, func(ctx context.Context, tmp string) (string, error) {
-		cmd := exec.CommandContext(ctx, "tar", "-xJf", tarball, "-C", tmp)
+		f, err := os.Open(tarball)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return "", err
+		}
+		cmd := exec.CommandContext(ctx, "tar", "-xJf", "-", "-C", tmp)
+		cmd.Stdin = &countingReader{r: f, total: st.Size(), report: func(read, total int64) {
+			if unpacking != nil {
+				unpacking(tarball, read, total)
+			}
+		}}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
@@ -82,4 +115,24 @@ func unpack(ctx context.Context, tarball, parent, name string) error {
 		return filepath.Join(tmp, ents[0].Name()), nil
 	})
 	return err
+}
+
+// countingReader calls report each time another percent of total is read.
+type countingReader struct {
+	r           io.Reader
+	read, total int64
+	percent     int64
+	report      func(read, total int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += int64(n)
+	if c.total > 0 {
+		if pct := c.read * 100 / c.total; pct != c.percent || c.read == int64(n) && n > 0 {
+			c.percent = pct
+			c.report(c.read, c.total)
+		}
+	}
+	return n, err
 }

@@ -224,8 +224,19 @@ func TestDebian(t *testing.T) {
 
 	// A new package version is a new source.
 	dpkgVersion = func(context.Context, string) (string, error) { return "6.12.118-1", nil }
-	s2, err := Debian(ctx, cache, "6.12")
+	var percents []int64
+	s2, err := Debian(ctx, cache, "6.12", WithUnpacking(func(tarball string, read, total int64) {
+		assert.Equal(t, filepath.Join(usr, "linux-source-6.12.tar.xz"), tarball)
+		percents = append(percents, read*100/total)
+	}))
 	require.NoError(t, err)
+	require.NotEmpty(t, percents, "the unpacking reports its progress")
+	assert.Equal(t, int64(100), percents[len(percents)-1])
+	assert.IsIncreasing(t, percents)
+	percents = nil
+	_, err = Debian(ctx, cache, "6.12", WithUnpacking(func(string, int64, int64) { percents = append(percents, 0) }))
+	require.NoError(t, err)
+	assert.Empty(t, percents, "a source unpacked before reports nothing")
 	assert.NotEqual(t, s.ID, s2.ID)
 	assert.NotEqual(t, s.Dir, s2.Dir)
 
@@ -244,7 +255,7 @@ func TestDebianStaleTemp(t *testing.T) {
 
 	stale := filepath.Join(parent, ".tmp-linux-source-6.12-abc-123")
 	require.NoError(t, os.MkdirAll(filepath.Join(stale, "linux-source-6.12"), 0o755))
-	require.NoError(t, unpack(context.Background(), tarball, parent, "linux-source-6.12-abc"))
+	require.NoError(t, unpack(context.Background(), tarball, parent, "linux-source-6.12-abc", nil))
 	assert.NoDirExists(t, stale)
 	assert.FileExists(t, filepath.Join(parent, "linux-source-6.12-abc", "Makefile"))
 }

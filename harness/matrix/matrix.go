@@ -160,6 +160,13 @@ type ConsoleProgress interface {
 	Console(kernel, cell, line string)
 }
 
+// SourceProgress also hears how the unpacking of a Debian kernel source
+// goes: the first run on a machine spends half a minute on it.
+type SourceProgress interface {
+	Progress
+	Unpacking(series, tarball string, read, total int64)
+}
+
 // Quiet is a Progress that says nothing.
 var Quiet Progress = nopProgress{}
 
@@ -263,7 +270,13 @@ func New(ctx context.Context, opts ...Option) (*Matrix, error) {
 		m.sources = []*ksrc.Source{src}
 	} else {
 		for _, series := range cfg.Kernels {
-			src, err := ksrc.Debian(ctx, cfg.CacheDir, series)
+			var opts []ksrc.Option
+			if sp, ok := cfg.Progress.(SourceProgress); ok {
+				opts = append(opts, ksrc.WithUnpacking(func(tarball string, read, total int64) {
+					sp.Unpacking(series, tarball, read, total)
+				}))
+			}
+			src, err := ksrc.Debian(ctx, cfg.CacheDir, series, opts...)
 			if err != nil {
 				return nil, err
 			}

@@ -21,14 +21,16 @@ func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // running and left, and each running cell's stage with its elapsed time.
 // Finished cells get a permanent line above the block.
 type Live struct {
-	mu     sync.Mutex
-	w      io.Writer
-	units  map[string]*state
-	began  time.Time
-	drawn  int // lines of the block on screen
-	stop   chan struct{}
-	done   chan struct{}
-	closed sync.Once
+	mu    sync.Mutex
+	w     io.Writer
+	units map[string]*state
+	began time.Time
+	drawn int // lines of the block on screen
+	// unpacking is what each kernel source being unpacked has got to.
+	unpacking map[string]string
+	stop      chan struct{}
+	done      chan struct{}
+	closed    sync.Once
 }
 
 // NewLive starts redrawing on w until Close.
@@ -80,6 +82,22 @@ func (l *Live) Stage(kernel, cell, stage string) {
 	l.redraw()
 }
 
+// Unpacking shows a kernel source's unpacking in the block until it ends.
+func (l *Live) Unpacking(series, tarball string, read, total int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.unpacking == nil {
+		l.unpacking = map[string]string{}
+	}
+	key := "linux-source-" + series
+	if read >= total {
+		delete(l.unpacking, key)
+	} else {
+		l.unpacking[key] = unpackingLine(tarball, read, total)
+	}
+	l.redraw()
+}
+
 // CellDone prints the finished cell above the block.
 func (l *Live) CellDone(c report.Cell, results []report.ScenarioResult) {
 	l.mu.Lock()
@@ -120,6 +138,15 @@ func (l *Live) redraw() {
 	sort.Strings(running)
 	fmt.Fprintf(l.w, "[%s] %d done, %d running, %d left\n", clock(time.Since(l.began)), done, len(running), left)
 	l.drawn = 1
+	sources := make([]string, 0, len(l.unpacking))
+	for k := range l.unpacking {
+		sources = append(sources, k)
+	}
+	sort.Strings(sources)
+	for _, k := range sources {
+		fmt.Fprintf(l.w, "  %-22s %s\n", k, l.unpacking[k])
+		l.drawn++
+	}
 	for _, k := range running {
 		s := l.units[k]
 		fmt.Fprintf(l.w, "  %-22s %s (%s)\n", k, s.stage, clock(time.Since(s.stageStart)))

@@ -31,6 +31,8 @@ type Lines struct {
 	began time.Time
 	stop  chan struct{}
 	once  sync.Once
+	// unpacked is the last tenth reported per tarball.
+	unpacked map[string]int64
 }
 
 // New prints to w until Close.
@@ -56,6 +58,25 @@ func (l *Lines) Stage(kernel, cell, stage string) {
 	}
 	s.stage, s.stageStart = stage, now
 	fmt.Fprintf(l.w, "[%s] %-22s %s\n", clock(time.Since(l.began)), key, stage)
+}
+
+// Unpacking prints a line per tenth of a kernel source tarball unpacked.
+func (l *Lines) Unpacking(series, tarball string, read, total int64) {
+	tenth := read * 10 / total
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.unpacked == nil {
+		l.unpacked = map[string]int64{}
+	}
+	if last, ok := l.unpacked[tarball]; ok && last == tenth {
+		return
+	}
+	l.unpacked[tarball] = tenth
+	fmt.Fprintf(l.w, "[%s] linux-source-%-9s %s\n", clock(time.Since(l.began)), series, unpackingLine(tarball, read, total))
+}
+
+func unpackingLine(tarball string, read, total int64) string {
+	return fmt.Sprintf("unpacking %s: %d%% of %d MB", tarball, read*100/total, total>>20)
 }
 
 // Verbose prints progress and every guest console line.
