@@ -59,3 +59,6 @@ func (o *outcome) verdict() (Verdict, string) {
 	w := Worst(o.order...)
 	return w, o.reasons[w]
 }
+
+// All lists every verdict, the one that wins first.
+func All() []Verdict { return slices.Clone(precedence) }
