@@ -165,7 +165,9 @@ func defaultMatrix(t *testing.T) string {
 		out := filepath.Join(binDir, "default")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, "run", "-q", "--cache", cacheDir(), "--out", out)
+		// Its KTAP and Markdown forms cost nothing more (TestOtherForms).
+		cmd := exec.CommandContext(ctx, bin, "run", "-q", "--cache", cacheDir(), "--out", out,
+			"--ktap", filepath.Join(out, "matrix.ktap"), "--summary-md", filepath.Join(out, "summary.md"))
 		cmd.Dir = repoRoot(t)
 		// Exit 1 (a scenario did not pass) is for the callers' assertions
 		// to explain, scenario by scenario.

@@ -10,6 +10,7 @@ import (
 
 func mergeCmd() *cobra.Command {
 	var out string
+	var outputs outputFlags
 	cmd := &cobra.Command{
 		Use:   "merge DIR...",
 		Short: "Combine shard outputs (results.json) of one matrix into one",
@@ -21,9 +22,12 @@ its junit.xml and index.html, and print the table.` + exitHelp(
 			"an output unreadable or from another matrix, a kernel × cell in two shards, or --out not writable",
 			""),
 		Example: `  modmatrix merge shard-1 shard-2 shard-3 shard-4 --out merged
-  modmatrix merge out-*/results.json`,
+  modmatrix merge out-*/results.json --summary-md "$GITHUB_STEP_SUMMARY"`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, dirs []string) error {
+			if err := outputs.check(); err != nil {
+				return err
+			}
 			var parts []*report.Results
 			for _, d := range dirs {
 				r, err := report.Read(d)
@@ -39,6 +43,9 @@ its junit.xml and index.html, and print the table.` + exitHelp(
 			if err := merged.Write(out); err != nil {
 				return err
 			}
+			if err := outputs.write(merged); err != nil {
+				return err
+			}
 			if err := merged.WriteTable(os.Stdout); err != nil {
 				return err
 			}
@@ -49,5 +56,6 @@ its junit.xml and index.html, and print the table.` + exitHelp(
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "modmatrix-merged", "output folder for the merged results.json")
+	outputs.register(cmd)
 	return cmd
 }

@@ -51,6 +51,8 @@ func TestMistakesRefusedBeforeAnyBuild(t *testing.T) {
 		{"a load of a module the folder does not build", []string{"run", "--module", mine}, nil,
 			filepath.Join(mine, "scenario.yaml") + ":4: load: theirs: " + mine + " builds no theirs.ko (its obj-m: mine)"},
 		{"no QEMU or compiler", []string{"run"}, map[string]string{"PATH": empty}, "missing "},
+		{"--ktap naming a folder", []string{"run", "--ktap", empty}, nil, "--ktap " + empty + ": a folder; name a file"},
+		{"--summary-md where nothing can be written", []string{"run", "--summary-md", filepath.Join(maybe, "summary.md")}, nil, "--summary-md " + filepath.Join(maybe, "summary.md") + ": mkdir " + maybe + ": not a directory"},
 		{"shell --memory 0", []string{"shell", "--cell", "unload", "--memory", "0"}, nil, "--memory 0: want 64 or more"},
 		{"bench --runs 0", []string{"bench", "--runs", "0"}, nil, "--runs 0: want 1 or more"},
 		{"matrix --shards -2", []string{"matrix", "--shards", "-2"}, nil, "--shards -2: want 0 or more"},

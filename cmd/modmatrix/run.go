@@ -32,6 +32,7 @@ type runFlags struct {
 	noSnapshot bool
 	noIcount   bool
 	settle     time.Duration
+	outputs    outputFlags
 }
 
 func runCmd() *cobra.Command {
@@ -42,7 +43,8 @@ func runCmd() *cobra.Command {
 		Long: `Build (or take from the cache) the kernel of every kernel × cell, build the
 scenarios' modules against it, boot it in QEMU with the agent, and judge
 every scenario on every cell. Prints the table; writes results.json,
-junit.xml and index.html to --out.` + exitHelp(
+junit.xml and index.html to --out, and the matrix as KTAP (--ktap) or
+Markdown (--summary-md) where asked.` + exitHelp(
 			"every scenario passed (or was skipped) on every cell, and no regression since --baseline",
 			"some cell did not pass (FAIL, ERROR, HANG or CRASH, a kernel or module build that failed, or nothing ran), or --baseline found a regression",
 			"the harness could not run: bad flag or input, missing tool, a failure before any result",
@@ -51,7 +53,8 @@ junit.xml and index.html to --out.` + exitHelp(
   modmatrix run --kernels 6.12,6.1 --cells unload,debug --scenarios hello
   modmatrix run --module ./mydriver --cell kasan=kconfigs/unload.config,kasan.config --cells kasan
   modmatrix run --module ./mydriver --kernel debian-cloud-6.12
-  modmatrix run --shard 2/4 --out shard-2 --baseline last-run/`,
+  modmatrix run --shard 2/4 --out shard-2 --baseline last-run/
+  modmatrix run --ktap matrix.ktap --summary-md "$GITHUB_STEP_SUMMARY"`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd)
 		},
@@ -74,6 +77,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noSnapshot, "no-snapshot", false, "boot every scenario instead of restoring it from its cell's snapshot (to debug the snapshot itself)")
 	cmd.Flags().BoolVar(&f.noIcount, "no-icount", false, "run TCG guests on the host's clock; by default they count instructions and skip idle waits (kmemleak's 5 s, watchdogs) in no wall time")
 	cmd.Flags().DurationVar(&f.settle, "settle", matrix.DefaultSettle, "guest time to wait after every unload and failed load, so that a timer or work item the module left armed fires inside that step (0: no wait)")
+	f.outputs.register(cmd)
 	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one VM, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
 }
 
@@ -85,6 +89,9 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	if err := atLeast("--repeat", f.repeat, 1); err != nil {
+		return err
+	}
+	if err := f.outputs.check(); err != nil {
 		return err
 	}
 	// An earlier run to compare with must be readable before this one
@@ -163,6 +170,10 @@ func newProgress(quiet, verbose bool) (p matrix.Progress, stop func()) {
 // changes since --baseline. A run that failed (runErr), a cell that did not
 // pass or a regression is the error.
 func (f *runFlags) printResults(res *report.Results, runErr error) error {
+	// Partial results too: an interrupted run's KTAP says what ran.
+	if err := f.outputs.write(res); err != nil {
+		return err
+	}
 	fmt.Println()
 	if err := res.WriteTable(os.Stdout); err != nil {
 		return err

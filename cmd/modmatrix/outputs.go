@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"modmatrix.dev/modmatrix/harness/report"
+)
+
+// outputFlags are the other forms a run's results can be written in, for
+// tools that read neither results.json nor junit.xml: kernel CI tooling
+// reads KTAP, a CI job's page shows Markdown.
+type outputFlags struct{ ktap, summaryMD string }
+
+func (o *outputFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.ktap, "ktap", "", "also write the matrix as KTAP version 1 to `FILE`: a suite per kernel × cell, a test per scenario, KUnit cases nested under theirs")
+	cmd.Flags().StringVar(&o.summaryMD, "summary-md", "", "also write the matrix as Markdown to `FILE` (appended to when FILE is $GITHUB_STEP_SUMMARY, as GitHub Actions wants)")
+}
+
+// check refuses, before any work, a file that could not be written at the
+// end: its folder is made now (it may be inside --out) and written to.
+func (o *outputFlags) check() error {
+	for _, f := range []struct{ flag, path string }{{"--ktap", o.ktap}, {"--summary-md", o.summaryMD}} {
+		if f.path == "" {
+			continue
+		}
+		if fi, err := os.Stat(f.path); err == nil && fi.IsDir() {
+			return fmt.Errorf("%s %s: a folder; name a file", f.flag, f.path)
+		}
+		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+			return fmt.Errorf("%s %s: %w", f.flag, f.path, err)
+		}
+		probe, err := os.CreateTemp(filepath.Dir(f.path), ".modmatrix-probe-*")
+		if err != nil {
+			return fmt.Errorf("%s %s: cannot write there: %w", f.flag, f.path, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+	}
+	return nil
+}
+
+// write writes res in the forms asked for.
+func (o *outputFlags) write(res *report.Results) error {
+	if o.ktap != "" {
+		if err := replaceFile(o.ktap, res.WriteKTAP); err != nil {
+			return fmt.Errorf("--ktap: %w", err)
+		}
+	}
+	if o.summaryMD == "" {
+		return nil
+	}
+	if o.summaryMD != os.Getenv("GITHUB_STEP_SUMMARY") {
+		if err := replaceFile(o.summaryMD, res.WriteMarkdown); err != nil {
+			return fmt.Errorf("--summary-md: %w", err)
+		}
+		return nil
+	}
+	// Every step of a job appends its part to the one summary file.
+	f, err := os.OpenFile(o.summaryMD, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("--summary-md: %w", err)
+	}
+	if err := res.WriteMarkdown(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--summary-md: %w", err)
+	}
+	return f.Close()
+}
+
+// replaceFile writes path whole or not at all.
+func replaceFile(path string, write func(io.Writer) error) error {
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
