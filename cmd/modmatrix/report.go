@@ -23,7 +23,7 @@ nothing: the verdicts do not change the exit status.` + exitHelp(
 			""),
 		Example: `  modmatrix report modmatrix-out
   modmatrix report modmatrix-out --ktap matrix.ktap --summary-md summary.md`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := outputs.check(); err != nil {
 				return err
