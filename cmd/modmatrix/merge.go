@@ -56,6 +56,6 @@ its junit.xml and index.html, and print the table.` + exitHelp(
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "modmatrix-merged", "output folder for the merged results.json")
-	outputs.register(cmd)
+	outputs.register(cmd, false)
 	return cmd
 }

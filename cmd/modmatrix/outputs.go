@@ -14,10 +14,17 @@ import (
 
 // outputFlags are the other forms a run's results can be written in, for
 // tools that read neither results.json nor junit.xml: kernel CI tooling
-// reads KTAP, a CI job's page shows Markdown.
-type outputFlags struct{ ktap, summaryMD string }
+// reads KTAP, a CI job's page shows Markdown, GitHub puts annotations on
+// the lines they name.
+type outputFlags struct {
+	ktap, summaryMD string
+	annotate        bool
+}
 
-func (o *outputFlags) register(cmd *cobra.Command) {
+// register adds the flags; annotations are on by default where annotate
+// says (run's on GitHub Actions; merge's and report's would repeat them).
+func (o *outputFlags) register(cmd *cobra.Command, annotate bool) {
+	cmd.Flags().BoolVar(&o.annotate, "github-annotations", annotate, "print a GitHub Actions error annotation per scenario that did not pass, at its scenario file's line (the first "+fmt.Sprint(report.GitHubAnnotationLimit)+", then how many more)")
 	cmd.Flags().StringVar(&o.ktap, "ktap", "", "also write the matrix as KTAP version 1 to `FILE`: a suite per kernel × cell, a test per scenario, KUnit cases nested under theirs")
 	cmd.Flags().StringVar(&o.summaryMD, "summary-md", "", "also write the matrix as Markdown to `FILE` (appended to when FILE is $GITHUB_STEP_SUMMARY, as GitHub Actions wants)")
 }
@@ -47,6 +54,16 @@ func (o *outputFlags) check() error {
 
 // write writes res in the forms asked for.
 func (o *outputFlags) write(res *report.Results) error {
+	if o.annotate {
+		// Paths in annotations are the repository's: the workspace's.
+		ws := os.Getenv("GITHUB_WORKSPACE")
+		if ws == "" {
+			ws, _ = os.Getwd()
+		}
+		if err := res.WriteGitHubAnnotations(os.Stdout, ws, report.GitHubAnnotationLimit); err != nil {
+			return err
+		}
+	}
 	if o.ktap != "" {
 		if err := replaceFile(o.ktap, res.WriteKTAP); err != nil {
 			return fmt.Errorf("--ktap: %w", err)

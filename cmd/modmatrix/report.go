@@ -44,6 +44,6 @@ nothing: the verdicts do not change the exit status.` + exitHelp(
 			return r.WriteTable(os.Stdout)
 		},
 	}
-	outputs.register(cmd)
+	outputs.register(cmd, false)
 	return cmd
 }

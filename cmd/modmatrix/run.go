@@ -77,7 +77,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noSnapshot, "no-snapshot", false, "boot every scenario instead of restoring it from its cell's snapshot (to debug the snapshot itself)")
 	cmd.Flags().BoolVar(&f.noIcount, "no-icount", false, "run TCG guests on the host's clock; by default they count instructions and skip idle waits (kmemleak's 5 s, watchdogs) in no wall time")
 	cmd.Flags().DurationVar(&f.settle, "settle", matrix.DefaultSettle, "guest time to wait after every unload and failed load, so that a timer or work item the module left armed fires inside that step (0: no wait)")
-	f.outputs.register(cmd)
+	f.outputs.register(cmd, os.Getenv("GITHUB_ACTIONS") == "true")
 	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one VM, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
 }
 

@@ -89,11 +89,14 @@ type Cell struct {
 
 // ScenarioResult is one scenario on one cell.
 type ScenarioResult struct {
-	Kernel   string          `json:"kernel"`
-	Cell     string          `json:"cell"`
-	Scenario string          `json:"scenario"`
-	Verdict  verdict.Verdict `json:"verdict"`
-	Reason   string          `json:"reason,omitempty"`
+	Kernel   string `json:"kernel"`
+	Cell     string `json:"cell"`
+	Scenario string `json:"scenario"`
+	// File is the scenario file the run read (none for the scenario
+	// generated for a module folder without one); steps' lines are its.
+	File    string          `json:"file,omitempty"`
+	Verdict verdict.Verdict `json:"verdict"`
+	Reason  string          `json:"reason,omitempty"`
 	// DurationMS is the scenario's time in the guest, on the guest's
 	// clock (see Results.GuestClock); WallMS its VM's life on the host's.
 	DurationMS int64 `json:"duration_ms"`
@@ -125,6 +128,8 @@ type Start struct {
 
 // StepRecord is one step as observed, with what was expected of it.
 type StepRecord struct {
+	// Line is the step's line in the scenario file.
+	Line        int               `json:"line,omitempty"`
 	Action      string            `json:"action"`
 	Module      string            `json:"module,omitempty"`
 	Params      string            `json:"params,omitempty"`

@@ -27,6 +27,7 @@ func StepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 			}
 		}
 		if i < len(result.Steps) {
+			rec.Line = result.Steps[i].Line
 			rec.Expected, rec.Mismatches = result.Steps[i].Expected, result.Steps[i].Mismatches
 			rec.Stress = result.Steps[i].Stress
 		}
@@ -40,7 +41,7 @@ func StepRecords(steps []protocol.StepResult, result verdict.Result, reports map
 	if i := len(steps); i < len(result.Steps) {
 		o := result.Steps[i]
 		out = append(out, StepRecord{
-			Action: o.Action, Module: o.Module, Flags: o.Flags, Error: o.Error, Kmsg: []string{},
+			Line: o.Line, Action: o.Action, Module: o.Module, Flags: o.Flags, Error: o.Error, Kmsg: []string{},
 			Expected: o.Expected, Mismatches: o.Mismatches, Reports: reports[i],
 		})
 	}
