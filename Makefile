@@ -1,5 +1,6 @@
 # modmatrix: `make run` runs the default matrix, `make test` the test suite.
-# Both install what is missing through apt first (scripts/deps.sh).
+# Both install what is missing through apt first (scripts/deps.sh): a run
+# what it calls, the tests also what only they need (test-deps).
 
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
@@ -16,12 +17,12 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # 0~git plus the commit.
 DEB_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null) && echo $${v\#v} || echo 0~git$$(git rev-parse --short HEAD 2>/dev/null || echo 0))
 
-.PHONY: run test unit lint bench deps build guest install deb clean
+.PHONY: run test unit lint bench deps test-deps build guest install deb clean
 
 run: deps build
 	./bin/modmatrix run $(ARGS)
 
-test: deps
+test: test-deps
 	$(GO) vet ./...
 	$(GO) vet -tags faultinject ./harness/vm
 	$(GO) test -count=1 -tags faultinject -run TestFaultSwitch ./harness/vm
@@ -61,6 +62,9 @@ guest:
 
 deps:
 	@scripts/deps.sh
+
+test-deps:
+	@scripts/deps.sh --test
 
 # A Debian package of what install installs, its Depends in
 # packaging/control: bin/modmatrix_VERSION_amd64.deb.

@@ -37,7 +37,7 @@ func Debian(ctx context.Context, cacheDir, series string, opts ...Option) (*Sour
 	tarball := filepath.Join(usrSrc, pkg+".tar.xz")
 	st, err := os.Stat(tarball)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("kernel source %s: %s not found: apt-get install %s (or make deps)", series, tarball, pkg)
+		return nil, fmt.Errorf("kernel source %s: %s not found: apt-get install %s (or scripts/deps.sh --kernels %s)", series, tarball, pkg, series)
 	}
 	if err != nil {
 		return nil, err

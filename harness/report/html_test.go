@@ -27,9 +27,9 @@ func chromium(t *testing.T) string {
 		}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is missing: the page must be checked in a real browser in CI (make deps)")
+		t.Fatal("chromium is missing: the page must be checked in a real browser in CI (make test-deps)")
 	}
-	t.Skip("chromium is missing: install Debian's chromium package (make deps) to check index.html in a browser")
+	t.Skip("chromium is missing: install Debian's chromium package (make test-deps) to check index.html in a browser")
 	return ""
 }
 
