@@ -22,6 +22,11 @@
 //	    compressed: xz             # optional, load only: gzip, xz, zstd, or xz-corrupted…; the
 //	                               # kernel unpacks it (finit_module MODULE_INIT_COMPRESSED_FILE)
 //	    timeout: 10s               # optional, any step: the agent's watchdog
+//	    built_for: {cell: unload}  # optional, load only: the module as built for another
+//	                               # kernel, one of {cell: NAME} (that cell's kernel, same
+//	                               # source), {localversion: -other} (this kernel's tree, another
+//	                               # LOCALVERSION: only vermagic differs) or {symbol_version:
+//	                               # SYMBOL} (this tree with SYMBOL's CRC changed in Module.symvers)
 //	    expect:
 //	      - when: "!MODULES"
 //	        errno: ENOSYS
@@ -52,6 +57,11 @@
 //	  - unload: leaky
 //	    expect:
 //	      - leftovers: [proc /proc/leaky, '/^chrdev \d+ leaky$/']
+//	        report: {kind: LEAK, module: leaky}   # or a list; title: a pattern, optional
+//	  - load: hang_init
+//	    timeout: 5s
+//	    expect:
+//	      - hung: true             # the step overruns its timeout (the guest is then dead)
 //	  - open: /dev/refheld         # open and keep the fd
 //	  - close: /dev/refheld
 //	  - pause: 500ms
@@ -124,6 +134,15 @@
 //     the scenario result), junit.xml and index.html on its own.
 //   - status, output: a modprobe step's exit status (0 to 255) and
 //     patterns that must occur in what it printed.
+//   - report: a kernel report the step must print: kind (OOPS,
+//     NULL_DEREF, GPF, WARNING, BUG, KASAN, LEAK, PANIC, HANG, OOM, …; see
+//     harness/kreport/kinds), optionally module (the one the report
+//     blames) and title (a pattern). A list asks for each. A step whose
+//     blocks expect no report must print none: an unexpected one is FAIL,
+//     CRASH for the kinds that are crashes (an oops, a panic).
+//   - hung: true when the step is expected to overrun its timeout (a
+//     module whose init or exit never returns): the agent's watchdog
+//     reports it, and the boot ends with that step.
 //   - leftovers: none, or patterns each matching one leftover of the
 //     step's module as "KIND NAME" (load and unload steps only; not in
 //     loops). See "Resource ledger" below.
@@ -181,4 +200,17 @@
 // prefix is accepted): SYM holds for y or m; SYM=y, SYM=m, SYM=n (n also
 // when unset), SYM=123, SYM=0x10, SYM="text", and != for each; !, && and ||
 // with that precedence, and parentheses.
+//
+// Two kinds of symbol are not CONFIG symbols. KERNELVERSION is the
+// kernel's version as `make kernelversion` prints it, compared with <,
+// <=, >, >=, = and != (KERNELVERSION >= 6.5): for behaviour that changed
+// between releases, not with configuration. CMDLINE.NAME reads the cell's
+// kernel command line (its fragments' "# cmdline:" lines): alone it holds
+// when the parameter is given (CMDLINE.lockdown), compared it tests the
+// value (CMDLINE.module.sig_enforce=1); a parameter given without a value
+// is y, an absent one n; dashes and underscores in NAME are the same, as
+// to the kernel.
+//
+// `modmatrix list` checks every file; `modmatrix explain SCENARIO --cell
+// NAME` prints which blocks apply on a cell and what they check.
 package scenario
