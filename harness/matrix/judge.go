@@ -20,6 +20,7 @@ func (r *cellRun) judge(sc *scenario.Scenario, res *vm.Result, prefix, started s
 	out := verdict.JudgeBoot(boot, []*verdict.Expected{exp})
 	r.addLoose(out.Loose)
 	sr := r.bootError(sc, "", prefix)
+	sr.Warnings = exp.Unchecked()
 	sr.Started, sr.WallMS, sr.ReadyMS = started, res.Duration.Milliseconds(), res.Working.Milliseconds()
 	for _, e := range res.Events {
 		if e.Kind == protocol.EventBoot && e.Boot != nil {

@@ -118,6 +118,9 @@ type ScenarioResult struct {
 	KUnit []verdict.KUnitCase `json:"kunit,omitempty"`
 	// Note says how the run changed the scenario (--repeat), or why not.
 	Note string `json:"note,omitempty"`
+	// Warnings are what the scenario file leaves unsaid on this cell: a
+	// step none of whose expect blocks applies here.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Start is the kernel's state when a scenario began.

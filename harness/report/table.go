@@ -70,8 +70,28 @@ func (r *Results) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "\n%s %s %s: %s %s\n", s.Scenario, s.Kernel, s.Cell, s.Verdict, firstLines(s.Reason, 20))
 		}
 	}
+	r.writeWarnings(w)
 	r.writeStress(w) // stress.go
 	return nil
+}
+
+// writeWarnings says, once per scenario step, on which cells the scenario
+// file expects nothing of it.
+func (r *Results) writeWarnings(w io.Writer) {
+	var order []string
+	cells := map[string][]string{}
+	for _, s := range r.Results {
+		for _, warn := range s.Warnings {
+			key := s.Scenario + ": " + warn
+			if cells[key] == nil {
+				order = append(order, key)
+			}
+			cells[key] = append(cells[key], s.Kernel+" "+s.Cell)
+		}
+	}
+	for _, key := range order {
+		fmt.Fprintf(w, "\nwarning: %s: on %s\n", key, strings.Join(cells[key], ", "))
+	}
 }
 
 func firstLines(s string, n int) string {

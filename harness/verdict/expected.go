@@ -1,6 +1,8 @@
 package verdict
 
 import (
+	"fmt"
+
 	"modmatrix.dev/modmatrix/harness/scenario"
 )
 
@@ -55,5 +57,28 @@ func (s ExpectedStep) reports() []scenario.ReportExpect {
 	for _, e := range s.Expect {
 		out = append(out, e.Reports...)
 	}
+	return out
+}
+
+// Unchecked names the steps that have expect blocks of which none applies
+// on this kernel: the scenario says what to expect on other cells and
+// nothing here, which is most often a case its author forgot (a when: for
+// MODULE_UNLOAD and none for !MODULE_UNLOAD). Steps without expect blocks
+// (open, pause) are meant to check nothing and are not named.
+func (e *Expected) Unchecked() []string {
+	var out []string
+	var walk func(steps []ExpectedStep, where string)
+	walk = func(steps []ExpectedStep, where string) {
+		for i, st := range steps {
+			at := fmt.Sprintf("%sstep %d (%s, %s:%d)", where, i+1, st.Describe(), e.Scenario.File, st.Line)
+			if len(st.Step.Expect) > 0 && len(st.Expect) == 0 {
+				out = append(out, at+": no expect block's when: holds on this cell, so nothing is checked")
+			}
+			for j, loop := range st.Loops {
+				walk(loop, fmt.Sprintf("%sstep %d loop %d ", where, i+1, j+1))
+			}
+		}
+	}
+	walk(e.Steps, "")
 	return out
 }
