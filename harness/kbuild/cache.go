@@ -50,6 +50,9 @@ type Kernel struct {
 	SourceID  string
 	Cached    bool
 	BuildTime time.Duration // of the build that produced the entry
+	// BuildLog is make's output of that build; "" for an entry built
+	// before modmatrix kept it.
+	BuildLog string
 }
 
 // BootImage is what QEMU boots: the uncompressed vmlinux through PVH where
@@ -279,9 +282,17 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 		return err
 	}
 	base := c.nearest(src, cc, want, before, key)
+	// make's output is kept with the tree (BuildLog); it goes beside the
+	// stage until the build made the stage.
+	logFile, err := os.Create(stage + ".log")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(stage + ".log")
+	defer logFile.Close()
 	j := &job{
 		src: src, cell: cell, dir: stage, config: config,
-		modules: want.Enabled("MODULES"), jobs: o.jobs, log: o.log,
+		modules: want.Enabled("MODULES"), jobs: o.jobs, log: io.MultiWriter(o.log, logFile),
 	}
 	if base != nil {
 		j.base = base.Dir
@@ -293,6 +304,12 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 		return fmt.Errorf("cell %s: %s of linux %s in %s: %w", cell, what, src.Version, stage, err)
 	}
 	elapsed := time.Since(start)
+	if err := logFile.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(stage+".log", filepath.Join(stage, buildLogPath)); err != nil {
+		return err
+	}
 	if before != nil {
 		if err := unchangedSince(src, cell, before); err != nil {
 			return err
@@ -322,10 +339,12 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	return writeManifest(stage, &m)
 }
 
-// Where a finished tree has its images.
+// Where a finished tree has its images, and make's output of the build
+// that made it.
 const (
-	vmlinuxPath = "vmlinux"
-	bzImagePath = "arch/x86/boot/bzImage"
+	vmlinuxPath  = "vmlinux"
+	bzImagePath  = "arch/x86/boot/bzImage"
+	buildLogPath = "modmatrix-build.log"
 )
 
 // editableStats are the stats of an editable tree (--kernel-src), taken

@@ -3,6 +3,7 @@ package kbuild
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -109,6 +110,7 @@ func newTestCache(t *testing.T, f *fake) *Cache {
 		f.bases = append(f.bases, j.base)
 		f.mu.Unlock()
 		time.Sleep(f.delay)
+		fmt.Fprintf(j.log, "  CC      kernel/module/main.o\n")
 		if f.buildFn != nil {
 			if err := f.buildFn(j); err != nil {
 				return err
@@ -173,6 +175,10 @@ func TestKernelMissThenHit(t *testing.T) {
 	assert.Equal(t, "6.12.117", k.Version)
 	assert.Equal(t, "unload", k.Cell)
 	assert.Equal(t, filepath.Join(k.Dir, "vmlinux"), k.Vmlinux)
+	require.Equal(t, filepath.Join(k.Dir, "modmatrix-build.log"), k.BuildLog, "make's output stays with the tree")
+	log, err := os.ReadFile(k.BuildLog)
+	require.NoError(t, err)
+	assert.Equal(t, "  CC      kernel/module/main.o\n", string(log))
 	assert.Equal(t, filepath.Join(k.Dir, "arch/x86/boot/bzImage"), k.BzImage)
 	assert.Equal(t, "y", k.Config.Value("MODULE_UNLOAD"))
 	assert.True(t, k.Modules())

@@ -100,12 +100,16 @@ func loadChecked(dir string, check func(cacheentry.Sums, string) error) (*Kernel
 	if err != nil {
 		return nil, err
 	}
-	return &Kernel{
+	k := &Kernel{
 		Key: m.Key, Dir: dir, Version: m.Version, Release: m.Release,
 		Vmlinux: filepath.Join(dir, m.Vmlinux), BzImage: filepath.Join(dir, m.BzImage),
 		Config: cfg, Cell: m.Cell, SourceID: m.SourceID,
 		Cached: true, BuildTime: m.BuildTime,
-	}, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, buildLogPath)); err == nil {
+		k.BuildLog = filepath.Join(dir, buildLogPath)
+	}
+	return k, nil
 }
 
 // base is a complete entry to build from, and how far it is from the

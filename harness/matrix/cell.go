@@ -2,8 +2,10 @@ package matrix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,6 +55,10 @@ type cellRun struct {
 	looseReports []verdict.Report
 	// notes says, by scenario, why --repeat left it as it was.
 	notes map[string]string
+	// phases is where the cell's time went; config and buildLog are the
+	// kernel's .config and build log, copied into the output.
+	phases           report.Phases
+	config, buildLog string
 }
 
 func (r *cellRun) stage(s string) { r.m.cfg.Progress.Stage(r.u.src.Version, r.u.cell.Name, s) }
@@ -81,6 +87,9 @@ func (r *cellRun) prepareModules(ctx context.Context, k *kbuild.Kernel) error {
 	var err error
 	r.kernel = k
 	r.kos = map[string]map[string]string{}
+	if err := r.keepKernelFiles(k); err != nil {
+		return err
+	}
 	r.stage("modules")
 	r.own = slices.Clone(r.m.scenarios)
 	var built map[string]*modbuild.Result
@@ -127,6 +136,40 @@ func (r *cellRun) prepareModules(ctx context.Context, k *kbuild.Kernel) error {
 		}
 	}
 	r.applyRepeat() // stress.go
+	return nil
+}
+
+// keepKernelFiles copies the kernel's .config and build log into the
+// cell's output, so the page links them and an artifact carries them.
+func (r *cellRun) keepKernelFiles(k *kbuild.Kernel) error {
+	if err := os.MkdirAll(r.out, 0o755); err != nil {
+		return err
+	}
+	files := []struct {
+		from string
+		to   *string
+		name string
+	}{{k.Dir, &r.config, "kernel.config"}, {k.BuildLog, &r.buildLog, "kernel-build.log"}}
+	if k.Dir != "" {
+		files[0].from = filepath.Join(k.Dir, ".config")
+	}
+	for _, f := range files {
+		if f.from == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.from)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a prebuilt kernel has no tree
+		}
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(r.out, f.name)
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+		*f.to = dst
+	}
 	return nil
 }
 
@@ -217,9 +260,12 @@ func placeholders(sc *scenario.Scenario, dir string) (map[string]string, error) 
 // kernel, and what one does to the kernel touches no other.
 func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []report.ScenarioResult) {
 	pending, results := r.runnable()
+	start := time.Now()
 	if len(pending) > 0 {
 		r.snapshot(ctx, k)
 	}
+	r.phases.SnapshotMS = time.Since(start).Milliseconds()
+	start = time.Now()
 	out := make([]report.ScenarioResult, len(pending))
 	var wg sync.WaitGroup
 	for i, sc := range pending {
@@ -235,6 +281,7 @@ func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []re
 		}()
 	}
 	wg.Wait()
+	r.phases.ScenariosMS = time.Since(start).Milliseconds()
 	return r.cellReport(""), append(results, out...)
 }
 
@@ -254,6 +301,9 @@ func (r *cellRun) cellReport(errText string) report.Cell {
 		c.SnapshotKey, c.SnapshotCached = r.snap.Meta.Key, r.snap.Cached
 	}
 	c.SnapshotNote, c.BootConsoleLog = r.snapNote, r.bootConsole
+	c.Config, c.BuildLog = r.config, r.buildLog
+	phases := r.phases
+	c.Phases = &phases
 	if r.kernel != nil {
 		c.KernelKey, c.KernelCached, c.KernelBuildMS = r.kernel.Key, r.kernel.Cached, r.kernel.BuildTime.Milliseconds()
 	}

@@ -421,16 +421,16 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	if err := m.writeGenerated(); err != nil {
 		return nil, err
 	}
+	imageStart := time.Now()
 	base, err := initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
 	if err != nil {
 		return nil, err
 	}
+	res.ImageMS = time.Since(imageStart).Milliseconds()
 	units := m.shardUnits()
 	rec := &recorder{res: res, out: out, progress: m.cfg.Progress, files: map[string]string{}}
-	for _, sc := range m.scenarios {
-		if !sc.Generated {
-			rec.files[sc.Name] = sc.File
-		}
+	for _, sc := range res.Scenarios {
+		rec.files[sc.Name] = sc.File
 	}
 	m.schedule(ctx, units, base, rec)
 
@@ -464,6 +464,13 @@ func (m *Matrix) newResults() *report.Results {
 	if m.cfg.Shard != nil {
 		res.Shard = m.cfg.Shard.String()
 	}
+	for _, sc := range m.scenarios {
+		info := report.ScenarioInfo{Name: sc.Name, Description: sc.Description}
+		if !sc.Generated {
+			info.File = sc.File
+		}
+		res.Scenarios = append(res.Scenarios, info)
+	}
 	return res
 }
 
@@ -496,7 +503,9 @@ func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Bas
 			break
 		}
 		r := &cellRun{m: m, u: u, out: filepath.Join(rec.out, u.src.Version, u.cell.Name), base: base}
+		start := time.Now()
 		k, err := r.prepareKernel(ctx)
+		r.phases.KernelMS = time.Since(start).Milliseconds()
 		if err != nil {
 			rec.record(r.failed(err))
 			continue
@@ -510,7 +519,9 @@ func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Bas
 		go func() {
 			defer wg.Done()
 			<-prev
+			start := time.Now()
 			err := r.prepareModules(ctx, k)
+			r.phases.ModulesMS = time.Since(start).Milliseconds()
 			close(done)
 			if err != nil {
 				rec.record(r.failed(err))

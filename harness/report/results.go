@@ -49,11 +49,34 @@ type Results struct {
 	// the cache and the temporary folder, which this run removed first.
 	Swept []string `json:"swept,omitempty"`
 	// Repeat is run --repeat's count (0 without it).
-	Repeat  int              `json:"repeat,omitempty"`
-	Cells   []Cell           `json:"cells"`
-	Results []ScenarioResult `json:"results"`
+	Repeat int `json:"repeat,omitempty"`
+	// ImageMS is the time the run spent on the guest image every cell
+	// shares (the agent, init and tools packed once).
+	ImageMS int64 `json:"image_ms,omitempty"`
+	// Scenarios describes each scenario of the matrix once.
+	Scenarios []ScenarioInfo   `json:"scenarios,omitempty"`
+	Cells     []Cell           `json:"cells"`
+	Results   []ScenarioResult `json:"results"`
 	// Diff holds the changes against a baseline, when one was given.
 	Diff []Change `json:"diff,omitempty"`
+}
+
+// ScenarioInfo is what a scenario is, whatever cell it ran on.
+type ScenarioInfo struct {
+	Name        string `json:"name"`
+	File        string `json:"file,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Phases is where a cell's wall time went in this run: getting its
+// kernel (a build, or a cache hit's check), building its modules, the
+// boot its snapshot was taken of, and its scenario VMs (up to -j at once,
+// from the first start to the last end).
+type Phases struct {
+	KernelMS    int64 `json:"kernel_ms"`
+	ModulesMS   int64 `json:"modules_ms"`
+	SnapshotMS  int64 `json:"snapshot_ms"`
+	ScenariosMS int64 `json:"scenarios_ms"`
 }
 
 // Cell is one kernel version × Kconfig cell.
@@ -80,6 +103,12 @@ type Cell struct {
 	// (the kernel's boot messages; a restored scenario's console starts
 	// after them).
 	BootConsoleLog string `json:"boot_console_log,omitempty"`
+	// Config is a copy of the kernel's resolved .config in the output,
+	// BuildLog of make's output of the build that made it (none for a
+	// kernel cached before modmatrix kept it).
+	Config   string  `json:"config,omitempty"`
+	BuildLog string  `json:"build_log,omitempty"`
+	Phases   *Phases `json:"phases,omitempty"`
 	// Error is set when the cell could not run at all (build failure, …).
 	Error string `json:"error,omitempty"`
 	// Reports are kernel reports no scenario step accounts for, such as a
@@ -245,6 +274,7 @@ func Merge(parts []*Results) (*Results, error) {
 	}
 	out := &Results{SchemaVersion: SchemaVersion, MatrixID: parts[0].MatrixID, Started: parts[0].Started, Accel: parts[0].Accel}
 	seen := map[[2]string]string{}
+	described := map[string]bool{}
 	for _, p := range parts {
 		if p.MatrixID != out.MatrixID {
 			return nil, fmt.Errorf("shard %q is of matrix %s, not %s: the inputs come from different matrix definitions", p.Shard, p.MatrixID, out.MatrixID)
@@ -260,6 +290,13 @@ func Merge(parts []*Results) (*Results, error) {
 			out.Started = p.Started
 		}
 		out.DurationMS = max(out.DurationMS, p.DurationMS)
+		out.ImageMS = max(out.ImageMS, p.ImageMS)
+		for _, sc := range p.Scenarios {
+			if !described[sc.Name] {
+				described[sc.Name] = true
+				out.Scenarios = append(out.Scenarios, sc)
+			}
+		}
 		out.Interrupted = out.Interrupted || p.Interrupted
 		out.Swept = append(out.Swept, p.Swept...)
 		out.Cells = append(out.Cells, p.Cells...)
