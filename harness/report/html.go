@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"modmatrix.dev/modmatrix/harness/verdict"
@@ -20,48 +21,106 @@ var page = template.Must(template.New("index").Funcs(template.FuncMap{
 	// stress.go
 	"stressLine":   StressLine,
 	"stressTiming": stressTiming,
+	"stressCharts": stressCharts,
 }).Parse(pageSource))
 
-// pageCell is one kernel × cell column of the page.
+// pageCell is one kernel × cell column of the page, with its verdict
+// counts.
 type pageCell struct {
-	Kernel, Cell string
+	*Cell
+	Totals []pageTotal
+}
+
+// pageKernel spans its cells' columns in the header.
+type pageKernel struct {
+	Kernel string
+	Span   int
+}
+
+// pageTotal is how many results got a verdict.
+type pageTotal struct {
+	Verdict verdict.Verdict
+	N       int
 }
 
 // pageRow is one scenario with its result in each column (nil: not run).
 type pageRow struct {
-	Scenario string
-	Results  []*ScenarioResult
+	Scenario    string
+	Description string
+	Results     []*ScenarioResult
 }
 
 type pageData struct {
 	*Results
+	Kernels []pageKernel
 	Columns []pageCell
 	Rows    []pageRow
+	Totals  []pageTotal
+	Phases  template.HTML
 	Dir     string
+}
+
+// totals counts the verdicts of results, worst first.
+func totals(results []*ScenarioResult) []pageTotal {
+	n := map[verdict.Verdict]int{}
+	for _, r := range results {
+		if r != nil {
+			n[r.Verdict]++
+		}
+	}
+	var out []pageTotal
+	for _, v := range verdict.All() {
+		if n[v] > 0 {
+			out = append(out, pageTotal{v, n[v]})
+		}
+	}
+	return out
 }
 
 // WriteHTML saves index.html in dir: a self-contained page (no network
 // fetches, no script) with the matrix — scenarios as rows, kernel × cell as
 // columns — where each cell opens its step table and links its console log.
 func (r *Results) WriteHTML(dir string) error {
-	d := pageData{Results: r, Dir: dir}
-	col := map[pageCell]int{}
-	for _, c := range r.Cells {
-		pc := pageCell{c.Kernel, c.Cell}
-		col[pc] = len(d.Columns)
-		d.Columns = append(d.Columns, pc)
+	d := pageData{Results: r, Dir: dir, Phases: phaseChart(r.Cells)}
+	// Columns grouped by kernel under one header cell each.
+	cells := make([]*Cell, len(r.Cells))
+	for i := range r.Cells {
+		cells[i] = &r.Cells[i]
+	}
+	slices.SortStableFunc(cells, func(a, b *Cell) int { return strings.Compare(a.Kernel, b.Kernel) })
+	col := map[[2]string]int{}
+	for _, c := range cells {
+		col[[2]string{c.Kernel, c.Cell}] = len(d.Columns)
+		d.Columns = append(d.Columns, pageCell{Cell: c})
+		if n := len(d.Kernels); n > 0 && d.Kernels[n-1].Kernel == c.Kernel {
+			d.Kernels[n-1].Span++
+		} else {
+			d.Kernels = append(d.Kernels, pageKernel{c.Kernel, 1})
+		}
+	}
+	described := map[string]string{}
+	for _, sc := range r.Scenarios {
+		described[sc.Name] = sc.Description
 	}
 	row := map[string]int{}
+	byColumn := make([][]*ScenarioResult, len(d.Columns))
+	var all []*ScenarioResult
 	for i := range r.Results {
 		s := &r.Results[i]
+		all = append(all, s)
 		if _, ok := row[s.Scenario]; !ok {
 			row[s.Scenario] = len(d.Rows)
-			d.Rows = append(d.Rows, pageRow{Scenario: s.Scenario, Results: make([]*ScenarioResult, len(d.Columns))})
+			d.Rows = append(d.Rows, pageRow{Scenario: s.Scenario, Description: described[s.Scenario], Results: make([]*ScenarioResult, len(d.Columns))})
 		}
-		if c, ok := col[pageCell{s.Kernel, s.Cell}]; ok {
+		if c, ok := col[[2]string{s.Kernel, s.Cell}]; ok {
 			d.Rows[row[s.Scenario]].Results[c] = s
+			byColumn[c] = append(byColumn[c], s)
 		}
 	}
+	for i := range d.Columns {
+		d.Columns[i].Totals = totals(byColumn[i])
+	}
+	d.Totals = totals(all)
 	path := filepath.Join(dir, "index.html")
 	f, err := os.Create(path + ".tmp")
 	if err != nil {
