@@ -298,6 +298,10 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 		j.base = base.Dir
 	}
 	what := buildKind(src, base)
+	if d := c.earlierBuildTime(cell, base != nil).Round(10 * time.Second); d > 0 {
+		// From the cache's own record: a fresh machine has none.
+		what += fmt.Sprintf(", about %s as such builds took here", d)
+	}
 	o.progress(what)
 	start := time.Now()
 	if err := c.build(ctx, j); err != nil {

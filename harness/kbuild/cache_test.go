@@ -552,3 +552,25 @@ func TestConfigStartsFromTinyconfig(t *testing.T) {
 	assert.Equal(t, []string{"configure", "configure", "configure"}, stages, "one configure stage a cell")
 	assert.NoError(t, CheckConfigEntry(filepath.Join(c.Dir, "configs", fragKey(testSrc.ID, Arch, "gcc (fake) 12", nil))))
 }
+
+// The progress line's estimate comes from the cache's record: the median
+// of the same cell's earlier builds of the same kind, else of every build
+// of that kind; nothing on a fresh cache.
+func TestEarlierBuildTime(t *testing.T) {
+	c := &Cache{Dir: t.TempDir()}
+	assert.Zero(t, c.earlierBuildTime("unload", false), "a fresh cache has no record")
+	for i, e := range []struct {
+		cell, from string
+		took       time.Duration
+	}{
+		{"unload", "", 300 * time.Second}, {"unload", "", 280 * time.Second}, {"unload", "", 500 * time.Second},
+		{"debug", "", 420 * time.Second}, {"debug", "k1", 40 * time.Second},
+	} {
+		dir := filepath.Join(c.Dir, "kernels", fmt.Sprintf("k%d", i))
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		require.NoError(t, writeManifest(dir, &manifest{Format: formatVersion, Cell: e.cell, From: e.from, BuildTime: e.took}))
+	}
+	assert.Equal(t, 300*time.Second, c.earlierBuildTime("unload", false))
+	assert.Equal(t, 40*time.Second, c.earlierBuildTime("unload", true), "no incremental unload build: any incremental one")
+	assert.Equal(t, 420*time.Second, c.earlierBuildTime("debug", false))
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -209,4 +210,35 @@ func (c *Cache) nearest(src *ksrc.Source, cc string, want kconfig.Config, now ks
 func CheckEntry(dir string) error {
 	_, err := loadEntry(dir)
 	return err
+}
+
+// earlierBuildTime is how long builds like the one about to start took in
+// this cache: the median of the entries of the same cell built the same
+// way (from scratch, or from another tree), else of all entries built
+// that way; 0 when there are none (a fresh cache).
+func (c *Cache) earlierBuildTime(cell string, incremental bool) time.Duration {
+	dirs, _ := filepath.Glob(filepath.Join(c.Dir, "kernels", "*", manifestName))
+	var same, alike []time.Duration
+	for _, p := range dirs {
+		dir := filepath.Dir(p)
+		if strings.HasPrefix(filepath.Base(dir), ".") {
+			continue
+		}
+		m, err := readManifest(dir)
+		if err != nil || m.BuildTime <= 0 || (m.From != "") != incremental {
+			continue
+		}
+		alike = append(alike, m.BuildTime)
+		if m.Cell == cell {
+			same = append(same, m.BuildTime)
+		}
+	}
+	if len(same) == 0 {
+		same = alike
+	}
+	if len(same) == 0 {
+		return 0
+	}
+	slices.Sort(same)
+	return same[len(same)/2]
 }
