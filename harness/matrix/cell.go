@@ -55,6 +55,9 @@ type cellRun struct {
 	looseReports []verdict.Report
 	// notes says, by scenario, why --repeat left it as it was.
 	notes map[string]string
+	// deferred are the scenarios whose modules wait for another cell's
+	// kernel (built_for: {cell: …}), finished while the others run.
+	deferred map[string]bool
 	// phases is where the cell's time went; config and buildLog are the
 	// kernel's .config and build log, copied into the output.
 	phases           report.Phases
@@ -83,7 +86,6 @@ func (r *cellRun) prepareKernel(ctx context.Context) (*kbuild.Kernel, error) {
 
 // prepareModules builds every scenario's modules against k.
 func (r *cellRun) prepareModules(ctx context.Context, k *kbuild.Kernel) error {
-	cache := r.m.cache
 	var err error
 	r.kernel = k
 	r.kos = map[string]map[string]string{}
@@ -125,18 +127,45 @@ func (r *cellRun) prepareModules(ctx context.Context, k *kbuild.Kernel) error {
 				return err
 			}
 		}
-		if err := r.buildForeign(ctx, cache, k, sc); err != nil {
-			return err
+		if needsOtherCell(sc) {
+			// Its modules wait for that cell's kernel, not the cell's
+			// other scenarios: boot finishes them meanwhile.
+			if r.deferred == nil {
+				r.deferred = map[string]bool{}
+			}
+			r.deferred[sc.Name] = true
+			continue
 		}
-		if err := r.makeFiles(ctx, k, sc); err != nil {
-			return err
-		}
-		if err := r.depmod(ctx, k, sc); err != nil {
+		if err := r.finishModules(ctx, k, sc); err != nil {
 			return err
 		}
 	}
 	r.applyRepeat() // stress.go
 	return nil
+}
+
+// finishModules builds what a scenario loads besides its folder's own
+// modules: the builds for other kernels, the signed and compressed files,
+// the depmod index.
+func (r *cellRun) finishModules(ctx context.Context, k *kbuild.Kernel, sc *scenario.Scenario) error {
+	if err := r.buildForeign(ctx, r.m.cache, k, sc); err != nil {
+		return err
+	}
+	if err := r.makeFiles(ctx, k, sc); err != nil {
+		return err
+	}
+	return r.depmod(ctx, k, sc)
+}
+
+// needsOtherCell tells a scenario that loads a module built for another
+// cell's kernel, which may still be building.
+func needsOtherCell(sc *scenario.Scenario) bool {
+	for _, st := range sc.Steps {
+		if st.BuiltFor != nil && st.BuiltFor.Cell != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // keepKernelFiles copies the kernel's .config and build log into the
@@ -272,6 +301,14 @@ func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if r.deferred[sc.Name] {
+				// The other cell's kernel first; the VM slot only after.
+				if err := r.finishModules(ctx, k, sc); err != nil {
+					out[i] = r.bootError(sc, err.Error(), filepath.Join(r.out, sc.Name))
+					out[i].ConsoleLog, out[i].EventLog = "", ""
+					return
+				}
+			}
 			if !r.m.acquireVM(ctx) {
 				out[i] = r.interrupted(sc)
 				return
@@ -381,7 +418,10 @@ func (r *cellRun) plan(sc *scenario.Scenario) (protocol.Plan, map[string]string,
 	for mod, ko := range r.kos[sc.Name] {
 		kos[protocol.ModuleFile(sc.Name+"/"+mod)] = ko
 	}
-	for name, p := range r.indexes[sc.Name] {
+	r.mu.Lock()
+	index := r.indexes[sc.Name] // a deferred scenario's depmod may be writing
+	r.mu.Unlock()
+	for name, p := range index {
 		kos[protocol.IndexFile(name)] = p
 	}
 	plan := protocol.Plan{Cell: r.u.cell.Name, Scenarios: []protocol.Scenario{p}, SettleMS: int(r.m.cfg.Settle.Milliseconds())}

@@ -140,6 +140,8 @@ func (r *cellRun) depmod(ctx context.Context, k *kbuild.Kernel, sc *scenario.Sce
 	if err != nil {
 		return fmt.Errorf("%s: %w", sc.File, err)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.indexes == nil {
 		r.indexes = map[string]map[string]string{}
 	}
