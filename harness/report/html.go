@@ -45,9 +45,19 @@ type pageTotal struct {
 
 // pageRow is one scenario with its result in each column (nil: not run).
 type pageRow struct {
-	Scenario    string
-	Description string
-	Results     []*ScenarioResult
+	Scenario string
+	// Description's first sentence shows; the rest opens under it.
+	Description, More string
+	Results           []*ScenarioResult
+}
+
+// firstSentence splits a description after its first sentence, so a row
+// of the matrix stays a row.
+func firstSentence(s string) (first, rest string) {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1], s[i+2:]
+	}
+	return s, ""
 }
 
 type pageData struct {
@@ -110,7 +120,8 @@ func (r *Results) WriteHTML(dir string) error {
 		all = append(all, s)
 		if _, ok := row[s.Scenario]; !ok {
 			row[s.Scenario] = len(d.Rows)
-			d.Rows = append(d.Rows, pageRow{Scenario: s.Scenario, Description: described[s.Scenario], Results: make([]*ScenarioResult, len(d.Columns))})
+			first, more := firstSentence(described[s.Scenario])
+			d.Rows = append(d.Rows, pageRow{Scenario: s.Scenario, Description: first, More: more, Results: make([]*ScenarioResult, len(d.Columns))})
 		}
 		if c, ok := col[[2]string{s.Kernel, s.Cell}]; ok {
 			d.Rows[row[s.Scenario]].Results[c] = s

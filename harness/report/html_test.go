@@ -39,7 +39,7 @@ func TestHTMLInChromium(t *testing.T) {
 	browser := chromium(t)
 	dir := t.TempDir()
 	r := &Results{SchemaVersion: SchemaVersion, MatrixID: "abc", Started: time.Now(), ImageMS: 5200,
-		Scenarios: []ScenarioInfo{{Name: "hello", Description: "prints on load & unload"}, {Name: "noexit", Description: "has no exit function"}}}
+		Scenarios: []ScenarioInfo{{Name: "hello", Description: "prints on load & unload"}, {Name: "noexit", Description: "Has no exit function. So it cannot be unloaded but by force."}}}
 	for _, k := range []string{"6.12.117", "6.1.192"} {
 		for _, c := range []string{"unload", "unload-off"} {
 			r.Cells = append(r.Cells, Cell{Kernel: k, Cell: c, Boots: 1,
@@ -94,6 +94,7 @@ func TestHTMLInChromium(t *testing.T) {
 	assert.Contains(t, html, `<span class="t-fail">2 FAIL</span> <span class="t-pass">6 PASS</span>`)
 	assert.Contains(t, html, `data-kernel="6.1.192" data-cell="unload-off"><span class="t-fail">1 FAIL</span><span class="t-pass">1 PASS</span></td>`)
 	assert.Contains(t, html, `<div class="desc">prints on load &amp; unload</div>`)
+	assert.Contains(t, html, `<details class="desc"><summary>Has no exit function.</summary>So it cannot be unloaded but by force.</details>`, "a long one opens past its first sentence")
 	// The charts: a bar per cell of where its time went, and the spread
 	// of a stress loop's load and unload durations.
 	assert.Equal(t, 1, strings.Count(html, `<svg class="chart phases"`))
