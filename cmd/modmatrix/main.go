@@ -63,9 +63,13 @@ func main() {
 	defer stop()
 
 	err := rootCmd().ExecuteContext(ctx)
+	var coded *exitError
 	switch {
 	case err == nil:
 		os.Exit(exitPass)
+	case errors.As(err, &coded):
+		fmt.Fprintln(os.Stderr, "modmatrix:", err)
+		os.Exit(coded.code)
 	case errors.Is(err, errFailed):
 		os.Exit(exitFail)
 	case ctx.Err() != nil:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ type runFlags struct {
 	noIcount   bool
 	settle     time.Duration
 	outputs    outputFlags
+	bisectExit bool
 }
 
 func runCmd() *cobra.Command {
@@ -44,17 +46,26 @@ func runCmd() *cobra.Command {
 scenarios' modules against it, boot it in QEMU with the agent, and judge
 every scenario on every cell. Prints the table; writes results.json,
 junit.xml and index.html to --out, and the matrix as KTAP (--ktap) or
-Markdown (--summary-md) where asked.` + exitHelp(
+Markdown (--summary-md) where asked. With --bisect-exit it exits as git
+bisect run wants instead (see below).` + exitHelp(
 			"every scenario passed (or was skipped) on every cell, and no regression since --baseline",
 			"some cell did not pass (FAIL, ERROR, HANG or CRASH, a kernel or module build that failed, or nothing ran), or --baseline found a regression",
 			"the harness could not run: bad flag or input, missing tool, a failure before any result",
-			"interrupted (SIGINT, SIGTERM): the results so far are written, no QEMU is left"),
+			"interrupted (SIGINT, SIGTERM): the results so far are written, no QEMU is left") + `
+
+With --bisect-exit (one kernel × cell), as git bisect run reads them:
+  0    good: every scenario passed (or was skipped)
+  1    bad: a scenario failed, hung or crashed the kernel
+  125  skip this commit: the kernel or modules did not build, it did not
+       boot, or a scenario could not be judged (ERROR)
+  128  stop the bisect: bad input or a missing tool, no commit to blame`,
 		Example: `  modmatrix run
   modmatrix run --kernels 6.12,6.1 --cells unload,debug --scenarios hello
   modmatrix run --module ./mydriver --cell kasan=kconfigs/unload.config,kasan.config --cells kasan
   modmatrix run --module ./mydriver --kernel debian-cloud-6.12
   modmatrix run --shard 2/4 --out shard-2 --baseline last-run/
-  modmatrix run --ktap matrix.ktap --summary-md "$GITHUB_STEP_SUMMARY"`,
+  modmatrix run --ktap matrix.ktap --summary-md "$GITHUB_STEP_SUMMARY"
+  git bisect run modmatrix run --kernel-src . --cells unload --scenarios noexit --bisect-exit`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd)
 		},
@@ -78,12 +89,32 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.noIcount, "no-icount", false, "run TCG guests on the host's clock; by default they count instructions and skip idle waits (kmemleak's 5 s, watchdogs) in no wall time")
 	cmd.Flags().DurationVar(&f.settle, "settle", matrix.DefaultSettle, "guest time to wait after every unload and failed load, so that a timer or work item the module left armed fires inside that step (0: no wait)")
 	f.outputs.register(cmd, os.Getenv("GITHUB_ACTIONS") == "true")
+	cmd.Flags().BoolVar(&f.bisectExit, "bisect-exit", false, "exit as git bisect run wants, for one kernel × cell: 0 good (every scenario passed), 1 bad (one failed, hung or crashed), 125 skip (the kernel or modules did not build or boot, or a scenario could not be judged), 128 stop (bad input, a missing tool)")
 	cmd.Flags().IntVar(&f.repeat, "repeat", 1, "run each scenario's steps N times in one VM, timing each load and unload; a scenario that leaves the kernel dirty on a cell runs once there, with a note")
 }
 
 // run builds, boots and judges the matrix with progress on stderr, then
 // prints the table.
 func (f *runFlags) run(cmd *cobra.Command) error {
+	err := f.runMatrix(cmd)
+	var failed *exitError
+	if f.bisectExit && err != nil && !errors.As(err, &failed) && cmd.Context().Err() == nil {
+		// The harness could not run: no commit is to blame, so git
+		// bisect run stops instead of marking this one bad.
+		return &exitError{code: bisectAbort, err: err}
+	}
+	return err
+}
+
+func (f *runFlags) runMatrix(cmd *cobra.Command) error {
+	if f.bisectExit {
+		// One kernel × cell, checked before anything is unpacked.
+		one := shellFlags{mf: f.mf, cmd: "--bisect-exit judges"}
+		if _, err := one.narrow(); err != nil {
+			return err
+		}
+		f.mf = one.mf
+	}
 	opts, err := f.options(cmd.Context())
 	if err != nil {
 		return err
@@ -107,6 +138,9 @@ func (f *runFlags) run(cmd *cobra.Command) error {
 	m, err := matrix.New(cmd.Context(), append(opts, matrix.WithPreflight())...)
 	if err != nil {
 		return err
+	}
+	if n := len(m.Units()); f.bisectExit && n != 1 {
+		return fmt.Errorf("--bisect-exit judges one kernel × cell, and this run has %d: narrow it with --cells NAME (and one kernel)", n)
 	}
 	res, runErr := m.Run(cmd.Context())
 	// The progress view ends before the table: a live block redrawn
@@ -185,6 +219,14 @@ func (f *runFlags) printResults(res *report.Results, runErr error) error {
 	}
 	if runErr != nil {
 		return runErr
+	}
+	if f.bisectExit {
+		code, why := bisectStatus(res)
+		fmt.Printf("\nbisect: %s (exit %d)\n", why, code)
+		if code == bisectGood {
+			return nil
+		}
+		return &exitError{code: code, err: errors.New(why)}
 	}
 	if f.base != nil {
 		fmt.Printf("\nchanges since %s:\n", f.baseline)
