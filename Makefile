@@ -5,6 +5,8 @@
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 ARGS ?=
+# The Debian linux-source series make run installs (make test: all).
+KERNELS ?= 6.12
 # The end-to-end tests build kernels on a cold cache (minutes on 2 cores).
 TEST_TIMEOUT ?= 85m
 # make install: PREFIX and DESTDIR as every package build expects.
@@ -61,7 +63,7 @@ guest:
 	$(GO) run ./initramfs/mkguest initramfs/guest
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh --kernels $(KERNELS)
 
 test-deps:
 	@scripts/deps.sh --test

@@ -78,7 +78,7 @@ func testedKernels(t *testing.T) []string {
 		return []string{"6.12", laterKernel}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("linux-source-%s is missing (make deps)", laterKernel)
+		t.Fatalf("linux-source-%s is missing (make test-deps)", laterKernel)
 	}
 	return []string{"6.12"}
 }

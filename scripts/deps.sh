@@ -18,7 +18,9 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --test) test=1 ;;
     --build) build=1 ;;
-    --kernels) kernels="$2"; shift ;;
+    --kernels)
+      [ $# -ge 2 ] || { echo "deps: --kernels wants a list, such as --kernels 6.12,6.1" >&2; exit 2; }
+      kernels="$2"; shift ;;
     --kernels=*) kernels="${1#--kernels=}" ;;
     *) echo "deps: unknown argument $1 (want --test, --build, --kernels 6.12,6.1)" >&2; exit 2 ;;
   esac

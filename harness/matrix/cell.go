@@ -72,7 +72,21 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k, r.prepareModules(ctx, k)
+	if err := r.prepareModules(ctx, k); err != nil {
+		return nil, err
+	}
+	// Nothing runs meanwhile here (the shell, a warm-up): every
+	// scenario's modules are finished before it returns.
+	for name := range r.deferred {
+		for _, sc := range r.own {
+			if sc.Name == name {
+				if err := r.finishModules(ctx, k, sc); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return k, nil
 }
 
 // prepareKernel builds (or finds) the cell's kernel.
@@ -304,6 +318,10 @@ func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []re
 			if r.deferred[sc.Name] {
 				// The other cell's kernel first; the VM slot only after.
 				if err := r.finishModules(ctx, k, sc); err != nil {
+					if ctx.Err() != nil {
+						out[i] = r.interrupted(sc)
+						return
+					}
 					out[i] = r.bootError(sc, err.Error(), filepath.Join(r.out, sc.Name))
 					out[i].ConsoleLog, out[i].EventLog = "", ""
 					return

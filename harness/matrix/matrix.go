@@ -488,7 +488,9 @@ func (m *Matrix) shardUnits() []unit {
 
 // schedule runs every unit: kernels build one at a time, in order, each
 // using every core (and the nearest tree already built); the cells' module
-// builds, also one at a time and in order, and the VMs of prepared cells
+// builds, also one at a time and in order (but for a scenario's modules
+// built for another cell's kernel, which its cell's boot finishes while
+// its other scenarios run), and the VMs of prepared cells
 // (snapshot boots, scenario restores; up to Jobs at once) run alongside. It returns when every unit is recorded (or ctx is done and
 // the units started are).
 func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Base, rec *recorder) {

@@ -91,7 +91,9 @@ func (r *cellRun) makeFiles(ctx context.Context, k *kbuild.Kernel, sc *scenario.
 				return fmt.Errorf("%s:%d: signed: other-key: %s has no scripts/sign-file (MODULE_SIG unset, or a prebuilt kernel); give the scenario `requires: MODULE_SIG_ALL`", sc.File, st.Line, k)
 			}
 			if otherKey == nil {
-				key, err := modfile.NewKey(filepath.Join(r.out, "modfiles"))
+				// In the scenario's own folder: a deferred scenario makes its
+				// files while another's are made.
+				key, err := modfile.NewKey(dir)
 				if err != nil {
 					return err
 				}

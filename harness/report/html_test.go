@@ -15,7 +15,7 @@ import (
 )
 
 // chromium finds Debian's Chromium; without it the test skips, except in
-// CI, which installs it (scripts/deps.sh).
+// CI, which installs it (scripts/deps.sh --test).
 func chromium(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {

@@ -103,13 +103,21 @@ func kunitTree(cases []verdict.KUnitCase) *kunitNode {
 	root := &kunitNode{}
 	for i := range cases {
 		c := &cases[i]
-		// A listed case the KTAP never named has only its ID.
-		path := strings.Split(c.ID(), ".")
-		at := root
-		for _, name := range path[:len(path)-1] {
-			at = at.child(name)
+		// A parameter's name is free text ("192.168.0.1"): only the
+		// suite path splits. A listed case the KTAP never named has only
+		// its ID, suite.case.
+		var path []string
+		name := c.Name
+		if c.Suite != "" {
+			path = strings.Split(c.Suite, ".")
+		} else if suite, rest, ok := strings.Cut(c.Name, "."); ok && c.Status == verdict.Missing {
+			path, name = []string{suite}, rest
 		}
-		at.subtests = append(at.subtests, &kunitNode{name: path[len(path)-1], c: c})
+		at := root
+		for _, p := range path {
+			at = at.child(p)
+		}
+		at.subtests = append(at.subtests, &kunitNode{name: name, c: c})
 	}
 	return root
 }
@@ -129,7 +137,7 @@ func (n *kunitNode) child(name string) *kunitNode {
 // below it is.
 func (k *ktapWriter) kunit(depth, n int, t *kunitNode) bool {
 	if t.c == nil {
-		k.begin(depth+1, strings.ReplaceAll(t.name, "#", "no."), len(t.subtests))
+		k.begin(depth+1, t.name, len(t.subtests))
 		ok := true
 		for i, s := range t.subtests {
 			ok = k.kunit(depth+1, i+1, s) && ok
@@ -178,20 +186,30 @@ func (k *ktapWriter) line(depth int, text string) {
 // begin opens a test with subtests: version, header, plan.
 func (k *ktapWriter) begin(depth int, name string, plan int) {
 	k.line(depth, "KTAP version 1")
-	k.line(depth, "# Subtest: "+name)
+	k.line(depth, "# Subtest: "+ktapName(name))
 	k.line(depth, fmt.Sprintf("1..%d", plan))
 }
 
 func (k *ktapWriter) result(depth, n int, ok bool, name, directive string) {
-	// A "#" ends a result line's name ("#3" is KUnit's unnamed third case).
-	line := fmt.Sprintf("ok %d %s", n, strings.ReplaceAll(name, "#", "no."))
+	line := fmt.Sprintf("ok %d %s", n, ktapName(name))
 	if !ok {
 		line = "not " + line
 	}
-	if directive = strings.TrimSpace(defuse(directive)); directive != "" {
+	// A "# SKIP" inside a reason would make any result a skip.
+	if directive = strings.TrimSpace(strings.ReplaceAll(defuse(directive), "#", "no.")); directive != "" {
 		line += " # " + directive
 	}
 	k.line(depth, line)
+}
+
+// ktapName is a name a result line can carry: a "#" would end it ("#3"
+// is KUnit's unnamed third case), and an empty one would not parse. The
+// header and the result of a test spell it the same.
+func ktapName(name string) string {
+	if name = strings.ReplaceAll(name, "#", "no."); strings.TrimSpace(name) == "" {
+		return "(unnamed)"
+	}
+	return name
 }
 
 // diag writes a diagnostic line.
@@ -200,8 +218,8 @@ func (k *ktapWriter) diag(depth int, text string) {
 }
 
 // defuse keeps kernel text that kunit_parser reads as structure (the
-// end-of-output markers it searches every line for, a "#" in a result
-// line's directive) from ending or bending the parse.
+// end-of-output markers it searches every line for) from ending the
+// parse; result() also keeps "#" out of a directive.
 var defuse = strings.NewReplacer(
 	"List of all partitions:", "List of all partitions -",
 	"Kernel panic - not syncing: VFS:", "Kernel panic - not syncing (VFS)",

@@ -34,21 +34,26 @@ func ktapResults() *Results {
 }
 
 func TestWriteKTAP(t *testing.T) {
+	r := ktapResults()
+	// A reason that reads as a directive must not turn the HANG into a skip.
+	r.Results[3].Reason += " # SKIP"
+	// A parameter's name is free text: it does not nest at its dots.
+	r.Results[0].KUnit[0].Name = "192.168.0.1"
 	var b bytes.Buffer
-	require.NoError(t, ktapResults().WriteKTAP(&b))
+	require.NoError(t, r.WriteKTAP(&b))
 	out := b.String()
 	for _, want := range []string{
 		"KTAP version 1\n# modmatrix matrix 3d6951143c702f45\n1..3\n",
 		"    KTAP version 1\n    # Subtest: 6.12.117/kunit\n    1..1\n",
 		"        KTAP version 1\n        # Subtest: kunit-example\n        1..1\n",
-		"            KTAP version 1\n            # Subtest: s\n            1..5\n            ok 1 good\n",
+		"            KTAP version 1\n            # Subtest: s\n            1..5\n            ok 1 192.168.0.1\n",
 		"            # bad: EXPECTATION FAILED at x.c:3\n            # Expected 1 == 2\n            # modmatrix: FAIL, as the scenario expects\n            not ok 2 bad\n",
 		"            ok 3 later # SKIP no <device>\n",
 		"            # modmatrix: CRASH, the scenario expects PASS\n            not ok 4 no.4 # ERROR crashed: no result line\n",
 		"            not ok 5 gone # ERROR not in the step's KTAP\n        not ok 1 s\n",
 		"    # FAIL: step 1: kunit s.crashy: expected PASS, observed CRASH\n    not ok 1 kunit-example\nnot ok 1 6.12.117/kunit\n",
 		"    ok 1 hello\n    ok 2 kunit-example # SKIP the cell lacks KUNIT\n",
-		"    not ok 3 hang-init # TIMEOUT step 1: load did not return within 20s\n",
+		"    not ok 3 hang-init # TIMEOUT step 1: load did not return within 20s no. SKIP\n",
 		"    # CRASH: step 1: Kernel panic - not syncing (VFS) Unable to mount root fs\n    # CRASH: second line\n    not ok 4 panic-init # ERROR CRASH\nnot ok 2 6.12.117/unload\n",
 		"# cell error: kernel build: make exited 2\nnot ok 3 6.1.158/debug # ERROR kernel build: make exited 2\n",
 	} {

@@ -40,6 +40,9 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	if r.Shard != "" {
 		title += " (shard " + r.Shard + ")"
 	}
+	if len(totals) == 0 {
+		totals = []string{"no results"}
+	}
 	fmt.Fprintf(&b, "### %s: %s on %d cell(s)\n\n", title, strings.Join(totals, ", "), len(r.Cells))
 
 	var cols []column

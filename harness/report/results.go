@@ -70,8 +70,9 @@ type ScenarioInfo struct {
 
 // Phases is where a cell's wall time went in this run: getting its
 // kernel (a build, or a cache hit's check), building its modules, the
-// boot its snapshot was taken of, and its scenario VMs (up to -j at once,
-// from the first start to the last end).
+// boot its snapshot was taken of, and its scenarios (up to -j VMs at
+// once, from the first start to the last end; a scenario's modules built
+// for another cell's kernel are finished in this part).
 type Phases struct {
 	KernelMS    int64 `json:"kernel_ms"`
 	ModulesMS   int64 `json:"modules_ms"`

@@ -16,7 +16,7 @@ import (
 
 // phaseColours are the phases' colours, in Phases order.
 var phaseColours = []struct{ name, colour string }{
-	{"kernel", "#5b8def"}, {"modules", "#49b6a8"}, {"snapshot boot", "#f0a050"}, {"scenario VMs", "#7cc36b"},
+	{"kernel", "#5b8def"}, {"modules", "#49b6a8"}, {"snapshot boot", "#f0a050"}, {"scenarios", "#7cc36b"},
 }
 
 // phaseChart is a stacked bar per cell of where its wall time went in

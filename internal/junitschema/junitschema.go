@@ -65,9 +65,9 @@ func Check(t testing.TB, cacheDir, file string) {
 	}
 	if missing := Tools(); len(missing) > 0 {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("JUnit schema check needs %v (make deps installs them)", missing)
+			t.Fatalf("JUnit schema check needs %v (make test-deps installs them)", missing)
 		}
-		t.Skipf("JUnit schema check needs %v (make deps installs them)", missing)
+		t.Skipf("JUnit schema check needs %v (make test-deps installs them)", missing)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

