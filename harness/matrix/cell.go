@@ -310,11 +310,21 @@ func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []re
 	r.phases.SnapshotMS = time.Since(start).Milliseconds()
 	start = time.Now()
 	out := make([]report.ScenarioResult, len(pending))
-	var wg sync.WaitGroup
+	// wg is every scenario; own those that wait for no other cell.
+	var wg, own sync.WaitGroup
+	waiting := 0
 	for i, sc := range pending {
 		wg.Add(1)
+		if !r.deferred[sc.Name] {
+			own.Add(1)
+		} else {
+			waiting++
+		}
 		go func() {
 			defer wg.Done()
+			if !r.deferred[sc.Name] {
+				defer own.Done()
+			}
 			if r.deferred[sc.Name] {
 				// The other cell's kernel first; the VM slot only after.
 				if err := r.finishModules(ctx, k, sc); err != nil {
@@ -334,6 +344,23 @@ func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []re
 			defer r.m.releaseVM()
 			out[i] = r.runScenario(ctx, k, sc)
 		}()
+	}
+	if waiting > 0 {
+		// The cell's own verdicts are known before its row is: say them.
+		own.Wait()
+		counts := map[verdict.Verdict]int{}
+		for i, sc := range pending {
+			if !r.deferred[sc.Name] {
+				counts[out[i].Verdict]++
+			}
+		}
+		var parts []string
+		for _, v := range verdict.All() {
+			if counts[v] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
+			}
+		}
+		r.stage(fmt.Sprintf("%d scenario(s) done (%s); %d wait for another cell's kernel", len(pending)-waiting, strings.Join(parts, ", "), waiting))
 	}
 	wg.Wait()
 	r.phases.ScenariosMS = time.Since(start).Milliseconds()

@@ -6,6 +6,7 @@
 package matrix
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -486,6 +487,40 @@ func (m *Matrix) shardUnits() []unit {
 	return units
 }
 
+// neededFirst orders the units for building: of each kernel source, the
+// cells whose kernel other cells' scenarios load modules built for
+// (built_for: {cell: …}) first, since every cell waits for them for its
+// last verdicts; the rest as the matrix declares them.
+func neededFirst(units []unit, scenarios []*scenario.Scenario) []unit {
+	needed := map[string]bool{}
+	for _, sc := range scenarios {
+		for _, st := range sc.Steps {
+			if st.BuiltFor != nil && st.BuiltFor.Cell != "" {
+				needed[st.BuiltFor.Cell] = true
+			}
+		}
+	}
+	// Within each kernel source: a source's cells still come before the
+	// next source's, whose first build is a long one from scratch.
+	source := map[*ksrc.Source]int{}
+	for _, u := range units {
+		if _, ok := source[u.src]; !ok {
+			source[u.src] = len(source)
+		}
+	}
+	rank := func(u unit) int {
+		if needed[u.cell.Name] {
+			return 0
+		}
+		return 1
+	}
+	out := slices.Clone(units)
+	slices.SortStableFunc(out, func(a, b unit) int {
+		return cmp.Or(cmp.Compare(source[a.src], source[b.src]), cmp.Compare(rank(a), rank(b)))
+	})
+	return out
+}
+
 // schedule runs every unit: kernels build one at a time, in order, each
 // using every core (and the nearest tree already built); the cells' module
 // builds, also one at a time and in order (but for a scenario's modules
@@ -500,7 +535,7 @@ func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Bas
 	// otherwise start every cell's at once.
 	modulesDone := make(chan struct{})
 	close(modulesDone)
-	for _, u := range units {
+	for _, u := range neededFirst(units, m.scenarios) {
 		if ctx.Err() != nil {
 			break
 		}
