@@ -304,9 +304,17 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	}
 	o.progress(what)
 	start := time.Now()
+	failedLog := filepath.Join(c.Dir, "kernels", ".failed-"+key+".log")
 	if err := c.build(ctx, j); err != nil {
+		// The whole log is wanted most when the build failed: it stays,
+		// beside the entries (a dot file: no entry, never swept as a stage).
+		logFile.Close()
+		if ctx.Err() == nil && os.Rename(stage+".log", failedLog) == nil {
+			err = fmt.Errorf("%w (make's whole output: %s)", err, failedLog)
+		}
 		return fmt.Errorf("cell %s: %s of linux %s in %s: %w", cell, what, src.Version, stage, err)
 	}
+	os.Remove(failedLog)
 	elapsed := time.Since(start)
 	if err := logFile.Close(); err != nil {
 		return err

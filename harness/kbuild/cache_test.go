@@ -343,10 +343,18 @@ func TestKernelIgnoresIncompleteEntries(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cell broken: build (incremental from "+key[:12])
 	assert.Contains(t, err.Error(), "Error 2")
+	// make's whole output stays where the error says.
+	failed, _ := filepath.Glob(filepath.Join(c.Dir, "kernels", ".failed-*.log"))
+	require.Len(t, failed, 1)
+	assert.Contains(t, err.Error(), "make's whole output: "+failed[0])
+	log, err := os.ReadFile(failed[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(log), "CC      kernel/module/main.o")
 	f.buildFn = nil
 	k2, err := c.Kernel(ctx, testSrc, "broken", frags2)
 	require.NoError(t, err)
 	assert.False(t, k2.Cached)
+	assert.NoFileExists(t, failed[0], "a build that succeeds removes its failed log")
 	assert.EqualValues(t, 3, f.builds.Load())
 }
 
