@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"modmatrix.dev/modmatrix/harness/verdict"
@@ -45,20 +44,7 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "### %s: %s on %d cell(s)\n\n", title, strings.Join(totals, ", "), len(r.Cells))
 
-	var cols []column
-	for _, c := range r.Cells {
-		cols = append(cols, column{c.Kernel, c.Cell})
-	}
-	slices.SortStableFunc(cols, func(a, b column) int { return strings.Compare(a.kernel, b.kernel) })
-	var rows []string
-	verdicts := map[string]map[column]verdict.Verdict{}
-	for _, s := range r.Results {
-		if verdicts[s.Scenario] == nil {
-			verdicts[s.Scenario] = map[column]verdict.Verdict{}
-			rows = append(rows, s.Scenario)
-		}
-		verdicts[s.Scenario][column{s.Kernel, s.Cell}] = s.Verdict
-	}
+	cols, rows, verdicts := r.grid()
 	b.WriteString("| scenario |")
 	for _, c := range cols {
 		fmt.Fprintf(&b, " %s<br>%s |", markdownCell(c.kernel), markdownCell(c.cell))

@@ -7,28 +7,38 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"modmatrix.dev/modmatrix/harness/verdict"
 )
 
 // column is one kernel version × cell of the table.
 type column struct{ kernel, cell string }
 
-// WriteTable prints scenarios as rows and kernel version × cell as columns,
-// grouped by kernel version, then one line per scenario that did not pass.
-func (r *Results) WriteTable(w io.Writer) error {
+// grid is the matrix as the table and the Markdown lay it out: columns
+// kernel × cell grouped by kernel, rows scenarios in result order, and
+// each one's verdict by row and column.
+func (r *Results) grid() ([]column, []string, map[string]map[column]verdict.Verdict) {
 	var cols []column
 	for _, c := range r.Cells {
 		cols = append(cols, column{c.Kernel, c.Cell})
 	}
 	slices.SortStableFunc(cols, func(a, b column) int { return strings.Compare(a.kernel, b.kernel) })
 	var rows []string
-	verdicts := map[string]map[column]string{}
+	verdicts := map[string]map[column]verdict.Verdict{}
 	for _, s := range r.Results {
 		if verdicts[s.Scenario] == nil {
-			verdicts[s.Scenario] = map[column]string{}
+			verdicts[s.Scenario] = map[column]verdict.Verdict{}
 			rows = append(rows, s.Scenario)
 		}
-		verdicts[s.Scenario][column{s.Kernel, s.Cell}] = string(s.Verdict)
+		verdicts[s.Scenario][column{s.Kernel, s.Cell}] = s.Verdict
 	}
+	return cols, rows, verdicts
+}
+
+// WriteTable prints scenarios as rows and kernel version × cell as columns,
+// grouped by kernel version, then one line per scenario that did not pass.
+func (r *Results) WriteTable(w io.Writer) error {
+	cols, rows, verdicts := r.grid()
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header, kernels := []string{"SCENARIO"}, []string{""}
@@ -43,11 +53,11 @@ func (r *Results) WriteTable(w io.Writer) error {
 	for _, row := range rows {
 		line := []string{row}
 		for _, c := range cols {
-			v := verdicts[row][c]
-			if v == "" {
+			v, ok := verdicts[row][c]
+			if !ok {
 				v = "-"
 			}
-			line = append(line, v)
+			line = append(line, string(v))
 		}
 		fmt.Fprintln(tw, strings.Join(line, "\t"))
 	}
