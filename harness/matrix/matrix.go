@@ -429,10 +429,7 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 	}
 	res.ImageMS = time.Since(imageStart).Milliseconds()
 	units := m.shardUnits()
-	rec := &recorder{res: res, out: out, progress: m.cfg.Progress, files: map[string]string{}}
-	for _, sc := range res.Scenarios {
-		rec.files[sc.Name] = sc.File
-	}
+	rec := &recorder{res: res, out: out, progress: m.cfg.Progress}
 	m.schedule(ctx, units, base, rec)
 
 	res.DurationMS = time.Since(res.Started).Milliseconds()
@@ -586,8 +583,6 @@ type recorder struct {
 	res      *report.Results
 	out      string
 	progress Progress
-	// files are the scenario files by scenario name (results.json's file).
-	files map[string]string
 	// writeErr is the first failed write of the partial results: a run
 	// killed after it would have lost them, which the caller must hear.
 	writeErr error
@@ -596,9 +591,6 @@ type recorder struct {
 func (rec *recorder) record(c report.Cell, rs []report.ScenarioResult) {
 	rec.mu.Lock()
 	rec.res.Cells = append(rec.res.Cells, c)
-	for i := range rs {
-		rs[i].File = rec.files[rs[i].Scenario]
-	}
 	rec.res.Results = append(rec.res.Results, rs...)
 	if err := rec.res.Write(rec.out); err != nil && rec.writeErr == nil {
 		rec.writeErr = fmt.Errorf("partial results after %s %s: %w", c.Kernel, c.Cell, err)

@@ -34,15 +34,20 @@ func (r *Results) WriteGitHubAnnotations(w io.Writer, workspace string, limit in
 			all = append(all, annotation{title: fmt.Sprintf("%s %s could not run", c.Kernel, c.Cell), message: firstLines(c.Error, 5)})
 		}
 	}
+	files := map[string]string{}
+	for _, sc := range r.Scenarios {
+		files[sc.Name] = sc.File
+	}
 	for _, s := range r.Results {
 		if s.Verdict == verdict.Pass || s.Verdict == verdict.Skip || broken[[2]string{s.Kernel, s.Cell}] {
 			continue
 		}
 		a := annotation{title: fmt.Sprintf("%s on %s %s (%s)", s.Scenario, s.Kernel, s.Cell, s.Verdict), message: firstLines(s.Reason, 5)}
-		if rel, ok := within(workspace, s.File); ok {
+		file := files[s.Scenario]
+		if rel, ok := within(workspace, file); ok {
 			a.file, a.line = rel, wrongLine(s.Steps)
-		} else if s.File != "" {
-			a.title += " in " + filepath.Base(filepath.Dir(s.File)) + "/" + filepath.Base(s.File)
+		} else if file != "" {
+			a.title += " in " + filepath.Base(filepath.Dir(file)) + "/" + filepath.Base(file)
 		}
 		all = append(all, a)
 	}

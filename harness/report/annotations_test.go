@@ -13,12 +13,12 @@ import (
 
 func TestWriteGitHubAnnotations(t *testing.T) {
 	r := ktapResults()
-	for i := range r.Results {
-		r.Results[i].File = "/ws/modules/" + r.Results[i].Scenario + "/scenario.yaml"
+	for _, name := range []string{"hello", "hang-init", "panic-init"} {
+		r.Scenarios = append(r.Scenarios, ScenarioInfo{Name: name, File: "/ws/modules/" + name + "/scenario.yaml"})
 	}
 	// hang-init's step 1 hung; panic-init's failed the check of the
 	// expect block on line 9; kunit-example is built in, outside /ws.
-	r.Results[0].File = "/usr/share/modmatrix/modules/kunit-example/scenario.yaml"
+	r.Scenarios = append(r.Scenarios, ScenarioInfo{Name: "kunit-example", File: "/usr/share/modmatrix/modules/kunit-example/scenario.yaml"})
 	r.Results[3].Steps = []StepRecord{{Line: 4, Action: "load", Hung: true}}
 	r.Results[4].Steps = []StepRecord{{Line: 3}, {Line: 7, Mismatches: []verdict.Mismatch{{What: "errno", Line: 9}}}}
 

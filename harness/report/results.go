@@ -63,7 +63,9 @@ type Results struct {
 
 // ScenarioInfo is what a scenario is, whatever cell it ran on.
 type ScenarioInfo struct {
-	Name        string `json:"name"`
+	Name string `json:"name"`
+	// File is the scenario file the run read (none for the scenario
+	// generated for a module folder without one); steps' lines are its.
 	File        string `json:"file,omitempty"`
 	Description string `json:"description,omitempty"`
 }
@@ -119,14 +121,11 @@ type Cell struct {
 
 // ScenarioResult is one scenario on one cell.
 type ScenarioResult struct {
-	Kernel   string `json:"kernel"`
-	Cell     string `json:"cell"`
-	Scenario string `json:"scenario"`
-	// File is the scenario file the run read (none for the scenario
-	// generated for a module folder without one); steps' lines are its.
-	File    string          `json:"file,omitempty"`
-	Verdict verdict.Verdict `json:"verdict"`
-	Reason  string          `json:"reason,omitempty"`
+	Kernel   string          `json:"kernel"`
+	Cell     string          `json:"cell"`
+	Scenario string          `json:"scenario"`
+	Verdict  verdict.Verdict `json:"verdict"`
+	Reason   string          `json:"reason,omitempty"`
 	// DurationMS is the scenario's time in the guest, on the guest's
 	// clock (see Results.GuestClock); WallMS its VM's life on the host's.
 	DurationMS int64 `json:"duration_ms"`
