@@ -141,7 +141,7 @@ func (r *cellRun) prepareModules(ctx context.Context, k *kbuild.Kernel) error {
 				return err
 			}
 		}
-		if needsOtherCell(sc) {
+		if len(sc.OtherCells()) > 0 {
 			// Its modules wait for that cell's kernel, not the cell's
 			// other scenarios: boot finishes them meanwhile.
 			if r.deferred == nil {
@@ -169,17 +169,6 @@ func (r *cellRun) finishModules(ctx context.Context, k *kbuild.Kernel, sc *scena
 		return err
 	}
 	return r.depmod(ctx, k, sc)
-}
-
-// needsOtherCell tells a scenario that loads a module built for another
-// cell's kernel, which may still be building.
-func needsOtherCell(sc *scenario.Scenario) bool {
-	for _, st := range sc.Steps {
-		if st.BuiltFor != nil && st.BuiltFor.Cell != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // keepKernelFiles copies the kernel's .config and build log into the

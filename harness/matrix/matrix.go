@@ -491,10 +491,8 @@ func (m *Matrix) shardUnits() []unit {
 func neededFirst(units []unit, scenarios []*scenario.Scenario) []unit {
 	needed := map[string]bool{}
 	for _, sc := range scenarios {
-		for _, st := range sc.Steps {
-			if st.BuiltFor != nil && st.BuiltFor.Cell != "" {
-				needed[st.BuiltFor.Cell] = true
-			}
+		for _, c := range sc.OtherCells() {
+			needed[c] = true
 		}
 	}
 	// Within each kernel source: a source's cells still come before the

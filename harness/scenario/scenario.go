@@ -134,6 +134,18 @@ type BuiltFor struct {
 	SymbolVersion string
 }
 
+// OtherCells names the cells whose kernels the scenario's loads take
+// modules built for (built_for: {cell: NAME}), in step order.
+func (s *Scenario) OtherCells() []string {
+	var out []string
+	for _, st := range s.Steps {
+		if st.BuiltFor != nil && st.BuiltFor.Cell != "" && !slices.Contains(out, st.BuiltFor.Cell) {
+			out = append(out, st.BuiltFor.Cell)
+		}
+	}
+	return out
+}
+
 // Suffix tells the foreign build's .ko apart from the module's own.
 func (b *BuiltFor) Suffix() string {
 	switch {
