@@ -337,19 +337,13 @@ func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []re
 	if waiting > 0 {
 		// The cell's own verdicts are known before its row is: say them.
 		own.Wait()
-		counts := map[verdict.Verdict]int{}
+		var done []report.ScenarioResult
 		for i, sc := range pending {
 			if !r.deferred[sc.Name] {
-				counts[out[i].Verdict]++
+				done = append(done, out[i])
 			}
 		}
-		var parts []string
-		for _, v := range verdict.All() {
-			if counts[v] > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
-			}
-		}
-		r.stage(fmt.Sprintf("%d scenario(s) done (%s); %d wait for another cell's kernel", len(pending)-waiting, strings.Join(parts, ", "), waiting))
+		r.stage(fmt.Sprintf("%d scenario(s) done (%s); %d wait for another cell's kernel", len(done), report.Tally(done), waiting))
 	}
 	wg.Wait()
 	r.phases.ScenariosMS = time.Since(start).Milliseconds()

@@ -28,19 +28,13 @@ var page = template.Must(template.New("index").Funcs(template.FuncMap{
 // counts.
 type pageCell struct {
 	*Cell
-	Totals []pageTotal
+	Totals Tallied
 }
 
 // pageKernel spans its cells' columns in the header.
 type pageKernel struct {
 	Kernel string
 	Span   int
-}
-
-// pageTotal is how many results got a verdict.
-type pageTotal struct {
-	Verdict verdict.Verdict
-	N       int
 }
 
 // pageRow is one scenario with its result in each column (nil: not run).
@@ -65,26 +59,9 @@ type pageData struct {
 	Kernels []pageKernel
 	Columns []pageCell
 	Rows    []pageRow
-	Totals  []pageTotal
+	Totals  Tallied
 	Phases  template.HTML
 	Dir     string
-}
-
-// totals counts the verdicts of results, worst first.
-func totals(results []*ScenarioResult) []pageTotal {
-	n := map[verdict.Verdict]int{}
-	for _, r := range results {
-		if r != nil {
-			n[r.Verdict]++
-		}
-	}
-	var out []pageTotal
-	for _, v := range verdict.All() {
-		if n[v] > 0 {
-			out = append(out, pageTotal{v, n[v]})
-		}
-	}
-	return out
 }
 
 // WriteHTML saves index.html in dir: a self-contained page (no network
@@ -113,11 +90,9 @@ func (r *Results) WriteHTML(dir string) error {
 		described[sc.Name] = sc.Description
 	}
 	row := map[string]int{}
-	byColumn := make([][]*ScenarioResult, len(d.Columns))
-	var all []*ScenarioResult
+	byColumn := make([][]ScenarioResult, len(d.Columns))
 	for i := range r.Results {
 		s := &r.Results[i]
-		all = append(all, s)
 		if _, ok := row[s.Scenario]; !ok {
 			row[s.Scenario] = len(d.Rows)
 			first, more := firstSentence(described[s.Scenario])
@@ -125,13 +100,13 @@ func (r *Results) WriteHTML(dir string) error {
 		}
 		if c, ok := col[[2]string{s.Kernel, s.Cell}]; ok {
 			d.Rows[row[s.Scenario]].Results[c] = s
-			byColumn[c] = append(byColumn[c], s)
+			byColumn[c] = append(byColumn[c], *s)
 		}
 	}
 	for i := range d.Columns {
-		d.Columns[i].Totals = totals(byColumn[i])
+		d.Columns[i].Totals = Tally(byColumn[i])
 	}
-	d.Totals = totals(all)
+	d.Totals = Tally(r.Results)
 	path := filepath.Join(dir, "index.html")
 	f, err := os.Create(path + ".tmp")
 	if err != nil {

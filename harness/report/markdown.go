@@ -25,24 +25,11 @@ var markdownMarks = map[verdict.Verdict]string{
 // cells, and what did not pass with its first reason line.
 func (r *Results) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	counts := map[verdict.Verdict]int{}
-	for _, s := range r.Results {
-		counts[s.Verdict]++
-	}
-	var totals []string
-	for _, v := range verdict.All() {
-		if n := counts[v]; n > 0 {
-			totals = append(totals, fmt.Sprintf("%d %s", n, v))
-		}
-	}
 	title := "modmatrix"
 	if r.Shard != "" {
 		title += " (shard " + r.Shard + ")"
 	}
-	if len(totals) == 0 {
-		totals = []string{"no results"}
-	}
-	fmt.Fprintf(&b, "### %s: %s on %d cell(s)\n\n", title, strings.Join(totals, ", "), len(r.Cells))
+	fmt.Fprintf(&b, "### %s: %s on %d cell(s)\n\n", title, Tally(r.Results), len(r.Cells))
 
 	cols, rows, verdicts := r.grid()
 	b.WriteString("| scenario |")
