@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -65,7 +63,7 @@ func (o *outputFlags) write(res *report.Results) error {
 		}
 	}
 	if o.ktap != "" {
-		if err := replaceFile(o.ktap, res.WriteKTAP); err != nil {
+		if err := report.ReplaceFile(o.ktap, res.WriteKTAP); err != nil {
 			return fmt.Errorf("--ktap: %w", err)
 		}
 	}
@@ -73,7 +71,7 @@ func (o *outputFlags) write(res *report.Results) error {
 		return nil
 	}
 	if o.summaryMD != os.Getenv("GITHUB_STEP_SUMMARY") {
-		if err := replaceFile(o.summaryMD, res.WriteMarkdown); err != nil {
+		if err := report.ReplaceFile(o.summaryMD, res.WriteMarkdown); err != nil {
 			return fmt.Errorf("--summary-md: %w", err)
 		}
 		return nil
@@ -88,17 +86,4 @@ func (o *outputFlags) write(res *report.Results) error {
 		return fmt.Errorf("--summary-md: %w", err)
 	}
 	return f.Close()
-}
-
-// replaceFile writes path whole or not at all.
-func replaceFile(path string, write func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := write(&b); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

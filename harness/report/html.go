@@ -3,7 +3,7 @@ package report
 import (
 	_ "embed"
 	"html/template"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -107,19 +107,7 @@ func (r *Results) WriteHTML(dir string) error {
 		d.Columns[i].Totals = Tally(byColumn[i])
 	}
 	d.Totals = Tally(r.Results)
-	path := filepath.Join(dir, "index.html")
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return err
-	}
-	if err := page.Execute(f, d); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
+	return ReplaceFile(filepath.Join(dir, "index.html"), func(w io.Writer) error { return page.Execute(w, d) })
 }
 
 // relLink makes a log path relative to the page, so the folder can move.

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -78,18 +77,7 @@ func (r *Results) WriteJUnit(dir string) error {
 	if err := suites.WriteXML(&raw); err != nil {
 		return err
 	}
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return err
-	}
-	if err := jenkinsDialect(&raw, f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
+	return ReplaceFile(path, func(w io.Writer) error { return jenkinsDialect(&raw, w) })
 }
 
 // jenkinsDialect copies the library's XML, dropping the attributes the

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -218,9 +219,28 @@ func (r *Results) writeJSON(dir string) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "results.json")
+	return ReplaceFile(filepath.Join(dir, "results.json"), func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+// ReplaceFile writes path whole or not at all: write fills a temporary
+// file beside it, which then takes its place. A reader (a CI job picking
+// up results.json while a run goes on) never sees half a file.
+func ReplaceFile(path string, write func(io.Writer) error) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)
