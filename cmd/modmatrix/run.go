@@ -221,7 +221,8 @@ func (f *runFlags) printResults(res *report.Results, runErr error) error {
 		return runErr
 	}
 	if f.bisectExit {
-		code, why := bisectStatus(res)
+		answer, why := res.Bisect()
+		code := bisectExit[answer]
 		fmt.Printf("\nbisect: %s (exit %d)\n", why, code)
 		if code == bisectGood {
 			return nil
