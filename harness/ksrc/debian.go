@@ -94,7 +94,7 @@ func unpack(ctx context.Context, tarball, parent, name string, unpacking Unpacki
 			return "", err
 		}
 		cmd := exec.CommandContext(ctx, "tar", "-xJf", "-", "-C", tmp)
-		cmd.Stdin = &countingReader{r: f, total: st.Size(), report: func(read, total int64) {
+		cmd.Stdin = &countingReader{r: f, total: st.Size(), percent: -1, report: func(read, total int64) {
 			if unpacking != nil {
 				unpacking(tarball, read, total)
 			}
@@ -117,22 +117,24 @@ func unpack(ctx context.Context, tarball, parent, name string, unpacking Unpacki
 	return err
 }
 
-// countingReader calls report each time another percent of total is read.
+// countingReader calls report on the first read and each time another
+// percent of total is read.
 type countingReader struct {
 	r           io.Reader
 	read, total int64
-	percent     int64
+	percent     int64 // last reported; -1 before the first report
 	report      func(read, total int64)
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.read += int64(n)
-	if c.total > 0 {
-		if pct := c.read * 100 / c.total; pct != c.percent || c.read == int64(n) && n > 0 {
-			c.percent = pct
-			c.report(c.read, c.total)
-		}
+	if c.total == 0 || n == 0 {
+		return n, err
+	}
+	if pct := c.read * 100 / c.total; pct != c.percent {
+		c.percent = pct
+		c.report(c.read, c.total)
 	}
 	return n, err
 }

@@ -77,12 +77,10 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	}
 	// Nothing runs meanwhile here (the shell, a warm-up): every
 	// scenario's modules are finished before it returns.
-	for name := range r.deferred {
-		for _, sc := range r.own {
-			if sc.Name == name {
-				if err := r.finishModules(ctx, k, sc); err != nil {
-					return nil, err
-				}
+	for _, sc := range r.own {
+		if r.deferred[sc.Name] {
+			if err := r.finishModules(ctx, k, sc); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -177,18 +175,19 @@ func (r *cellRun) keepKernelFiles(k *kbuild.Kernel) error {
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return err
 	}
-	files := []struct {
+	type file struct {
 		from string
 		to   *string
 		name string
-	}{{k.Dir, &r.config, "kernel.config"}, {k.BuildLog, &r.buildLog, "kernel-build.log"}}
+	}
+	var files []file
 	if k.Dir != "" {
-		files[0].from = filepath.Join(k.Dir, ".config")
+		files = append(files, file{filepath.Join(k.Dir, ".config"), &r.config, "kernel.config"})
+	}
+	if k.BuildLog != "" {
+		files = append(files, file{k.BuildLog, &r.buildLog, "kernel-build.log"})
 	}
 	for _, f := range files {
-		if f.from == "" {
-			continue
-		}
 		b, err := os.ReadFile(f.from)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // a prebuilt kernel has no tree
@@ -303,18 +302,18 @@ func (r *cellRun) boot(ctx context.Context, k *kbuild.Kernel) (report.Cell, []re
 	var wg, own sync.WaitGroup
 	waiting := 0
 	for i, sc := range pending {
+		deferred := r.deferred[sc.Name]
 		wg.Add(1)
-		if !r.deferred[sc.Name] {
-			own.Add(1)
-		} else {
+		if deferred {
 			waiting++
+		} else {
+			own.Add(1)
 		}
 		go func() {
 			defer wg.Done()
-			if !r.deferred[sc.Name] {
+			if !deferred {
 				defer own.Done()
-			}
-			if r.deferred[sc.Name] {
+			} else {
 				// The other cell's kernel first; the VM slot only after.
 				if err := r.finishModules(ctx, k, sc); err != nil {
 					if ctx.Err() != nil {
