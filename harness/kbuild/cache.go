@@ -292,7 +292,7 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 	defer logFile.Close()
 	j := &job{
 		src: src, cell: cell, dir: stage, config: config,
-		modules: want.Enabled("MODULES"), jobs: o.jobs, log: io.MultiWriter(o.log, &bestEffort{w: logFile}),
+		modules: want.Enabled("MODULES"), jobs: o.jobs, log: io.MultiWriter(o.log, logFile),
 	}
 	if base != nil {
 		j.base = base.Dir
@@ -349,23 +349,6 @@ func (c *Cache) buildEntry(ctx context.Context, src *ksrc.Source, cell, cc, key 
 		m.From = base.Key
 	}
 	return writeManifest(stage, &m)
-}
-
-// bestEffort writes to w until a write fails (a full disk), then drops
-// the rest, never failing: an error would stop exec's copy of make's
-// output, and make's jobs would block on a pipe nobody reads.
-type bestEffort struct {
-	w      io.Writer
-	failed bool
-}
-
-func (b *bestEffort) Write(p []byte) (int, error) {
-	if !b.failed {
-		if _, err := b.w.Write(p); err != nil {
-			b.failed = true
-		}
-	}
-	return len(p), nil
 }
 
 // Where a finished tree has its images, and make's output of the build

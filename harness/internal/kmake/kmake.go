@@ -27,7 +27,7 @@ func Run(ctx context.Context, dir string, log io.Writer, name string, args ...st
 	tail := &tailWriter{max: tailLines}
 	var out io.Writer = tail
 	if log != nil {
-		out = io.MultiWriter(tail, log)
+		out = io.MultiWriter(tail, &bestEffort{w: log})
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// make forks compilers; cancelling must kill the whole process group,
@@ -46,6 +46,23 @@ func Run(ctx context.Context, dir string, log io.Writer, name string, args ...st
 		return fmt.Errorf("%s %s (in %s): %w\n%s", name, strings.Join(args, " "), dir, err, tail)
 	}
 	return nil
+}
+
+// bestEffort writes to w until a write fails (a log on a full disk), then
+// drops the rest, never failing: an error would stop exec's copy of the
+// output, and make's jobs would block on a pipe nobody reads.
+type bestEffort struct {
+	w      io.Writer
+	failed bool
+}
+
+func (b *bestEffort) Write(p []byte) (int, error) {
+	if !b.failed {
+		if _, err := b.w.Write(p); err != nil {
+			b.failed = true
+		}
+	}
+	return len(p), nil
 }
 
 // cleanEnv drops variables that would make kbuild read or write another

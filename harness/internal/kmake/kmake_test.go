@@ -3,6 +3,7 @@ package kmake
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,4 +20,15 @@ func TestRunErrorShowsTail(t *testing.T) {
 	assert.Contains(t, msg, "line 100\noops")
 	assert.NotContains(t, msg, "line 61\n", "only the last 40 lines")
 	assert.Contains(t, log.String(), "line 1\n", "the log gets everything")
+}
+
+type failingLog struct{}
+
+func (failingLog) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A log that cannot be written (its disk full) neither fails the command
+// nor leaves it blocked on a pipe nobody reads.
+func TestRunSurvivesAFailingLog(t *testing.T) {
+	err := Run(context.Background(), t.TempDir(), failingLog{}, "sh", "-c", "head -c 1000000 /dev/zero; echo done")
+	require.NoError(t, err)
 }
