@@ -122,6 +122,8 @@ type options struct {
 	jobs     int
 	// check refuses a resolved .config before anything is built.
 	check func(kconfig.Config) error
+	// asResolved takes what olddefconfig made of the fragments.
+	asResolved bool
 }
 
 // WithProgress reports stages: "configure", "build",
@@ -137,6 +139,12 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 // WithCheck refuses a cell whose resolved .config check rejects, before
 // its kernel is looked up or built (seconds to resolve, minutes to build).
 func WithCheck(check func(kconfig.Config) error) Option { return func(o *options) { o.check = check } }
+
+// WithAsResolved takes what olddefconfig made of the fragments also where a
+// requested value did not survive it: a bisect probe asks for a change its
+// dependencies may undo, and counts as the configuration it resolves to.
+// Without it such a cell is refused, naming the fragment line.
+func WithAsResolved() Option { return func(o *options) { o.asResolved = true } }
 
 func (c *Cache) compilerVersion(ctx context.Context) (string, error) {
 	// Not cancelled with the first caller's ctx: the result is kept.
@@ -246,7 +254,10 @@ func (c *Cache) resolveInto(ctx context.Context, dir string, src *ksrc.Source, c
 		}
 	}
 	if _, err := c.resolve(ctx, src.Dir, obj, frags, opts...); err != nil {
-		return nil, fmt.Errorf("cell %s: configure (linux %s): %w", cell, src.Version, err)
+		var unmet *kconfig.ValidationError
+		if !o.asResolved || !errors.As(err, &unmet) {
+			return nil, configureError(src, cell, err)
+		}
 	}
 	data, err := os.ReadFile(filepath.Join(obj, ".config"))
 	if err != nil {
@@ -481,8 +492,25 @@ func (c *Cache) Config(ctx context.Context, src *ksrc.Source, cellName string, f
 	return kconfig.ParseConfigData(data)
 }
 
+// Resolved is the .config of cellName on src as Kconfig wrote it (strings
+// quoted; what Config parses) and the key its kernel is built and cached
+// under: whether a build is needed is known before one starts.
+func (c *Cache) Resolved(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts ...Option) (config []byte, kernel string, err error) {
+	_, cc, data, err := c.resolveCell(ctx, src, cellName, frags, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return data, kernelKey(src.ID, Arch, cc, data), nil
+}
+
+func configureError(src *ksrc.Source, cell string, err error) error {
+	return fmt.Errorf("cell %s: configure (linux %s): %w", cell, src.Version, err)
+}
+
 // resolveCell applies opts and gives the compiler version and the cell's
-// resolved .config, the two things a kernel's key is made of.
+// resolved .config, the two things a kernel's key is made of. Unless
+// WithAsResolved, a requested value the .config lacks is an error, also
+// on a hit (an entry resolved as it came may hold one).
 func (c *Cache) resolveCell(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts []Option) (o *options, cc string, config []byte, err error) {
 	o = &options{progress: func(string) {}, log: io.Discard, jobs: runtime.NumCPU()}
 	for _, fn := range opts {
@@ -493,6 +521,15 @@ func (c *Cache) resolveCell(ctx context.Context, src *ksrc.Source, cellName stri
 	}
 	if config, err = c.config(ctx, src, cellName, cc, frags, o); err != nil {
 		return nil, "", nil, err
+	}
+	if !o.asResolved {
+		resolved, err := kconfig.ParseConfigData(config)
+		if err == nil {
+			err = kconfig.Validate(resolved, frags...)
+		}
+		if err != nil {
+			return nil, "", nil, configureError(src, cellName, err)
+		}
 	}
 	return o, cc, config, nil
 }

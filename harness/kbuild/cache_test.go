@@ -582,3 +582,25 @@ func TestEarlierBuildTime(t *testing.T) {
 	assert.Equal(t, 40*time.Second, c.earlierBuildTime("unload", true), "no incremental unload build: any incremental one")
 	assert.Equal(t, 420*time.Second, c.earlierBuildTime("debug", false))
 }
+
+// A bisect probe counts as what it resolves to: WithAsResolved takes the
+// config a requested value did not survive, and caches it; a later strict
+// lookup of the same fragments still refuses it, though it is a hit.
+func TestAsResolved(t *testing.T) {
+	c := newTestCache(t, &fake{})
+	c.resolve = func(ctx context.Context, srcDir, objDir string, frags []*kconfig.Fragment, opts ...kconfig.Option) (kconfig.Config, error) {
+		require.NoError(t, os.MkdirAll(objDir, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(objDir, ".config"), []byte("CONFIG_MODULES=y\n# CONFIG_MODULE_FORCE_UNLOAD is not set\n"), 0o644))
+		cfg := kconfig.Config{"MODULES": "y", "MODULE_FORCE_UNLOAD": "n"}
+		return cfg, kconfig.Validate(cfg, frags...)
+	}
+	frags := []*kconfig.Fragment{frag(t, "probe.config", "CONFIG_MODULES=y\nCONFIG_MODULE_FORCE_UNLOAD=y\n")}
+	data, key, err := c.Resolved(context.Background(), testSrc, "probe", frags, WithAsResolved())
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "# CONFIG_MODULE_FORCE_UNLOAD is not set")
+	assert.NotEmpty(t, key)
+	_, err = c.Config(context.Background(), testSrc, "probe", frags)
+	var verr *kconfig.ValidationError
+	assert.ErrorAs(t, err, &verr)
+	assert.Contains(t, err.Error(), "cell probe: configure (linux 6.12.117)")
+}
