@@ -1,10 +1,18 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"modmatrix.dev/modmatrix/harness/ksrc"
 )
 
 // TestBisectExit: run --bisect-exit answers as git bisect run reads it, on
@@ -26,4 +34,75 @@ func TestBisectExit(t *testing.T) {
 
 	text, code = runCLI(t, bin, "run", "-q", "--cache", cacheDir(), "--modules", good, "--cells", "nosuch", "--bisect-exit")
 	assert.Equal(t, 128, code, text)
+}
+
+// TestGitBisect drives git bisect run over a small synthetic history in
+// the 6.12 test tree: eight commits on top of Debian's source, the fifth
+// of which makes delete_module refuse every unload (hello's unload then
+// fails with EPERM). git bisect run with run --bisect-exit names that
+// commit, booting at most log2 of the commits' kernels, each built
+// incrementally where the tree is always built.
+func TestGitBisect(t *testing.T) {
+	requireTools(t)
+	ctx := testContext(t, 40*time.Minute)
+	bin := modmatrixBin(t)
+	tt := kernelTestTree(t, ctx)
+	t.Cleanup(tt.lock(t))
+	tt.pristine(t)
+	tt.setGit(t, true)
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := ksrc.Git(ctx, tt.tree, append([]string{"-c", "user.name=modmatrix", "-c", "user.email=modmatrix@localhost", "-c", "commit.gpgsign=false"}, args...)...)
+		// Fixed dates: the same commits every run, so a warm cache has
+		// their kernels.
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE=2026-12-01T00:00:00Z", "GIT_COMMITTER_DATE=2026-12-01T00:00:00Z")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %s: %s", strings.Join(args, " "), out)
+		return strings.TrimSpace(string(out))
+	}
+	base := git("rev-parse", "HEAD")
+	branch := git("symbolic-ref", "--short", "HEAD")
+	t.Cleanup(func() {
+		// Whatever happened, the tree is left on its branch, unedited.
+		_ = ksrc.Git(ctx, tt.tree, "bisect", "reset").Run()
+		git("checkout", "-q", "-f", branch)
+		git("branch", "-q", "-D", "modmatrix-bisect")
+		tt.pristine(t)
+	})
+	git("checkout", "-q", "-B", "modmatrix-bisect", base)
+	const commits, breaking = 8, 5
+	main := filepath.Join(tt.tree, "kernel", "module", "main.c")
+	var culprit string
+	for i := 1; i <= commits; i++ {
+		if i == breaking {
+			b, err := os.ReadFile(main)
+			require.NoError(t, err)
+			refused := strings.Replace(string(b), "\tif (!capable(CAP_SYS_MODULE) || modules_disabled)\n\t\treturn -EPERM;\n\n\tlen = strncpy_from_user(name, name_user, MODULE_NAME_LEN);",
+				"\tif (!capable(CAP_SYS_MODULE) || modules_disabled)\n\t\treturn -EPERM;\n\treturn -EPERM; /* modmatrix e2e: a synthetic regression */\n\n\tlen = strncpy_from_user(name, name_user, MODULE_NAME_LEN);", 1)
+			require.NotEqual(t, string(b), refused, "delete_module's start in %s", main)
+			require.NoError(t, os.WriteFile(main, []byte(refused), 0o644))
+			git("commit", "-q", "-a", "-m", "module: refuse every unload (synthetic regression)")
+			culprit = git("rev-parse", "HEAD")
+			continue
+		}
+		notes := filepath.Join(tt.tree, "Documentation", "modmatrix-bisect.txt")
+		f, err := os.OpenFile(notes, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(f, "commit %d of a synthetic history: nothing a build reads\n", i)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		git("add", notes)
+		git("commit", "-q", "-m", fmt.Sprintf("Documentation: note %d", i))
+	}
+	git("bisect", "start", "HEAD", base)
+	out := t.TempDir()
+	cmd := ksrc.Git(ctx, tt.tree, "bisect", "run", bin, "run", "-q", "--repo", repoRoot(t), "--cache", cacheDir(), "--out", out,
+		"--kernel-src", tt.tree, "--cells", "unload", "--scenarios", "hello", "--bisect-exit")
+	start := time.Now()
+	text, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", text)
+	steps := len(regexp.MustCompile(`(?m)^bisect: .*\(exit \d+\)$`).FindAllString(string(text), -1))
+	t.Logf("git bisect run: %d steps over %d commits, %.0f s", steps, commits, time.Since(start).Seconds())
+	assert.Contains(t, string(text), culprit+" is the first bad commit")
+	assert.LessOrEqual(t, steps, 3, "log2(%d) steps: %s", commits, text)
 }

@@ -31,7 +31,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), listCmd(), explainCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd(), diffCmd(), shellCmd(), cacheCmd(), versionCmd(), manCmd())
+	root.AddCommand(runCmd(), listCmd(), explainCmd(), bisectConfigCmd(), benchCmd(), matrixCmd(), mergeCmd(), reportCmd(), diffCmd(), shellCmd(), cacheCmd(), versionCmd(), manCmd())
 	return root
 }
 

@@ -196,6 +196,9 @@ type Matrix struct {
 	prebuilt []*distro.Kernel
 	// vmSlots holds one token per VM running (Jobs at most).
 	vmSlots chan struct{}
+	// image, when set, is the guest image Run uses instead of building
+	// one: a bisect's probes (RunCell) share the first one's.
+	image *initramfs.Base
 }
 
 // New loads and validates every input (cells, scenario files, kernel
@@ -423,7 +426,7 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 		return nil, err
 	}
 	imageStart := time.Now()
-	base, err := initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
+	base, err := m.guestImage(ctx, out)
 	if err != nil {
 		return nil, err
 	}
@@ -445,6 +448,14 @@ func (m *Matrix) Run(ctx context.Context) (*report.Results, error) {
 		return res, ctx.Err()
 	}
 	return res, nil
+}
+
+// guestImage is m.image, else the guest image built into out.
+func (m *Matrix) guestImage(ctx context.Context, out string) (*initramfs.Base, error) {
+	if m.image != nil {
+		return m.image, nil
+	}
+	return initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
 }
 
 // newResults is results.json's header for this run.

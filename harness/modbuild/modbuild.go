@@ -485,3 +485,14 @@ func CheckEntry(dir string) error {
 	_, err := result(dir)
 	return err
 }
+
+// Digest names the content of a module folder's build inputs (the files a
+// build takes, by name and content): what a result judged on its modules
+// is keyed by, besides the kernel.
+func Digest(dir string) (string, error) {
+	files, err := inputs(dir)
+	if err != nil {
+		return "", err
+	}
+	return hashFiles(dir, files, nil)
+}

@@ -42,3 +42,18 @@ func (r *Results) Bisect() (BisectAnswer, string) {
 	}
 	return answer, why
 }
+
+// Flipped says how probe differs from good, the same scenario on another
+// configuration: its verdict, and with observations also every observed
+// value that diff compares (errno, /proc/modules state, taint gained,
+// kmsg, kernel reports, KUnit cases). None: probe is as good is.
+func Flipped(good, probe ScenarioResult, observations bool) []string {
+	var out []string
+	if good.Verdict != probe.Verdict {
+		out = append(out, fmt.Sprintf("%s → %s %s", good.Verdict, probe.Verdict, firstLine(probe.Reason)))
+	}
+	if observations {
+		out = append(out, append(stepChanges(good.Steps, probe.Steps), kunitChanges(good.KUnit, probe.KUnit)...)...)
+	}
+	return out
+}

@@ -39,3 +39,19 @@ func TestBisect(t *testing.T) {
 		})
 	}
 }
+
+func TestFlipped(t *testing.T) {
+	good := ScenarioResult{Scenario: "noexit", Verdict: verdict.Pass, Steps: []StepRecord{{Action: "unload", Module: "noexit", Errno: "EBUSY"}}}
+	same := good
+	same.Cell = "probe-3"
+	assert.Empty(t, Flipped(good, same, true))
+
+	failed := good
+	failed.Verdict, failed.Reason = verdict.Fail, "step 2: errno: got ok, want EBUSY\nmore"
+	assert.Equal(t, []string{"PASS → FAIL step 2: errno: got ok, want EBUSY"}, Flipped(good, failed, false))
+
+	observed := good
+	observed.Steps = []StepRecord{{Action: "unload", Module: "noexit", Errno: "ENOSYS"}}
+	assert.Empty(t, Flipped(good, observed, false), "by verdict, an observation alone is no flip")
+	assert.Equal(t, []string{`step 1 (unload noexit) errno: "EBUSY" → "ENOSYS"`}, Flipped(good, observed, true))
+}

@@ -1,0 +1,143 @@
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"modmatrix.dev/modmatrix/harness/kbuild"
+	"modmatrix.dev/modmatrix/harness/kconfig"
+	"modmatrix.dev/modmatrix/harness/ksrc"
+	"modmatrix.dev/modmatrix/harness/modbuild"
+	"modmatrix.dev/modmatrix/harness/report"
+	"modmatrix.dev/modmatrix/initramfs"
+	"modmatrix.dev/modmatrix/internal/cacheentry"
+)
+
+// A bisect (package bisect) runs the matrix's scenarios on configurations
+// of its own, probes, one at a time on the matrix's one kernel source.
+
+// Cell is the named cell, selected or not: a fragment of the kconfigs
+// folder or a --cell.
+func (m *Matrix) Cell(name string) (kconfig.Cell, bool) {
+	c, ok := m.allCells[name]
+	return c, ok
+}
+
+// Source is the matrix's one kernel source, or an error saying that a
+// probe needs exactly one built from source.
+func (m *Matrix) Source() (*ksrc.Source, error) {
+	if len(m.sources) != 1 || len(m.prebuilt) > 0 {
+		return nil, fmt.Errorf("a configuration is bisected on one kernel built from source, and this matrix has %d sources and %d prebuilt kernels: give one --kernels series or --kernel-src", len(m.sources), len(m.prebuilt))
+	}
+	return m.sources[0], nil
+}
+
+// Resolve is cell c's .config on the matrix's source as Kconfig wrote it,
+// and the key its kernel is cached under (seconds, no build). A config
+// whose kernel could not run the agent is refused, naming the symbol.
+// With asResolved a requested value olddefconfig did not keep is no
+// error: a probe is what it resolves to (kbuild.WithAsResolved).
+func (m *Matrix) Resolve(ctx context.Context, c kconfig.Cell, asResolved bool) (config []byte, kernelKey string, err error) {
+	src, err := m.Source()
+	if err != nil {
+		return nil, "", err
+	}
+	frags := c.Frags(m.base)
+	var opts []kbuild.Option
+	if asResolved {
+		opts = append(opts, kbuild.WithAsResolved())
+	}
+	data, key, err := m.cache.Resolved(ctx, src, c.Name, frags, opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	if !asResolved {
+		resolved, err := kconfig.ParseConfigData(data)
+		if err == nil {
+			err = kconfig.CheckGuest(resolved, frags...)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("cell %s: %w", c.Name, err)
+		}
+	}
+	return data, key, nil
+}
+
+// RunCell runs the matrix's scenarios on cell c alone, into out: c need
+// not be one of the matrix's (a probe's is made for it). Calls go one at a
+// time; the guest image the first builds serves them all.
+func (m *Matrix) RunCell(ctx context.Context, c kconfig.Cell, out string) (*report.Results, error) {
+	if _, err := m.Source(); err != nil {
+		return nil, err
+	}
+	if err := m.probeImage(ctx, out); err != nil {
+		return nil, err
+	}
+	p := *m
+	p.cells = []kconfig.Cell{c}
+	p.cfg.OutDir = out
+	p.cfg.Shard = nil
+	return p.Run(ctx)
+}
+
+func (m *Matrix) probeImage(ctx context.Context, out string) error {
+	if m.image != nil {
+		return nil
+	}
+	base, err := initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
+	if err != nil {
+		return err
+	}
+	m.image = base
+	return nil
+}
+
+// probeFormat is part of every ProbeKey: bump it when what decides a
+// result changes.
+const probeFormat = "modmatrix-probe-1"
+
+// ProbeKey names the result of the matrix's scenarios on cell c whose
+// kernel is kernelKey: besides the kernel, the scenario files and module
+// folders, the guest image (built into out if no probe has yet), the
+// cell's command line and the settings a verdict depends on.
+func (m *Matrix) ProbeKey(ctx context.Context, c kconfig.Cell, kernelKey, out string) (string, error) {
+	if err := m.probeImage(ctx, out); err != nil {
+		return "", err
+	}
+	image, err := cacheentry.SumFile(m.image.Path)
+	if err != nil {
+		return "", err
+	}
+	cfg := m.cfg
+	fields := [][]byte{[]byte(probeFormat), []byte(kernelKey), []byte(image.SHA256),
+		[]byte(strings.Join(m.Cmdline(c), " ")),
+		fmt.Appendf(nil, "%s %v %v %s %s %d", cfg.Accel.Resolve(), cfg.NoIcount, cfg.NoSnapshot, cfg.Settle, cfg.BootTimeout, cfg.Repeat)}
+	made := map[string][]byte{}
+	for _, g := range m.generated {
+		made[g.file] = g.text
+	}
+	folders := m.folders
+	for _, sc := range m.scenarios {
+		text, ok := made[sc.File]
+		if !ok {
+			if text, err = os.ReadFile(sc.File); err != nil {
+				return "", err
+			}
+		}
+		fields = append(fields, []byte(sc.Name), text)
+		if len(m.folders) == 0 {
+			folders = append(folders, sc)
+		}
+	}
+	for _, f := range folders {
+		d, err := modbuild.Digest(f.Dir)
+		if err != nil {
+			return "", err
+		}
+		fields = append(fields, []byte(d))
+	}
+	return cacheentry.Key(fields...), nil
+}
