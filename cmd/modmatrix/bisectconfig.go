@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,9 +33,6 @@ type bisectConfigFlags struct {
 	quiet     bool
 }
 
-// What --bad-if takes: what a probe must change, against good, to be bad.
-var badIfs = map[string]bool{"verdict": false, "observation": true}
-
 func bisectConfigCmd() *cobra.Command {
 	f := bisectConfigFlags{one: shellFlags{cmd: "bisect-config bisects on"}}
 	cmd := &cobra.Command{
@@ -44,7 +42,9 @@ func bisectConfigCmd() *cobra.Command {
 one and a bad one (each a cell's name, a fragment or a whole .config, over
 base.config), find a minimal set of Kconfig symbols whose change from good
 to bad makes the scenario bad: its verdict differs from good's (--bad-if
-verdict), or any observation diff compares does (--bad-if observation).
+verdict), or any observation diff compares does (--bad-if observation),
+or one of those named (--bad-if errno,kmsg: errno, proc_modules, taint,
+kmsg, reports, kunit).
 
 The search is delta debugging (ddmin) over the symbols whose resolved
 values differ. Each probe is good's .config with some of them set as bad
@@ -73,7 +73,7 @@ probe's run.` + exitHelp(
 	fl := cmd.Flags()
 	fl.StringVar(&f.good, "good", "", "the good configuration: a cell's name, or a fragment or whole .config file merged over base.config (a path with a / or a name ending in .config)")
 	fl.StringVar(&f.bad, "bad", "", "the bad configuration, as --good")
-	fl.StringVar(&f.badIf, "bad-if", "verdict", "what makes a probe bad, against good's result: verdict (the scenario's verdict differs) or observation (the verdict or any observation diff compares: errno, /proc/modules, taint, kmsg, kernel reports)")
+	fl.StringVar(&f.badIf, "bad-if", "verdict", "what makes a probe bad, against good's result: verdict (the scenario's verdict differs), observation (the verdict or any observation diff compares), or the verdict or the named ones of "+strings.Join(report.Observations, ",")+" (comma-separated)")
 	fl.StringVar(&f.out, "out", "modmatrix-bisect", "output folder for bisect.json and each probe's run")
 	f.accel.register(cmd)
 	fl.DurationVar(&f.timeout, "boot-timeout", 60*time.Second, "base timeout of one boot (grows by 2 s per step)")
@@ -102,9 +102,9 @@ type bisectFile struct {
 
 func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	observations, ok := badIfs[f.badIf]
-	if !ok {
-		return fmt.Errorf("--bad-if %s: want verdict or observation", f.badIf)
+	observe, err := parseBadIf(f.badIf)
+	if err != nil {
+		return err
 	}
 	for _, c := range []struct{ flag, v string }{{"--good", f.good}, {"--bad", f.bad}} {
 		if c.v == "" {
@@ -184,7 +184,7 @@ func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 	}
 	sc := m.Scenarios()[0]
 	fmt.Fprintf(say, "bisect-config: %s on linux %s, good %s, bad %s (bad if the %s differs)\n", sc.Name, src.Version, f.good, f.bad, f.badIf)
-	runner := &bisect.Runner{M: m, Out: f.out, Store: &bisect.Store{Dir: mf.cache}, Observations: observations}
+	runner := &bisect.Runner{M: m, Out: f.out, Store: &bisect.Store{Dir: mf.cache}, Observe: observe}
 	start := time.Now()
 	res, searchErr := bisect.Search(ctx, sides[0], sides[1], runner, func(pr bisect.Probe) {
 		fmt.Fprintln(say, probeLine(pr))
@@ -214,6 +214,24 @@ func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 	}
 	printCulprit(os.Stdout, out, f.out)
 	return nil
+}
+
+// parseBadIf is --bad-if's observations: none for verdict, all for
+// observation, else the names given.
+func parseBadIf(v string) ([]string, error) {
+	switch v {
+	case "verdict":
+		return nil, nil
+	case "observation":
+		return report.Observations, nil
+	}
+	names := strings.Split(v, ",")
+	for _, n := range names {
+		if !slices.Contains(report.Observations, n) {
+			return nil, fmt.Errorf("--bad-if %s: want verdict, observation or some of %s", v, strings.Join(report.Observations, ","))
+		}
+	}
+	return names, nil
 }
 
 // namesFile tells a --good or --bad that names a file (a path, or a name

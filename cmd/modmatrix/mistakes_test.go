@@ -59,7 +59,7 @@ func TestMistakesRefusedBeforeAnyBuild(t *testing.T) {
 		{"bench --runs 0", []string{"bench", "--runs", "0"}, nil, "--runs 0: want 1 or more"},
 		{"matrix --shards -2", []string{"matrix", "--shards", "-2"}, nil, "--shards -2: want 0 or more"},
 		{"bisect-config without --good", []string{"bisect-config", "--bad", "force-unload", "--scenario", "noexit"}, nil, "--good: name the good configuration"},
-		{"bisect-config --bad-if taint", []string{"bisect-config", "--good", "unload", "--bad", "force-unload", "--scenario", "noexit", "--bad-if", "taint"}, nil, "--bad-if taint: want verdict or observation"},
+		{"bisect-config --bad-if taints", []string{"bisect-config", "--good", "unload", "--bad", "force-unload", "--scenario", "noexit", "--bad-if", "taints"}, nil, "--bad-if taints: want verdict, observation or some of errno,proc_modules,taint,kmsg,reports,kunit"},
 		{"bisect-config on every scenario", []string{"bisect-config", "--good", "unload", "--bad", "force-unload"}, nil, "bisect-config bisects one scenario: name it with --scenario NAME"},
 		{"bisect-config on a misspelt cell", []string{"bisect-config", "--good", "unlaod", "--bad", "force-unload", "--scenario", "noexit"}, nil, `unknown cell "unlaod"`},
 		{"bisect-config on a missing file", []string{"bisect-config", "--good", "unload", "--bad", filepath.Join(tmp, "bad.config"), "--scenario", "noexit"}, nil, "--bad: stat " + filepath.Join(tmp, "bad.config")},

@@ -26,9 +26,9 @@ type Runner struct {
 	Out string
 	// Store keeps every judged result; nil keeps none.
 	Store *Store
-	// Observations: a probe is bad when any observation diff compares
-	// differs from good's, not only the verdict.
-	Observations bool
+	// Observe names the observations (report.Observations) that make a
+	// probe bad when they differ from good's, as its verdict does.
+	Observe []string
 
 	good *record
 }
@@ -163,7 +163,7 @@ func (r *Runner) judge(name string, rec *record) (Outcome, string) {
 		r.good = rec
 		return Good, said
 	}
-	if flips := report.Flipped(*r.good.Result, *rec.Result, r.Observations); len(flips) > 0 {
+	if flips := report.Flipped(*r.good.Result, *rec.Result, r.Observe); len(flips) > 0 {
 		return Bad, strings.Join(flips, "; ")
 	}
 	return Good, said

@@ -18,21 +18,21 @@ func TestJudge(t *testing.T) {
 			Steps: []report.StepRecord{{Action: "unload", Module: "noexit", Errno: errno}}}}
 	}
 	for _, tt := range []struct {
-		name         string
-		observations bool
-		probe        *record
-		want         Outcome
-		why          string
+		name    string
+		observe []string
+		probe   *record
+		want    Outcome
+		why     string
 	}{
-		{"same verdict", false, result(verdict.Pass, "", "EBUSY"), Good, "noexit: PASS"},
-		{"verdict flipped", false, result(verdict.Fail, "step 2: errno: got ok, want EBUSY", "ok"), Bad, "PASS → FAIL step 2: errno: got ok, want EBUSY"},
-		{"an observation, by verdict", false, result(verdict.Pass, "", "ENOSYS"), Good, "noexit: PASS"},
-		{"an observation, by observation", true, result(verdict.Pass, "", "ENOSYS"), Bad, `step 1 (unload noexit) errno: "EBUSY" → "ENOSYS"`},
-		{"kernel did not build", false, &record{Cell: report.Cell{Error: "kernel 6.12.118, cell probe-3: build: make: exit 2\nmore"}}, Skip, "kernel 6.12.118, cell probe-3: build: make: exit 2"},
-		{"scenario not judged", false, result(verdict.Error, "no boot", "ok"), Skip, "noexit: ERROR no boot"},
+		{"same verdict", nil, result(verdict.Pass, "", "EBUSY"), Good, "noexit: PASS"},
+		{"verdict flipped", nil, result(verdict.Fail, "step 2: errno: got ok, want EBUSY", "ok"), Bad, "PASS → FAIL step 2: errno: got ok, want EBUSY"},
+		{"an observation, by verdict", nil, result(verdict.Pass, "", "ENOSYS"), Good, "noexit: PASS"},
+		{"an observation, by observation", report.Observations, result(verdict.Pass, "", "ENOSYS"), Bad, `step 1 (unload noexit) errno: "EBUSY" → "ENOSYS"`},
+		{"kernel did not build", nil, &record{Cell: report.Cell{Error: "kernel 6.12.118, cell probe-3: build: make: exit 2\nmore"}}, Skip, "kernel 6.12.118, cell probe-3: build: make: exit 2"},
+		{"scenario not judged", nil, result(verdict.Error, "no boot", "ok"), Skip, "noexit: ERROR no boot"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Runner{Observations: tt.observations}
+			r := &Runner{Observe: tt.observe}
 			o, why := r.judge("good", result(verdict.Pass, "", "EBUSY"))
 			require.Equal(t, Good, o, why)
 			o, why = r.judge("probe 1", tt.probe)

@@ -44,16 +44,16 @@ func (r *Results) Bisect() (BisectAnswer, string) {
 }
 
 // Flipped says how probe differs from good, the same scenario on another
-// configuration: its verdict, and with observations also every observed
-// value that diff compares (errno, /proc/modules state, taint gained,
-// kmsg, kernel reports, KUnit cases). None: probe is as good is.
-func Flipped(good, probe ScenarioResult, observations bool) []string {
+// configuration: its verdict, and the observations named in observe
+// (names of Observations; nil: the verdict alone). None: probe is as good
+// is.
+func Flipped(good, probe ScenarioResult, observe []string) []string {
 	var out []string
 	if good.Verdict != probe.Verdict {
 		out = append(out, fmt.Sprintf("%s → %s %s", good.Verdict, probe.Verdict, firstLine(probe.Reason)))
 	}
-	if observations {
-		out = append(out, append(stepChanges(good.Steps, probe.Steps), kunitChanges(good.KUnit, probe.KUnit)...)...)
+	if len(observe) > 0 {
+		out = append(out, observationChanges(good, probe, observe)...)
 	}
 	return out
 }

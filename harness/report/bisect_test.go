@@ -44,14 +44,15 @@ func TestFlipped(t *testing.T) {
 	good := ScenarioResult{Scenario: "noexit", Verdict: verdict.Pass, Steps: []StepRecord{{Action: "unload", Module: "noexit", Errno: "EBUSY"}}}
 	same := good
 	same.Cell = "probe-3"
-	assert.Empty(t, Flipped(good, same, true))
+	assert.Empty(t, Flipped(good, same, Observations))
 
 	failed := good
 	failed.Verdict, failed.Reason = verdict.Fail, "step 2: errno: got ok, want EBUSY\nmore"
-	assert.Equal(t, []string{"PASS → FAIL step 2: errno: got ok, want EBUSY"}, Flipped(good, failed, false))
+	assert.Equal(t, []string{"PASS → FAIL step 2: errno: got ok, want EBUSY"}, Flipped(good, failed, nil))
 
 	observed := good
 	observed.Steps = []StepRecord{{Action: "unload", Module: "noexit", Errno: "ENOSYS"}}
-	assert.Empty(t, Flipped(good, observed, false), "by verdict, an observation alone is no flip")
-	assert.Equal(t, []string{`step 1 (unload noexit) errno: "EBUSY" → "ENOSYS"`}, Flipped(good, observed, true))
+	assert.Empty(t, Flipped(good, observed, nil), "by verdict, an observation alone is no flip")
+	assert.Empty(t, Flipped(good, observed, []string{"kmsg"}), "by kmsg, an errno is no flip")
+	assert.Equal(t, []string{`step 1 (unload noexit) errno: "EBUSY" → "ENOSYS"`}, Flipped(good, observed, []string{"errno"}))
 }

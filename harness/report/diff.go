@@ -57,7 +57,7 @@ func Diff(base, cand *Results, compareKernels bool) []Change {
 			out = append(out, c)
 			continue
 		}
-		c.Details = append(stepChanges(o.Steps, n.Steps), kunitChanges(o.KUnit, n.KUnit)...)
+		c.Details = observationChanges(o, n, nil)
 		if o.Verdict == n.Verdict && len(c.Details) == 0 {
 			continue
 		}
@@ -76,9 +76,26 @@ func Diff(base, cand *Results, compareKernels bool) []Change {
 	return out
 }
 
-// stepChanges names the observations that differ: errno, the module's
-// /proc/modules state, taint gained, kmsg records, kernel reports.
-func stepChanges(a, b []StepRecord) []string {
+// Observations are what diff compares of a scenario's two runs, by the
+// names bisect-config's --bad-if takes: each step's errno, the module's
+// /proc/modules state, the taint gained, kmsg records and kernel reports,
+// and the KUnit cases' statuses.
+var Observations = []string{"errno", "proc_modules", "taint", "kmsg", "reports", "kunit"}
+
+// observationChanges names the observations that differ between two runs
+// of a scenario, only those of the names in only (nil: all of them).
+func observationChanges(a, b ScenarioResult, only []string) []string {
+	keep := func(what string) bool { return only == nil || slices.Contains(only, what) }
+	out := stepChanges(a.Steps, b.Steps, keep)
+	if keep("kunit") {
+		out = append(out, kunitChanges(a.KUnit, b.KUnit)...)
+	}
+	return out
+}
+
+// stepChanges names the observations keep keeps that differ: errno, the
+// module's /proc/modules state, taint gained, kmsg records, kernel reports.
+func stepChanges(a, b []StepRecord, keep func(string) bool) []string {
 	var out []string
 	if len(a) != len(b) {
 		out = append(out, fmt.Sprintf("steps: %d → %d", len(a), len(b)))
@@ -86,6 +103,9 @@ func stepChanges(a, b []StepRecord) []string {
 	for i := range min(len(a), len(b)) {
 		x, y := a[i], b[i]
 		add := func(what, from, to string) {
+			if !keep(strings.Fields(what)[0]) {
+				return
+			}
 			if from != to {
 				out = append(out, fmt.Sprintf("step %d (%s %s%s) %s: %q → %q", i+1, y.Action, y.Module, y.Path, what, from, to))
 			}
