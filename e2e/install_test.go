@@ -35,8 +35,8 @@ func TestInstalledBinary(t *testing.T) {
 		assert.FileExists(t, filepath.Join(dest, f))
 	}
 
-	work := runDriver(t, bin, root)
 	noGo := []string{"PATH=" + pathWithoutGo(t)}
+	work := runDriver(t, bin, root, noGo...)
 	installed := func(args ...string) (string, int) {
 		t.Helper()
 		return runCLIIn(t, work, noGo, bin, args...)
@@ -69,6 +69,24 @@ func TestInstalledBinary(t *testing.T) {
 	c.waitFor(t, time.Minute, regexp.MustCompile(`reboot: Restarting system`))
 	require.NoError(t, sh.wait(t))
 	sh.checkClean(t)
+}
+
+// TestGoInstalledBinary: a binary built as go install builds it (the
+// guest programs not embedded, only their source) runs a driver's folder
+// from an unrelated directory, far from any checkout: it builds the
+// guest programs with Go from the copy of its source it puts in the cache.
+func TestGoInstalledBinary(t *testing.T) {
+	requireTools(t)
+	bin := modmatrixBin(t) // go build ./cmd/modmatrix, as go install does
+	root := t.TempDir()
+	work := runDriver(t, bin, root)
+	text, code := runCLIIn(t, work, nil, bin, "version")
+	require.Equal(t, 0, code, "%s", text)
+	assert.Contains(t, text, "guest built with Go from its source on each run")
+	// Without Go it says what it needs, before anything is built.
+	text, code = runCLIIn(t, work, []string{"PATH=" + pathWithoutGo(t)}, bin, "run", "--cells", "unload", "--cache", cacheDir(), "--out", filepath.Join(root, "no-go"))
+	assert.Equal(t, 2, code, "%s", text)
+	assert.Contains(t, text, "no go command to build them from the source it carries")
 }
 
 // builtPackage is makeDeb's tree and package, made once per test binary
@@ -162,19 +180,19 @@ func TestDebianPackage(t *testing.T) {
 	assert.Contains(t, string(files), "/usr/share/man/man1/modmatrix.1")
 	assert.Contains(t, string(files), "/usr/share/bash-completion/completions/modmatrix")
 
-	runDriver(t, "/usr/bin/modmatrix", root)
+	runDriver(t, "/usr/bin/modmatrix", root, "PATH="+pathWithoutGo(t))
 }
 
 // runDriver runs bin on a copy of e2e/testdata/byom (root/work/mydriver)
 // from root/work, without Go on PATH, on the unload cell, checks that it
 // passed, and returns root/work.
-func runDriver(t *testing.T, bin, root string) string {
+func runDriver(t *testing.T, bin, root string, env ...string) string {
 	t.Helper()
 	work := filepath.Join(root, "work")
 	require.NoError(t, os.MkdirAll(work, 0o755))
 	runCmd(t, testContext(t, time.Minute), "", "cp", "-r", filepath.Join(repoRoot(t), "e2e", "testdata", "byom"), filepath.Join(work, "mydriver"))
 	out := filepath.Join(root, "out")
-	text, code := runCLIIn(t, work, []string{"PATH=" + pathWithoutGo(t)}, bin,
+	text, code := runCLIIn(t, work, env, bin,
 		"run", "-q", "--module", "./mydriver", "--cells", "unload", "--cache", cacheDir(), "--out", out)
 	require.Equal(t, 0, code, "%s", text)
 	res, err := report.Read(out)

@@ -60,7 +60,7 @@ var guestID = sync.OnceValue(func() string {
 
 // ErrNoGuest says what a binary built without its guest programs needs
 // to run.
-var ErrNoGuest = errors.New("this modmatrix carries no guest programs (built without `make build`): run it inside a modmatrix checkout, pass --repo (it then builds them with Go), or install it with `make install`")
+var ErrNoGuest = errors.New("this modmatrix carries no guest programs (built without `make build`): it builds them with Go from a modmatrix checkout (the one above the working directory, or --repo) or from the source it carries; else install it with `make install` or its package")
 
 // guestProgram writes the guest program name to out: the embedded copy,
 // or a go build of its package in the checkout at repoDir.

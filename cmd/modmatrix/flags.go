@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -52,15 +53,23 @@ func (f *matrixFlags) register(cmd *cobra.Command) {
 // repoDir is --repo, a developer's override; else "" for a binary that
 // carries its guest programs (it runs anywhere, on its built-in cells and
 // scenarios); else the checkout found from the working directory, whose
-// source builds them.
-func (f *matrixFlags) repoDir() (string, error) {
+// source builds them; else (go install's binary, run anywhere) the copy
+// of its own source it puts in the cache, where Go builds them.
+func (f *matrixFlags) repoDir(ctx context.Context) (string, error) {
 	if f.repo != "" {
 		return f.repo, nil
 	}
 	if initramfs.Embedded() {
 		return "", nil
 	}
-	return findRepo()
+	repo, err := findRepo()
+	if err == nil {
+		return repo, nil
+	}
+	if _, goErr := exec.LookPath("go"); goErr != nil {
+		return "", fmt.Errorf("%w (and no go command to build them from the source it carries: %v)", err, goErr)
+	}
+	return builtin.Dir(ctx, modmatrix.Builtin(), f.cache)
 }
 
 // sources are the options that say where the guest programs, cells and
@@ -84,7 +93,7 @@ func (f *matrixFlags) sources(ctx context.Context, repo string) ([]matrix.Option
 }
 
 func (f *matrixFlags) options(ctx context.Context) ([]matrix.Option, error) {
-	repo, err := f.repoDir()
+	repo, err := f.repoDir(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -105,7 +105,7 @@ func (f *shellFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	repo, err := f.mf.repoDir()
+	repo, err := f.mf.repoDir(cmd.Context())
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,8 @@ func versionCmd() *cobra.Command {
 the guest programs it carries (the agent, u-root's init, the shell's
 commands): two binaries with the same digest boot the same guest
 programs, and so share snapshots. A binary built without make build
-builds its guest programs from a checkout and says so.` + exitHelp(
+builds its guest programs with Go, from a checkout or the source it
+carries, and says so.` + exitHelp(
 			"printed", "", "an argument was given", ""),
 		Example: `  modmatrix version`,
 		Args:    cobra.NoArgs,
@@ -33,7 +34,7 @@ builds its guest programs from a checkout and says so.` + exitHelp(
 			v, c := buildStamp()
 			guest := initramfs.GuestID()
 			if guest == "" {
-				guest = "built from the checkout's source on each run (not make build)"
+				guest = "built with Go from its source on each run (not make build)"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "modmatrix %s\ncommit %s\nguest %s\n%s %s/%s\n", v, c, guest, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},

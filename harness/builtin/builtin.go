@@ -1,8 +1,9 @@
 // Package builtin puts the cells and scenarios a modmatrix binary carries
-// (its kconfigs/ and modules/, embedded at build time) into the cache as
-// real folders, where Kconfig merges, Kbuild and error messages need
-// them: cacheDir/builtin/KEY/{kconfigs,modules}, KEY the digest of every
-// file, so a binary of other built-ins gets its own entry.
+// (its kconfigs/ and modules/, embedded at build time), and the guest
+// programs' Go source, into the cache as real folders, where Kconfig
+// merges, Kbuild, go build and error messages need them:
+// cacheDir/builtin/KEY/{kconfigs,modules,go.mod,...}, KEY the digest of
+// every file, so a binary of other built-ins gets its own entry.
 package builtin
 
 import (
@@ -61,8 +62,8 @@ func Dir(ctx context.Context, fsys fs.FS, cacheDir string) (string, error) {
 // walk lists fsys's files (Kconfigs and Modules) and digests them.
 func walk(fsys fs.FS) (files []string, key string, err error) {
 	h := sha256.New()
-	for _, root := range []string{Kconfigs, Modules} {
-		err := fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
+	{
+		err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}

@@ -19,7 +19,7 @@ func TestDir(t *testing.T) {
 		"kconfigs/unload.config":       {Data: []byte("CONFIG_MODULE_UNLOAD=y\n")},
 		"modules/hello/Kbuild":         {Data: []byte("obj-m += hello.o\n")},
 		"modules/hello/scenario.yaml":  {Data: []byte("name: hello\n")},
-		"elsewhere/not-a-built-in.txt": {Data: []byte("x")},
+		"cmd/modagent/main.go":         {Data: []byte("package main\n")},
 	}
 	cache := t.TempDir()
 	ctx := context.Background()
@@ -28,7 +28,7 @@ func TestDir(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, builtin.Modules, "hello", "Kbuild"))
 	require.NoError(t, err)
 	assert.Equal(t, "obj-m += hello.o\n", string(b))
-	assert.NoFileExists(t, filepath.Join(dir, "elsewhere", "not-a-built-in.txt"))
+	assert.FileExists(t, filepath.Join(dir, "cmd", "modagent", "main.go"), "the guest's source, laid out as in the module")
 	require.NoError(t, builtin.CheckEntry(dir))
 
 	again, err := builtin.Dir(ctx, fsys, cache)
