@@ -15,11 +15,11 @@ import (
 
 func TestDir(t *testing.T) {
 	fsys := fstest.MapFS{
-		"kconfigs/base.config":         {Data: []byte("CONFIG_MODULES=y\n")},
-		"kconfigs/unload.config":       {Data: []byte("CONFIG_MODULE_UNLOAD=y\n")},
-		"modules/hello/Kbuild":         {Data: []byte("obj-m += hello.o\n")},
-		"modules/hello/scenario.yaml":  {Data: []byte("name: hello\n")},
-		"cmd/modagent/main.go":         {Data: []byte("package main\n")},
+		"kconfigs/base.config":        {Data: []byte("CONFIG_MODULES=y\n")},
+		"kconfigs/unload.config":      {Data: []byte("CONFIG_MODULE_UNLOAD=y\n")},
+		"modules/hello/Kbuild":        {Data: []byte("obj-m += hello.o\n")},
+		"modules/hello/scenario.yaml": {Data: []byte("name: hello\n")},
+		"cmd/modagent/main.go":        {Data: []byte("package main\n")},
 	}
 	cache := t.TempDir()
 	ctx := context.Background()
