@@ -15,9 +15,9 @@ DESTDIR ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-# The man pages' date (cobra reads it): the commit's, not the build's, so
-# two builds of one commit install the same pages.
-export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+# The man pages' date (cobra reads SOURCE_DATE_EPOCH): the commit's, not
+# the build's, so two builds of one commit install the same pages.
+MAN_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
 # A Debian version starts with a digit: a tag's (v1.2.3 → 1.2.3), else
 # 0~git plus the commit.
 DEB_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null) && echo $${v\#v} || echo 0~git$$(git rev-parse --short HEAD 2>/dev/null || echo 0))
@@ -57,7 +57,7 @@ install: build
 	install -D -m 755 bin/modmatrix $(DESTDIR)$(PREFIX)/bin/modmatrix
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	bin/modmatrix man $(DESTDIR)$(PREFIX)/share/man/man1
+	$(if $(MAN_EPOCH),SOURCE_DATE_EPOCH=$(MAN_EPOCH)) bin/modmatrix man $(DESTDIR)$(PREFIX)/share/man/man1
 	bin/modmatrix completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/modmatrix
 	bin/modmatrix completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_modmatrix
 	bin/modmatrix completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/modmatrix.fish

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -55,21 +57,35 @@ func TestGitBisect(t *testing.T) {
 		cmd := ksrc.Git(ctx, tt.tree, append([]string{"-c", "user.name=modmatrix", "-c", "user.email=modmatrix@localhost", "-c", "commit.gpgsign=false"}, args...)...)
 		// Fixed dates: the same commits every run, so a warm cache has
 		// their kernels.
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE=2026-12-01T00:00:00Z", "GIT_COMMITTER_DATE=2026-12-01T00:00:00Z")
+		cmd.Env = append(cmd.Env, "GIT_AUTHOR_DATE=2026-12-01T00:00:00Z", "GIT_COMMITTER_DATE=2026-12-01T00:00:00Z")
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "git %s: %s", strings.Join(args, " "), out)
 		return strings.TrimSpace(string(out))
 	}
-	base := git("rev-parse", "HEAD")
-	branch := git("symbolic-ref", "--short", "HEAD")
+	// The tree's one commit and its branch, also after a run that was
+	// killed mid-bisect (HEAD then on the synthetic branch, or detached).
+	_ = quiet(ctx, tt.tree, "bisect", "reset")
+	base := git("rev-list", "--max-parents=0", "HEAD")
+	branch := ""
+	for _, b := range strings.Fields(git("for-each-ref", "--points-at", base, "--format=%(refname:short)", "refs/heads/")) {
+		if b != "modmatrix-bisect" {
+			branch = b
+		}
+	}
+	require.NotEmpty(t, branch, "a branch at the test tree's commit %s", base)
 	t.Cleanup(func() {
-		// Whatever happened, the tree is left on its branch, unedited.
-		_ = ksrc.Git(ctx, tt.tree, "bisect", "reset").Run()
-		git("checkout", "-q", "-f", branch)
-		git("branch", "-q", "-D", "modmatrix-bisect")
+		// Whatever happened (the test's context may be done), the tree is
+		// left on its branch, unedited.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		for _, args := range [][]string{{"bisect", "reset"}, {"checkout", "-q", "-f", branch}, {"branch", "-q", "-D", "modmatrix-bisect"}} {
+			if err := quiet(ctx, tt.tree, args...); err != nil {
+				t.Logf("git %s: %v", strings.Join(args, " "), err)
+			}
+		}
 		tt.pristine(t)
 	})
-	git("checkout", "-q", "-B", "modmatrix-bisect", base)
+	git("checkout", "-q", "-f", "-B", "modmatrix-bisect", base)
 	const commits, breaking = 8, 5
 	main := filepath.Join(tt.tree, "kernel", "module", "main.c")
 	var culprit string
@@ -105,4 +121,12 @@ func TestGitBisect(t *testing.T) {
 	t.Logf("git bisect run: %d steps over %d commits, %.0f s", steps, commits, time.Since(start).Seconds())
 	assert.Contains(t, string(text), culprit+" is the first bad commit")
 	assert.LessOrEqual(t, steps, 3, "log2(%d) steps: %s", commits, text)
+}
+
+// quiet runs git in dir, its output kept only for the error.
+func quiet(ctx context.Context, dir string, args ...string) error {
+	if out, err := ksrc.Git(ctx, dir, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
 }

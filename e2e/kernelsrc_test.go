@@ -167,10 +167,14 @@ func builtFrom(t *testing.T, key string) string {
 // checkout, without it the tree is plain.
 type testTree struct {
 	dir, tree, git string
-	// orig is the Debian source's copy of editedFile: its contents and
-	// mtime are the pristine state.
-	orig string
+	// orig is the Debian source's copy of editedFile, deb that source:
+	// its files' contents and mtimes are the pristine state.
+	orig, deb string
 }
+
+// touchedFiles are the files the tests change in the tree: editedFile,
+// and the file TestGitBisect's synthetic history edits.
+var touchedFiles = []string{editedFile, "kernel/module/main.c"}
 
 // kernelTestTree returns the test tree for the Debian 6.12 source, making it
 // on first use (cold: about 2 minutes, most of it git add) under
@@ -182,7 +186,7 @@ func kernelTestTree(t *testing.T, ctx context.Context) *testTree {
 	root := filepath.Join(cacheDir(), "test-trees")
 	require.NoError(t, os.MkdirAll(root, 0o755))
 	dir := filepath.Join(root, "linux-"+deb.Version+"-"+deb.ShortID())
-	tt := &testTree{dir: dir, tree: filepath.Join(dir, "tree"), git: filepath.Join(dir, "git"), orig: filepath.Join(deb.Dir, editedFile)}
+	tt := &testTree{dir: dir, tree: filepath.Join(dir, "tree"), git: filepath.Join(dir, "git"), orig: filepath.Join(deb.Dir, editedFile), deb: deb.Dir}
 	if _, err := os.Stat(dir); err == nil {
 		tt.repair(t, ctx)
 		return tt
@@ -277,22 +281,25 @@ func (tt *testTree) edit(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(tt.tree, editedFile), append(orig, editText...), 0o644))
 }
 
-// pristine restores editedFile's contents and mtime, so that the plain
+// pristine restores the touched files' contents and mtimes, so that the plain
 // tree's ID (which goes by mtimes) is the same on every test run.
 func (tt *testTree) pristine(t *testing.T) {
 	t.Helper()
-	orig, err := os.ReadFile(tt.orig)
-	require.NoError(t, err)
-	st, err := os.Stat(tt.orig)
-	require.NoError(t, err)
-	p := filepath.Join(tt.tree, editedFile)
-	if cur, err := os.Stat(p); err == nil && cur.ModTime().Equal(st.ModTime()) && cur.Size() == st.Size() {
-		if now, err := os.ReadFile(p); err == nil && bytes.Equal(now, orig) {
-			return
+	for _, f := range touchedFiles {
+		orig := filepath.Join(tt.deb, f)
+		want, err := os.ReadFile(orig)
+		require.NoError(t, err)
+		st, err := os.Stat(orig)
+		require.NoError(t, err)
+		p := filepath.Join(tt.tree, f)
+		if cur, err := os.Stat(p); err == nil && cur.ModTime().Equal(st.ModTime()) && cur.Size() == st.Size() {
+			if now, err := os.ReadFile(p); err == nil && bytes.Equal(now, want) {
+				continue
+			}
 		}
+		require.NoError(t, os.WriteFile(p, want, 0o644))
+		require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
 	}
-	require.NoError(t, os.WriteFile(p, orig, 0o644))
-	require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
 }
 
 func runCmd(t *testing.T, ctx context.Context, dir, name string, args ...string) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/bisect"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/probecache"
 	"modmatrix.dev/modmatrix/harness/progress"
 	"modmatrix.dev/modmatrix/harness/report"
 )
@@ -42,9 +44,11 @@ func bisectConfigCmd() *cobra.Command {
 one and a bad one (each a cell's name, a fragment or a whole .config, over
 base.config), find a minimal set of Kconfig symbols whose change from good
 to bad makes the scenario bad: its verdict differs from good's (--bad-if
-verdict), or any observation diff compares does (--bad-if observation),
-or one of those named (--bad-if errno,kmsg: errno, proc_modules, taint,
-kmsg, reports, kunit).
+verdict); with --bad-if observation also any observation diff compares,
+with --bad-if errno,kmsg also those named (of errno, proc_modules, taint,
+kmsg, reports, kunit). Both sides must boot with the same parameters
+("# cmdline:"): the probes have them too. A whole .config from elsewhere
+counts as what olddefconfig makes of it on this source.
 
 The search is delta debugging (ddmin) over the symbols whose resolved
 values differ. Each probe is good's .config with some of them set as bad
@@ -92,13 +96,16 @@ type bisectFile struct {
 	Good     string `json:"good"`
 	Bad      string `json:"bad"`
 	BadIf    string `json:"bad_if"`
+	// Cmdline are the boot parameters every probe had (good's and bad's).
+	Cmdline []string `json:"cmdline,omitempty"`
 	*bisect.Result
-	Built      int    `json:"kernels_built"`
-	Booted     int    `json:"boots"`
-	FromCache  int    `json:"from_cache"`
+	bisect.Counts
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error,omitempty"`
 }
+
+// side is --good or --bad: its flag, what it names, its probe name.
+type side struct{ flag, spec, name string }
 
 func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
@@ -106,32 +113,36 @@ func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range []struct{ flag, v string }{{"--good", f.good}, {"--bad", f.bad}} {
-		if c.v == "" {
-			return fmt.Errorf("%s: name the %s configuration (a cell, a fragment or a .config)", c.flag, strings.TrimPrefix(c.flag, "--"))
+	sides := []side{{"--good", f.good, "good"}, {"--bad", f.bad, "bad"}}
+	for _, sd := range sides {
+		if sd.spec == "" {
+			return fmt.Errorf("%s: name the %s configuration (a cell, a fragment or a .config)", sd.flag, sd.name)
 		}
 	}
 	mf := &f.one.mf
+	switch {
+	case len(mf.fragments) > 0:
+		return fmt.Errorf("--kconfig %s: bisect-config compares --good and --bad as they are; merge it into their fragments", strings.Join(mf.fragments, ","))
+	case len(mf.cells) > 0:
+		return fmt.Errorf("--cells %s: bisect-config runs the cells --good and --bad name (and its probes)", strings.Join(mf.cells, ","))
+	}
 	if err := f.one.oneKernel(); err != nil {
 		return err
 	}
-	// --scenario NAME, where no such file is: the scenario to bisect.
-	if s := mf.scenarioFile; s != "" {
-		if _, err := os.Stat(s); err != nil && !strings.ContainsAny(s, "/.") {
-			mf.scen, mf.scenarioFile = append(mf.scen, s), ""
-		}
+	// --scenario NAME: the scenario to bisect, unless it names a file.
+	if s := mf.scenarioFile; s != "" && !namesScenarioFile(s) {
+		mf.scen, mf.scenarioFile = append(mf.scen, s), ""
 	}
 	if len(mf.scen) > 1 || len(mf.scen) == 0 && len(mf.moduleDirs) != 1 {
 		return fmt.Errorf("bisect-config bisects one scenario: name it with --scenario NAME (or give one --module folder)")
 	}
 	// A side named as a file must be one; the others are cells, selected
 	// so that a misspelt one is refused before any source is unpacked.
-	mf.cells = nil
-	for _, side := range []struct{ flag, v string }{{"--good", f.good}, {"--bad", f.bad}} {
-		if !namesFile(side.v) {
-			mf.cells = append(mf.cells, side.v)
-		} else if _, err := os.Stat(side.v); err != nil {
-			return fmt.Errorf("%s: %w", side.flag, err)
+	for _, sd := range sides {
+		if !namesFile(sd.spec) {
+			mf.cells = append(mf.cells, sd.spec)
+		} else if _, err := os.Stat(sd.spec); err != nil {
+			return fmt.Errorf("%s: %w", sd.flag, err)
 		}
 	}
 	a, err := f.accel.parse()
@@ -169,35 +180,34 @@ func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 		return err
 	}
 	// Both sides resolve, and could run the agent, before anything builds.
-	var sides [2][]byte
-	for i, spec := range []struct{ flag, v, name string }{{"--good", f.good, "good"}, {"--bad", f.bad, "bad"}} {
-		c, err := bisectCell(m, spec.flag, spec.v, spec.name)
+	var configs [2][]byte
+	var cmdlines [2][]string
+	base := m.Cmdline(kconfig.Cell{})
+	for i, sd := range sides {
+		c, config, err := resolveSide(ctx, m, sd, say)
 		if err != nil {
 			return err
 		}
-		if sides[i], _, err = m.Resolve(ctx, c, false); err != nil {
-			return fmt.Errorf("%s %s: %w", spec.flag, spec.v, err)
-		}
+		configs[i], cmdlines[i] = config, m.Cmdline(c)[len(base):]
+	}
+	if !slices.Equal(cmdlines[0], cmdlines[1]) {
+		return fmt.Errorf("--good %s boots with %q and --bad %s with %q: bisect-config bisects Kconfig symbols, so give both the same boot parameters (a cell that only adds \"# cmdline:\" differs in no symbol)",
+			f.good, strings.Join(cmdlines[0], " "), f.bad, strings.Join(cmdlines[1], " "))
 	}
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return err
 	}
 	sc := m.Scenarios()[0]
-	fmt.Fprintf(say, "bisect-config: %s on linux %s, good %s, bad %s (bad if the %s differs)\n", sc.Name, src.Version, f.good, f.bad, f.badIf)
-	runner := &bisect.Runner{M: m, Out: f.out, Store: &bisect.Store{Dir: mf.cache}, Observe: observe}
+	fmt.Fprintf(say, "bisect-config: %s on linux %s, good %s, bad %s (bad if %s differs)\n", sc.Name, src.Version, f.good, f.bad, badIfText(f.badIf))
+	runner := &bisect.Runner{M: m, Out: f.out, Store: &probecache.Store{Dir: mf.cache}, Observe: observe, Cmdline: cmdlines[0]}
 	start := time.Now()
-	res, searchErr := bisect.Search(ctx, sides[0], sides[1], runner, func(pr bisect.Probe) {
+	res, searchErr := bisect.Search(ctx, configs[0], configs[1], runner, func(pr bisect.Probe) {
 		fmt.Fprintln(say, probeLine(pr))
 	})
-	out := bisectFile{Scenario: sc.Name, Kernel: src.Version, Good: f.good, Bad: f.bad, BadIf: f.badIf, Result: res,
-		DurationMS: time.Since(start).Milliseconds()}
+	out := bisectFile{Scenario: sc.Name, Kernel: src.Version, Good: f.good, Bad: f.bad, BadIf: f.badIf, Cmdline: cmdlines[0],
+		Result: res, DurationMS: time.Since(start).Milliseconds()}
 	if res != nil {
-		_, out.Built, out.Booted = res.Counts()
-		for _, pr := range res.Probes {
-			if pr.Run.Cached {
-				out.FromCache++
-			}
-		}
+		out.Counts = res.Counts()
 	}
 	if searchErr != nil {
 		out.Error = searchErr.Error()
@@ -214,6 +224,56 @@ func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 	}
 	printCulprit(os.Stdout, out, f.out)
 	return nil
+}
+
+// resolveSide is --good's or --bad's cell and resolved .config. A cell is
+// resolved as a run's would be (each requested value must survive); a file
+// is what olddefconfig makes of it (a distribution's .config holds values
+// of another compiler and release), and the lines it changed are counted.
+func resolveSide(ctx context.Context, m *matrix.Matrix, sd side, say io.Writer) (kconfig.Cell, []byte, error) {
+	if !namesFile(sd.spec) {
+		c, ok := m.Cell(sd.spec)
+		if !ok {
+			return c, nil, fmt.Errorf("%s %s: no such cell", sd.flag, sd.spec)
+		}
+		config, _, err := m.Resolve(ctx, c, false)
+		if err != nil {
+			return c, nil, fmt.Errorf("%s %s: %w", sd.flag, sd.spec, err)
+		}
+		return c, config, nil
+	}
+	frag, err := kconfig.ParseFragment(sd.spec)
+	if err != nil {
+		return kconfig.Cell{}, nil, fmt.Errorf("%s: %w", sd.flag, err)
+	}
+	c := kconfig.Cell{Name: sd.name, Description: sd.spec, Fragment: frag}
+	config, _, err := m.Resolve(ctx, c, true)
+	if err == nil {
+		err = m.CheckGuest(c, config)
+	}
+	if err != nil {
+		return c, nil, fmt.Errorf("%s %s: %w", sd.flag, sd.spec, err)
+	}
+	resolved, err := kconfig.ParseConfigData(config)
+	if err != nil {
+		return c, nil, err
+	}
+	var unmet *kconfig.ValidationError
+	if errors.As(kconfig.Validate(resolved, c.Frags(m.Base())...), &unmet) {
+		fmt.Fprintf(say, "%s %s: olddefconfig changed %d of the values it asks for (the bisect starts from what it resolved to)\n", sd.flag, sd.spec, len(unmet.Problems))
+	}
+	return c, config, nil
+}
+
+// badIfText is what --bad-if judges by, for the banner.
+func badIfText(v string) string {
+	switch v {
+	case "verdict":
+		return "the verdict"
+	case "observation":
+		return "the verdict or any observation"
+	}
+	return "the verdict or " + v
 }
 
 // parseBadIf is --bad-if's observations: none for verdict, all for
@@ -234,27 +294,20 @@ func parseBadIf(v string) ([]string, error) {
 	return names, nil
 }
 
+// namesScenarioFile tells --scenario FILE from --scenario NAME: a path, a
+// YAML file's name, or a regular file here.
+func namesScenarioFile(s string) bool {
+	if strings.Contains(s, "/") || strings.HasSuffix(s, ".yaml") || strings.HasSuffix(s, ".yml") {
+		return true
+	}
+	fi, err := os.Stat(s)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // namesFile tells a --good or --bad that names a file (a path, or a name
 // ending in .config) from a cell's name.
 func namesFile(spec string) bool {
 	return strings.Contains(spec, "/") || strings.HasSuffix(spec, ".config") || spec == "." || spec == ".."
-}
-
-// bisectCell is --good's or --bad's configuration as a cell: a cell of the
-// matrix by name, else a fragment or .config file.
-func bisectCell(m *matrix.Matrix, flag, spec, name string) (kconfig.Cell, error) {
-	if !namesFile(spec) {
-		c, ok := m.Cell(spec)
-		if !ok {
-			return kconfig.Cell{}, fmt.Errorf("%s %s: no such cell", flag, spec)
-		}
-		return c, nil
-	}
-	frag, err := kconfig.ParseFragment(spec)
-	if err != nil {
-		return kconfig.Cell{}, fmt.Errorf("%s: %w", flag, err)
-	}
-	return kconfig.Cell{Name: name, Description: spec, Fragment: frag}, nil
 }
 
 // probeLine is a probe's progress line: what it asks for when it starts,
@@ -272,7 +325,7 @@ func probeLine(p bisect.Probe) string {
 	case p.Run.Built:
 		line += fmt.Sprintf(", kernel built, %s", time.Duration(p.Run.DurationMS)*time.Millisecond/time.Second*time.Second)
 	}
-	if len(p.Asked) != len(p.Resolved) && p.SameAs == "" {
+	if !slices.Equal(p.Asked, p.Resolved) && p.SameAs == "" {
 		line += fmt.Sprintf("; resolved: %s", symbolList(p.Resolved))
 	}
 	return line
@@ -298,13 +351,15 @@ func printCulprit(w io.Writer, b bisectFile, out string) {
 	if len(b.Followed) > 0 {
 		var names []string
 		for _, s := range b.Followed {
-			names = append(names, s.Name)
+			names = append(names, fmt.Sprintf("%s %s→%s", s.Name, s.Good, s.Bad))
 		}
-		fmt.Fprintf(w, "(Kconfig changed with it: %s)\n", strings.Join(names, " "))
+		fmt.Fprintf(w, "(Kconfig changed with it: %s)\n", strings.Join(names, ", "))
 	}
-	probes, _, _ := b.Counts()
 	fmt.Fprintf(w, "%d of %d differing symbols; %d probes, %d kernels built, %d boots, %d from the cache, %s\n",
-		len(b.Culprit), len(b.Differ), probes, b.Built, b.Booted, b.FromCache, (time.Duration(b.DurationMS) * time.Millisecond).Round(time.Second))
+		len(b.Culprit), len(b.Differ), b.Tried, b.Built, b.Booted, b.Cached, (time.Duration(b.DurationMS) * time.Millisecond).Round(time.Second))
+	if b.Skipped > 0 {
+		fmt.Fprintf(w, "%d probe%s could not be judged (bisect.json says why): the culprit is minimal among the probes that could\n", b.Skipped, plural(b.Skipped))
+	}
 	fmt.Fprintf(w, "every probe: %s\n", filepath.Join(out, "bisect.json"))
 }
 

@@ -64,6 +64,8 @@ func TestMistakesRefusedBeforeAnyBuild(t *testing.T) {
 		{"bisect-config on a misspelt cell", []string{"bisect-config", "--good", "unlaod", "--bad", "force-unload", "--scenario", "noexit"}, nil, `unknown cell "unlaod"`},
 		{"bisect-config on a missing file", []string{"bisect-config", "--good", "unload", "--bad", filepath.Join(tmp, "bad.config"), "--scenario", "noexit"}, nil, "--bad: stat " + filepath.Join(tmp, "bad.config")},
 		{"bisect-config on two kernels", []string{"bisect-config", "--good", "unload", "--bad", "force-unload", "--scenario", "noexit", "--kernels", "6.12,6.1"}, nil, "--kernels 6.12,6.1: bisect-config bisects on one kernel, name one series"},
+		{"bisect-config with --kconfig", []string{"bisect-config", "--good", "unload", "--bad", "force-unload", "--scenario", "noexit", "--kconfig", maybe}, nil, "bisect-config compares --good and --bad as they are"},
+		{"bisect-config with --cells", []string{"bisect-config", "--good", "unload", "--bad", "force-unload", "--scenario", "noexit", "--cells", "debug"}, nil, "--cells debug: bisect-config runs the cells --good and --bad name"},
 		{"bisect-config on an unknown scenario", []string{"bisect-config", "--good", "unload", "--bad", "force-unload", "--scenario", "nosuch"}, nil, `unknown scenario "nosuch"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

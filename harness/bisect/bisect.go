@@ -83,26 +83,47 @@ type Result struct {
 	// config bad: every one is needed (1-minimal, as ddmin gives).
 	Culprit []Symbol `json:"culprit"`
 	// Followed are the other symbols Kconfig changed with the culprit in
-	// the probe that showed it (selected, or defaults of what it enabled).
+	// the probe that showed it (selected, or defaults of what it
+	// enabled), Bad being the value they had there.
 	Followed []Symbol `json:"followed,omitempty"`
 	Probes   []Probe  `json:"probes"`
 }
 
-// Counts are the probes tried (besides good and bad), the kernels built
-// and the VMs booted for them all.
-func (r *Result) Counts() (probes, built, booted int) {
+// Counts sums up a search's cost.
+type Counts struct {
+	// Tried are the probes besides good and bad; Skipped those of them
+	// that could not be judged (the culprit is then minimal only among
+	// the probes that could).
+	Tried   int `json:"tried"`
+	Skipped int `json:"skipped"`
+	// Built, Booted and Cached count the runs (good and bad included)
+	// that built a kernel, booted a VM, came from the cache.
+	Built  int `json:"kernels_built"`
+	Booted int `json:"boots"`
+	Cached int `json:"from_cache"`
+}
+
+// Counts is what the search cost.
+func (r *Result) Counts() Counts {
+	var c Counts
 	for _, p := range r.Probes {
 		if p.Name != "good" && p.Name != "bad" {
-			probes++
+			c.Tried++
+			if p.Outcome == Skip {
+				c.Skipped++
+			}
 		}
 		if p.Run.Built {
-			built++
+			c.Built++
 		}
 		if p.Run.Booted {
-			booted++
+			c.Booted++
+		}
+		if p.Run.Cached {
+			c.Cached++
 		}
 	}
-	return probes, built, booted
+	return c
 }
 
 // ErrNotBisectable is wrapped by the errors that say good and bad do not
@@ -113,7 +134,7 @@ var ErrNotBisectable = errors.New("nothing to bisect")
 // Search runs good and bad, then ddmin over their difference. progress
 // hears each probe as it starts (no Outcome yet) and when it is judged.
 func Search(ctx context.Context, good, bad []byte, t Tester, progress func(Probe)) (*Result, error) {
-	s := &search{t: t, progress: progress, byAsked: map[string]*Probe{}, byConfig: map[string]*Probe{}, res: &Result{}}
+	s := &search{t: t, progress: progress, byAsked: map[string]*Probe{}, byConfig: map[string]*Probe{}, configs: map[string]*config{}, res: &Result{}}
 	var err error
 	if s.good, err = parse("good", good); err != nil {
 		return nil, err
@@ -150,9 +171,10 @@ func Search(ctx context.Context, good, bad []byte, t Tester, progress func(Probe
 		s.res.Culprit = append(s.res.Culprit, s.symbol(sym))
 	}
 	if p := s.byAsked[askedKey(culprit)]; p != nil {
+		shown := s.configs[p.Name]
 		for _, sym := range p.Resolved {
 			if !slices.Contains(culprit, sym) {
-				s.res.Followed = append(s.res.Followed, s.symbol(sym))
+				s.res.Followed = append(s.res.Followed, Symbol{Name: sym, Good: s.good.value(sym), Bad: shown.value(sym)})
 			}
 		}
 	}
@@ -167,8 +189,10 @@ type search struct {
 	// or of the same resolved values.
 	byAsked  map[string]*Probe
 	byConfig map[string]*Probe
-	probes   int
-	res      *Result
+	// configs are the probes' resolved configs, by name.
+	configs map[string]*config
+	probes  int
+	res     *Result
 }
 
 // config is a .config's entries as Kconfig wrote them, and its values.
@@ -275,6 +299,7 @@ func (s *search) run(ctx context.Context, name string, asked []string, data []by
 	if err != nil {
 		return nil, err
 	}
+	s.configs[name] = c
 	p := &Probe{Name: name, Asked: asked, Resolved: s.good.values.Diff(c.values)}
 	if p.Asked == nil {
 		p.Asked = []string{}

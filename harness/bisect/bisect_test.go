@@ -105,6 +105,7 @@ func TestSearch(t *testing.T) {
 		culprit   []Symbol
 		followed  []string
 		maxProbes int
+		skipped   int
 	}{{
 		// The end-to-end test's first case: one symbol among thirteen.
 		name:    "one symbol",
@@ -129,6 +130,7 @@ func TestSearch(t *testing.T) {
 			return c.Value("KCMP") == "y" && c.Value("MODULE_FORCE_UNLOAD") == "n"
 		},
 		culprit: []Symbol{{"MODULE_FORCE_UNLOAD", "n", "y"}},
+		skipped: 1,
 	}, {
 		// A symbol Kconfig selects follows its selector into the result;
 		// asked alone, it is selected again.
@@ -137,7 +139,7 @@ func TestSearch(t *testing.T) {
 		bad:      goodBase + unload + "# CONFIG_RD_LZ4 is not set\nCONFIG_KCMP=y\n",
 		badIf:    func(c kconfig.Config) bool { return !c.Enabled("DECOMPRESS_LZ4") },
 		culprit:  []Symbol{{"RD_LZ4", "y", "n"}},
-		followed: []string{"DECOMPRESS_LZ4"},
+		followed: []string{"DECOMPRESS_LZ4 y→n"},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			k := &kconfigLike{bad: forcedUnloadWorks, skip: tt.skip}
@@ -152,10 +154,10 @@ func TestSearch(t *testing.T) {
 			assert.Equal(t, tt.culprit, res.Culprit)
 			var followed []string
 			for _, s := range res.Followed {
-				followed = append(followed, s.Name)
+				followed = append(followed, s.Name+" "+s.Good+"→"+s.Bad)
 			}
 			assert.Equal(t, tt.followed, followed)
-			probes, _, _ := res.Counts()
+			probes := res.Counts().Tried
 			t.Logf("%d probes: %v", probes, heard)
 			ran := 0
 			for _, p := range res.Probes {
@@ -164,6 +166,7 @@ func TestSearch(t *testing.T) {
 				}
 			}
 			assert.Equal(t, len(k.tested), ran, "a run for each probe whose config no earlier one had")
+			assert.Equal(t, tt.skipped, res.Counts().Skipped)
 			if tt.maxProbes > 0 {
 				assert.LessOrEqual(t, probes, tt.maxProbes, "%v", heard)
 			}

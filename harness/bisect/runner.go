@@ -12,6 +12,7 @@ import (
 
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/matrix"
+	"modmatrix.dev/modmatrix/harness/probecache"
 	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/verdict"
 )
@@ -25,10 +26,14 @@ type Runner struct {
 	// Out holds each probe's .config files and run (OUT/probe-3/...).
 	Out string
 	// Store keeps every judged result; nil keeps none.
-	Store *Store
+	Store *probecache.Store
 	// Observe names the observations (report.Observations) that make a
 	// probe bad when they differ from good's, as its verdict does.
 	Observe []string
+	// Cmdline are the boot parameters good's and bad's fragments add
+	// ("# cmdline:"), which every probe boots with: the search is over
+	// symbols, not boot parameters.
+	Cmdline []string
 
 	good *record
 }
@@ -66,6 +71,7 @@ func (r *Runner) cell(name, suffix string, config []byte) (kconfig.Cell, error) 
 	if err != nil {
 		return kconfig.Cell{}, err
 	}
+	f.Cmdline = r.Cmdline
 	return kconfig.Cell{Name: dirName(name), Description: "bisect " + name, Fragment: f}, nil
 }
 
@@ -148,15 +154,18 @@ func (r *Runner) keep(ctx context.Context, key string, rec *record) error {
 func (r *Runner) judge(name string, rec *record) (Outcome, string) {
 	switch {
 	case rec.Cell.Error != "":
-		return Skip, firstLine(rec.Cell.Error)
+		return Skip, report.FirstLine(rec.Cell.Error)
 	case rec.Result == nil:
 		return Skip, "the scenario did not run"
 	case rec.Result.Verdict == verdict.Error:
-		return Skip, rec.Result.Scenario + ": ERROR " + firstLine(rec.Result.Reason)
+		return Skip, rec.Result.Scenario + ": ERROR " + report.FirstLine(rec.Result.Reason)
+	case name == "good" && rec.Result.Verdict == verdict.Skip:
+		// Nothing ran to compare with: every other verdict would differ.
+		return Skip, rec.Result.Scenario + " skips here: " + report.FirstLine(rec.Result.Reason)
 	}
 	said := fmt.Sprintf("%s: %s", rec.Result.Scenario, rec.Result.Verdict)
 	if rec.Result.Reason != "" {
-		said += " " + firstLine(rec.Result.Reason)
+		said += " " + report.FirstLine(rec.Result.Reason)
 	}
 	if name == "good" {
 		// The reference every other probe is judged against.
@@ -167,9 +176,4 @@ func (r *Runner) judge(name string, rec *record) (Outcome, string) {
 		return Bad, strings.Join(flips, "; ")
 	}
 	return Good, said
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }

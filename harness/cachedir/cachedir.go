@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"modmatrix.dev/modmatrix/harness/bisect"
 	"modmatrix.dev/modmatrix/harness/builtin"
 	"modmatrix.dev/modmatrix/harness/distro"
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/modbuild"
+	"modmatrix.dev/modmatrix/harness/probecache"
 	"modmatrix.dev/modmatrix/harness/snapshot"
 	"modmatrix.dev/modmatrix/initramfs"
 	"modmatrix.dev/modmatrix/internal/cacheentry"
@@ -42,7 +42,7 @@ var kinds = []kind{
 	{name: "config", glob: "configs/*", check: kbuild.CheckConfigEntry},
 	{name: "modules", glob: "modules/*/*", check: modbuild.CheckEntry},
 	{name: "snapshot", glob: "snapshots/*", check: snapshot.CheckEntry},
-	{name: "probe", glob: "probes/*", check: bisect.CheckEntry},
+	{name: "probe", glob: "probes/*", check: probecache.CheckEntry},
 	{name: "shell", glob: "shell/*", check: initramfs.CheckShellEntry},
 	{name: "builtin", glob: "builtin/*", check: builtin.CheckEntry},
 	// Unpacked packages; beside them, spec-* files name the entry an

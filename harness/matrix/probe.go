@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/kconfig"
@@ -55,16 +56,28 @@ func (m *Matrix) Resolve(ctx context.Context, c kconfig.Cell, asResolved bool) (
 		return nil, "", err
 	}
 	if !asResolved {
-		resolved, err := kconfig.ParseConfigData(data)
-		if err == nil {
-			err = kconfig.CheckGuest(resolved, frags...)
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("cell %s: %w", c.Name, err)
+		if err := m.CheckGuest(c, data); err != nil {
+			return nil, "", err
 		}
 	}
 	return data, key, nil
 }
+
+// CheckGuest refuses a resolved .config of cell c whose kernel could not
+// run the agent, naming the symbol.
+func (m *Matrix) CheckGuest(c kconfig.Cell, config []byte) error {
+	resolved, err := kconfig.ParseConfigData(config)
+	if err == nil {
+		err = kconfig.CheckGuest(resolved, c.Frags(m.base)...)
+	}
+	if err != nil {
+		return fmt.Errorf("cell %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Base is the fragment every cell is merged over.
+func (m *Matrix) Base() *kconfig.Fragment { return m.base }
 
 // RunCell runs the matrix's scenarios on cell c alone, into out: c need
 // not be one of the matrix's (a probe's is made for it). Calls go one at a
@@ -99,10 +112,22 @@ func (m *Matrix) probeImage(ctx context.Context, out string) error {
 // result changes.
 const probeFormat = "modmatrix-probe-1"
 
+// self is the digest of this program: its host side judges what the
+// guest observed, so another build of modmatrix judges afresh.
+var self = sync.OnceValues(func() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	sum, err := cacheentry.SumFile(exe)
+	return sum.SHA256, err
+})
+
 // ProbeKey names the result of the matrix's scenarios on cell c whose
 // kernel is kernelKey: besides the kernel, the scenario files and module
-// folders, the guest image (built into out if no probe has yet), the
-// cell's command line and the settings a verdict depends on.
+// folders, the fragments of the cells their loads are built_for, the
+// guest image (built into out if no probe has yet), the cell's command
+// line, the settings a verdict depends on and this program itself.
 func (m *Matrix) ProbeKey(ctx context.Context, c kconfig.Cell, kernelKey, out string) (string, error) {
 	if err := m.probeImage(ctx, out); err != nil {
 		return "", err
@@ -111,8 +136,12 @@ func (m *Matrix) ProbeKey(ctx context.Context, c kconfig.Cell, kernelKey, out st
 	if err != nil {
 		return "", err
 	}
+	judge, err := self()
+	if err != nil {
+		return "", err
+	}
 	cfg := m.cfg
-	fields := [][]byte{[]byte(probeFormat), []byte(kernelKey), []byte(image.SHA256),
+	fields := [][]byte{[]byte(probeFormat), []byte(judge), []byte(kernelKey), []byte(image.SHA256),
 		[]byte(strings.Join(m.Cmdline(c), " ")),
 		fmt.Appendf(nil, "%s %v %v %s %s %d", cfg.Accel.Resolve(), cfg.NoIcount, cfg.NoSnapshot, cfg.Settle, cfg.BootTimeout, cfg.Repeat)}
 	made := map[string][]byte{}
@@ -128,6 +157,13 @@ func (m *Matrix) ProbeKey(ctx context.Context, c kconfig.Cell, kernelKey, out st
 			}
 		}
 		fields = append(fields, []byte(sc.Name), text)
+		for _, name := range sc.OtherCells() {
+			for _, f := range m.allCells[name].Frags(m.base) {
+				if f != nil {
+					fields = append(fields, f.Text())
+				}
+			}
+		}
 		if len(m.folders) == 0 {
 			folders = append(folders, sc)
 		}

@@ -14,6 +14,7 @@ import (
 	"modmatrix.dev/modmatrix/harness/kbuild"
 	"modmatrix.dev/modmatrix/harness/kconfig"
 	"modmatrix.dev/modmatrix/harness/modbuild"
+	"modmatrix.dev/modmatrix/harness/report"
 	"modmatrix.dev/modmatrix/harness/scenario"
 )
 
@@ -277,7 +278,7 @@ func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[strin
 			case err != nil:
 				// Its scenario does not run here; it exports nothing. A
 				// folder that needed it says so below.
-				failed = append(failed, fmt.Sprintf("%s (%v)", f.sc.Dir, firstLine(err)))
+				failed = append(failed, fmt.Sprintf("%s (%v)", f.sc.Dir, report.FirstLine(err.Error())))
 				continue
 			}
 			built[f.sc.Name] = b
@@ -300,11 +301,6 @@ func (r *cellRun) buildFolders(ctx context.Context, k *kbuild.Kernel) (map[strin
 		return built, nil // the scenarios' folders never meet in one guest
 	}
 	return built, checkModuleNames(built)
-}
-
-func firstLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
 }
 
 // checkModuleNames refuses two folders that build a module of one name:

@@ -23,7 +23,7 @@ const (
 func (r *Results) Bisect() (BisectAnswer, string) {
 	for _, c := range r.Cells {
 		if c.Error != "" {
-			return BisectSkip, fmt.Sprintf("%s %s could not run: %s", c.Kernel, c.Cell, firstLine(c.Error))
+			return BisectSkip, fmt.Sprintf("%s %s could not run: %s", c.Kernel, c.Cell, FirstLine(c.Error))
 		}
 	}
 	if len(r.Results) == 0 {
@@ -33,10 +33,10 @@ func (r *Results) Bisect() (BisectAnswer, string) {
 	for _, s := range r.Results {
 		switch s.Verdict {
 		case verdict.Error:
-			return BisectSkip, fmt.Sprintf("%s could not be judged: %s", s.Scenario, firstLine(s.Reason))
+			return BisectSkip, fmt.Sprintf("%s could not be judged: %s", s.Scenario, FirstLine(s.Reason))
 		case verdict.Fail, verdict.Hang, verdict.Crash:
 			if answer == BisectGood {
-				answer, why = BisectBad, fmt.Sprintf("%s: %s %s", s.Scenario, s.Verdict, firstLine(s.Reason))
+				answer, why = BisectBad, fmt.Sprintf("%s: %s %s", s.Scenario, s.Verdict, FirstLine(s.Reason))
 			}
 		}
 	}
@@ -50,7 +50,7 @@ func (r *Results) Bisect() (BisectAnswer, string) {
 func Flipped(good, probe ScenarioResult, observe []string) []string {
 	var out []string
 	if good.Verdict != probe.Verdict {
-		out = append(out, fmt.Sprintf("%s → %s %s", good.Verdict, probe.Verdict, firstLine(probe.Reason)))
+		out = append(out, fmt.Sprintf("%s → %s %s", good.Verdict, probe.Verdict, FirstLine(probe.Reason)))
 	}
 	if len(observe) > 0 {
 		out = append(out, observationChanges(good, probe, observe)...)

@@ -86,7 +86,10 @@ var Observations = []string{"errno", "proc_modules", "taint", "kmsg", "reports",
 // of a scenario, only those of the names in only (nil: all of them).
 func observationChanges(a, b ScenarioResult, only []string) []string {
 	keep := func(what string) bool { return only == nil || slices.Contains(only, what) }
-	out := stepChanges(a.Steps, b.Steps, keep)
+	out := stepChanges(a.Steps, b.Steps, func(what string) bool {
+		// A changed number of steps is a change of each, when all count.
+		return what == "steps" && only == nil || what != "steps" && keep(what)
+	})
 	if keep("kunit") {
 		out = append(out, kunitChanges(a.KUnit, b.KUnit)...)
 	}
@@ -97,7 +100,7 @@ func observationChanges(a, b ScenarioResult, only []string) []string {
 // module's /proc/modules state, taint gained, kmsg records, kernel reports.
 func stepChanges(a, b []StepRecord, keep func(string) bool) []string {
 	var out []string
-	if len(a) != len(b) {
+	if len(a) != len(b) && keep("steps") {
 		out = append(out, fmt.Sprintf("steps: %d → %d", len(a), len(b)))
 	}
 	for i := range min(len(a), len(b)) {

@@ -48,7 +48,7 @@ func (r *Results) JUnit() junit.Testsuites {
 				Status:    string(s.Verdict),
 				SystemOut: stressOutput(s), // stress.go
 			}
-			res := &junit.Result{Message: xmlSafe(firstLine(s.Reason)), Type: string(s.Verdict), Data: xmlSafe(details(s))}
+			res := &junit.Result{Message: xmlSafe(FirstLine(s.Reason)), Type: string(s.Verdict), Data: xmlSafe(details(s))}
 			switch s.Verdict {
 			case verdict.Pass:
 			case verdict.Skip:
@@ -148,7 +148,9 @@ func xmlSafe(s string) string {
 	return b.String()
 }
 
-func firstLine(s string) string {
+// FirstLine is s up to its first newline: a reason or an error as one
+// line of a table or a progress line.
+func FirstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }

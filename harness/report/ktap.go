@@ -41,7 +41,7 @@ func (r *Results) WriteKTAP(w io.Writer) error {
 			}
 		}
 		if c.Error != "" {
-			k.diag(0, "cell error: "+firstLine(c.Error))
+			k.diag(0, "cell error: "+FirstLine(c.Error))
 		}
 		k.result(0, i+1, ok, name, errorDirective(c.Error))
 	}
@@ -59,7 +59,7 @@ func errorDirective(msg string) string {
 	if msg == "" {
 		return ""
 	}
-	return "ERROR " + firstLine(msg)
+	return "ERROR " + FirstLine(msg)
 }
 
 // scenario writes one scenario at depth and says whether it passed.
@@ -68,9 +68,9 @@ func (k *ktapWriter) scenario(depth, n int, s ScenarioResult) bool {
 	directive := ""
 	switch s.Verdict {
 	case verdict.Skip:
-		directive = "SKIP " + firstLine(s.Reason)
+		directive = "SKIP " + FirstLine(s.Reason)
 	case verdict.Hang:
-		directive = "TIMEOUT " + firstLine(s.Reason)
+		directive = "TIMEOUT " + FirstLine(s.Reason)
 	case verdict.Error, verdict.Crash:
 		directive = "ERROR " + string(s.Verdict)
 	}

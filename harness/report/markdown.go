@@ -53,12 +53,12 @@ func (r *Results) WriteMarkdown(w io.Writer) error {
 	var failed []string
 	for _, c := range r.Cells {
 		if c.Error != "" {
-			failed = append(failed, fmt.Sprintf("- **%s %s**: %s", c.Kernel, c.Cell, markdownCell(firstLine(c.Error))))
+			failed = append(failed, fmt.Sprintf("- **%s %s**: %s", c.Kernel, c.Cell, markdownCell(FirstLine(c.Error))))
 		}
 	}
 	for _, s := range r.Results {
 		if s.Verdict != verdict.Pass && s.Verdict != verdict.Skip {
-			failed = append(failed, fmt.Sprintf("- **%s** on %s %s: %s %s", s.Scenario, s.Kernel, s.Cell, s.Verdict, markdownCell(firstLine(s.Reason))))
+			failed = append(failed, fmt.Sprintf("- **%s** on %s %s: %s %s", s.Scenario, s.Kernel, s.Cell, s.Verdict, markdownCell(FirstLine(s.Reason))))
 		}
 	}
 	if len(failed) > 0 {

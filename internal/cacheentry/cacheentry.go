@@ -269,3 +269,7 @@ func touch(path string) {
 	now := time.Now()
 	_ = os.Chtimes(path, now, now)
 }
+
+// MarkUsed marks the entry at path used now, as Get does on a hit, for an
+// entry read without Get: its modification time is its last use.
+func MarkUsed(path string) { touch(path) }

@@ -1,4 +1,7 @@
-package bisect
+// Package probecache keeps the judged result of each bisect probe (package
+// bisect) under CACHE/probes/KEY/, so that a bisect repeated on the same
+// inputs builds and boots nothing.
+package probecache
 
 import (
 	"context"
@@ -10,23 +13,27 @@ import (
 	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
-// Store keeps each probe's result under DIR/probes/KEY/ (result.json, its
-// sums written last), so that a bisect repeated on the same inputs builds
-// and boots nothing.
+// Store is the probe results of the cache at Dir: each under
+// Dir/probes/KEY/ (result.json, its sums written last).
 type Store struct{ Dir string }
 
 const resultFile = "result.json"
 
 func (s Store) path(key string) string { return filepath.Join(s.Dir, "probes", key) }
 
-// Get is the result stored under key, if whole.
+// Get is the result stored under key, if whole; a hit marks it used, as
+// every cache entry is when a run takes it (pruning goes by that).
 func (s Store) Get(key string) ([]byte, bool) {
 	dir := s.path(key)
 	if CheckEntry(dir) != nil {
 		return nil, false
 	}
 	data, err := os.ReadFile(filepath.Join(dir, resultFile))
-	return data, err == nil
+	if err != nil {
+		return nil, false
+	}
+	cacheentry.MarkUsed(dir)
+	return data, true
 }
 
 // Put stores data under key, whole or not at all.
