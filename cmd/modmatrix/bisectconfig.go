@@ -51,7 +51,9 @@ kmsg, reports, kunit). Both sides must boot with the same parameters
 counts as what olddefconfig makes of it on this source.
 
 The search is delta debugging (ddmin) over the symbols whose resolved
-values differ. Each probe is good's .config with some of them set as bad
+values differ: first over units of those Kconfig relates (one depends on
+or selects another), then over the symbols of the culprit units. Each
+probe is good's .config with some of them set as bad
 has them, resolved with olddefconfig; Kconfig may undo a change whose
 dependency is not in it, and the probe then counts as what it resolved
 to (known without a build when an earlier probe had that config). Every
@@ -199,11 +201,14 @@ func (f *bisectConfigFlags) run(cmd *cobra.Command) error {
 	}
 	sc := m.Scenarios()[0]
 	fmt.Fprintf(say, "bisect-config: %s on linux %s, good %s, bad %s (bad if %s differs)\n", sc.Name, src.Version, f.good, f.bad, badIfText(f.badIf))
+	relations, err := kconfig.Relations(src.Dir)
+	if err != nil {
+		return err
+	}
 	runner := &bisect.Runner{M: m, Out: f.out, Store: &probecache.Store{Dir: mf.cache}, Observe: observe, Cmdline: cmdlines[0]}
 	start := time.Now()
-	res, searchErr := bisect.Search(ctx, configs[0], configs[1], runner, func(pr bisect.Probe) {
-		fmt.Fprintln(say, probeLine(pr))
-	})
+	res, searchErr := bisect.Search(ctx, configs[0], configs[1], runner, bisect.WithRelations(relations),
+		bisect.WithProgress(func(pr bisect.Probe) { fmt.Fprintln(say, probeLine(pr)) }))
 	out := bisectFile{Scenario: sc.Name, Kernel: src.Version, Good: f.good, Bad: f.bad, BadIf: f.badIf, Cmdline: cmdlines[0],
 		Result: res, DurationMS: time.Since(start).Milliseconds()}
 	if res != nil {

@@ -131,10 +131,28 @@ func (r *Result) Counts() Counts {
 // the same .config.
 var ErrNotBisectable = errors.New("nothing to bisect")
 
-// Search runs good and bad, then ddmin over their difference. progress
-// hears each probe as it starts (no Outcome yet) and when it is judged.
-func Search(ctx context.Context, good, bad []byte, t Tester, progress func(Probe)) (*Result, error) {
-	s := &search{t: t, progress: progress, byAsked: map[string]*Probe{}, byConfig: map[string]*Probe{}, configs: map[string]*config{}, res: &Result{}}
+// Option configures Search.
+type Option func(*search)
+
+// WithProgress has fn hear each probe as it starts (no Outcome yet) and
+// when it is judged.
+func WithProgress(fn func(Probe)) Option { return func(s *search) { s.progress = fn } }
+
+// WithRelations gives the symbols each symbol's Kconfig entry depends on
+// or selects (kconfig.Relations): the search then first tries related
+// differing symbols together, as one unit (MODULE_FORCE_UNLOAD with the
+// MODULE_UNLOAD it depends on; a symbol asked alone without what it needs
+// would resolve away and teach nothing), and narrows a culprit unit down
+// to its symbols at the end.
+func WithRelations(rel map[string][]string) Option { return func(s *search) { s.relations = rel } }
+
+// Search runs good and bad, then ddmin over their difference: over units
+// of related symbols first, then over the symbols of the culprit units.
+func Search(ctx context.Context, good, bad []byte, t Tester, opts ...Option) (*Result, error) {
+	s := &search{t: t, byAsked: map[string]*Probe{}, byConfig: map[string]*Probe{}, configs: map[string]*config{}, res: &Result{}}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	if s.good, err = parse("good", good); err != nil {
 		return nil, err
@@ -163,10 +181,25 @@ func Search(ctx context.Context, good, bad []byte, t Tester, progress func(Probe
 			return s.res, fmt.Errorf("the %s configuration is %s (%s): %w", side.name, p.Outcome, p.Why, ErrNotBisectable)
 		}
 	}
-	culprit, err := s.ddmin(ctx, differ)
+	units := s.units(differ)
+	found, err := s.ddmin(ctx, units)
 	if err != nil {
 		return s.res, err
 	}
+	culprit := slices.Concat(found...)
+	if len(found) < len(culprit) {
+		// A unit is a guess from Kconfig's text: which of its symbols are
+		// needed, each of them is tried without.
+		one := make([][]string, len(culprit))
+		for i, sym := range culprit {
+			one[i] = []string{sym}
+		}
+		if found, err = s.ddmin(ctx, one); err != nil {
+			return s.res, err
+		}
+		culprit = slices.Concat(found...)
+	}
+	slices.Sort(culprit)
 	for _, sym := range culprit {
 		s.res.Culprit = append(s.res.Culprit, s.symbol(sym))
 	}
@@ -184,6 +217,7 @@ func Search(ctx context.Context, good, bad []byte, t Tester, progress func(Probe
 type search struct {
 	t         Tester
 	progress  func(Probe)
+	relations map[string][]string
 	good, bad *config
 	// byAsked and byConfig find an earlier probe of the same asked set
 	// or of the same resolved values.
@@ -276,6 +310,7 @@ func askedKey(set []string) string { return strings.Join(set, " ") }
 // test is the outcome of good with set changed: an earlier probe's when
 // it asked the same or resolved to the same, else a new probe's.
 func (s *search) test(ctx context.Context, set []string) (Outcome, error) {
+	set = slices.Sorted(slices.Values(set))
 	if p := s.byAsked[askedKey(set)]; p != nil {
 		return p.Outcome, nil
 	}
@@ -328,16 +363,54 @@ func (s *search) tell(p Probe) {
 	}
 }
 
-// ddmin narrows c, which makes good bad, to a subset of which no single
-// symbol can be left out: test halves, then complements, then finer
-// partitions, as Zeller and Hildebrandt's ddmin does.
-func (s *search) ddmin(ctx context.Context, c []string) ([]string, error) {
+// units groups the differing symbols that Kconfig relates (one depends
+// on or selects another, directly or through others that differ), in the
+// order of their first symbol; without relations, each symbol is a unit.
+func (s *search) units(differ []string) [][]string {
+	root := map[string]string{}
+	for _, sym := range differ {
+		root[sym] = sym
+	}
+	var find func(string) string
+	find = func(x string) string {
+		if root[x] != x {
+			root[x] = find(root[x])
+		}
+		return root[x]
+	}
+	for _, sym := range differ {
+		for _, r := range s.relations[sym] {
+			if _, ok := root[r]; ok {
+				a, b := find(sym), find(r)
+				root[max(a, b)] = min(a, b)
+			}
+		}
+	}
+	var units [][]string
+	at := map[string]int{}
+	for _, sym := range differ { // sorted: a unit's first symbol is its root
+		r := find(sym)
+		i, ok := at[r]
+		if !ok {
+			i = len(units)
+			at[r] = i
+			units = append(units, nil)
+		}
+		units[i] = append(units[i], sym)
+	}
+	return units
+}
+
+// ddmin narrows c, units whose symbols together make good bad, to units
+// of which none can be left out: test halves, then complements, then
+// finer partitions, as Zeller and Hildebrandt's ddmin does.
+func (s *search) ddmin(ctx context.Context, c [][]string) ([][]string, error) {
 	n := 2
 	for len(c) >= 2 {
 		parts := split(c, n)
-		next := []string(nil)
+		var next [][]string
 		for _, p := range parts {
-			o, err := s.test(ctx, p)
+			o, err := s.test(ctx, slices.Concat(p...))
 			if err != nil {
 				return nil, err
 			}
@@ -349,7 +422,7 @@ func (s *search) ddmin(ctx context.Context, c []string) ([]string, error) {
 		// With two parts each complement is the other part, tried above.
 		for i := 0; next == nil && n > 2 && i < len(parts); i++ {
 			comp := complement(c, parts[i])
-			o, err := s.test(ctx, comp)
+			o, err := s.test(ctx, slices.Concat(comp...))
 			if err != nil {
 				return nil, err
 			}
@@ -370,8 +443,8 @@ func (s *search) ddmin(ctx context.Context, c []string) ([]string, error) {
 }
 
 // split cuts c into n parts of nearly equal size, in order.
-func split(c []string, n int) [][]string {
-	var parts [][]string
+func split[T any](c []T, n int) [][]T {
+	var parts [][]T
 	start := 0
 	for i := range n {
 		end := start + (len(c)-start)/(n-i)
@@ -381,11 +454,12 @@ func split(c []string, n int) [][]string {
 	return parts
 }
 
-func complement(c, part []string) []string {
-	var out []string
-	for _, s := range c {
-		if !slices.Contains(part, s) {
-			out = append(out, s)
+// complement is c without the units of part (a slice of c).
+func complement(c, part [][]string) [][]string {
+	var out [][]string
+	for _, u := range c {
+		if !slices.ContainsFunc(part, func(p []string) bool { return slices.Equal(p, u) }) {
+			out = append(out, u)
 		}
 	}
 	return out

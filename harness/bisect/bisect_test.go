@@ -2,8 +2,12 @@ package bisect
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,6 +89,9 @@ const (
 	unload   = "CONFIG_MODULE_UNLOAD=y\n# CONFIG_MODULE_FORCE_UNLOAD is not set\n"
 )
 
+// kconfigRelations are kconfigLike's rules as kconfig.Relations reads them.
+var kconfigRelations = map[string][]string{"MODULE_FORCE_UNLOAD": {"MODULES", "MODULE_UNLOAD"}, "RD_LZ4": {"DECOMPRESS_LZ4"}}
+
 func resolve(t *testing.T, k *kconfigLike, text string) []byte {
 	t.Helper()
 	data, err := k.Resolve(context.Background(), "", []byte(text))
@@ -106,6 +113,7 @@ func TestSearch(t *testing.T) {
 		followed  []string
 		maxProbes int
 		skipped   int
+		related   bool
 	}{{
 		// The end-to-end test's first case: one symbol among thirteen.
 		name:    "one symbol",
@@ -121,6 +129,15 @@ func TestSearch(t *testing.T) {
 		good:    goodBase + "# CONFIG_MODULE_UNLOAD is not set\n" + strings.Join(unrelated, "\n") + "\n",
 		bad:     goodBase + unload + "CONFIG_MODULE_FORCE_UNLOAD=y\nCONFIG_MODULE_FORCE_LOAD=y\n",
 		culprit: []Symbol{{"MODULE_FORCE_UNLOAD", "n", "y"}, {"MODULE_UNLOAD", "n", "y"}},
+	}, {
+		// Kconfig's relations keep the two together from the start: the
+		// search looks for one unit, then tries each symbol without.
+		name:      "two symbols, related by Kconfig",
+		good:      goodBase + "# CONFIG_MODULE_UNLOAD is not set\n" + strings.Join(unrelated, "\n") + "\n",
+		bad:       goodBase + unload + "CONFIG_MODULE_FORCE_UNLOAD=y\nCONFIG_MODULE_FORCE_LOAD=y\n",
+		culprit:   []Symbol{{"MODULE_FORCE_UNLOAD", "n", "y"}, {"MODULE_UNLOAD", "n", "y"}},
+		related:   true,
+		maxProbes: 9,
 	}, {
 		// A probe that cannot be built is not bad: the search goes on.
 		name: "skipped probes",
@@ -147,9 +164,13 @@ func TestSearch(t *testing.T) {
 				k.bad = tt.badIf
 			}
 			var heard []string
-			res, err := Search(context.Background(), resolve(t, k, tt.good), resolve(t, k, tt.bad), k, func(p Probe) {
+			opts := []Option{WithProgress(func(p Probe) {
 				heard = append(heard, fmt.Sprintf("%s %s", p.Name, p.Outcome))
-			})
+			})}
+			if tt.related {
+				opts = append(opts, WithRelations(kconfigRelations))
+			}
+			res, err := Search(context.Background(), resolve(t, k, tt.good), resolve(t, k, tt.bad), k, opts...)
 			require.NoError(t, err)
 			assert.Equal(t, tt.culprit, res.Culprit)
 			var followed []string
@@ -188,7 +209,7 @@ func TestProbeResolvedAway(t *testing.T) {
 	k := &kconfigLike{bad: forcedUnloadWorks}
 	good := resolve(t, k, goodBase+"# CONFIG_MODULE_UNLOAD is not set\n")
 	bad := resolve(t, k, goodBase+unload+"CONFIG_MODULE_FORCE_UNLOAD=y\n")
-	res, err := Search(context.Background(), good, bad, k, nil)
+	res, err := Search(context.Background(), good, bad, k)
 	require.NoError(t, err)
 	var away *Probe
 	for i, p := range res.Probes {
@@ -206,17 +227,17 @@ func TestProbeResolvedAway(t *testing.T) {
 func TestNotBisectable(t *testing.T) {
 	k := &kconfigLike{bad: forcedUnloadWorks}
 	same := resolve(t, k, goodBase+unload)
-	_, err := Search(context.Background(), same, same, k, nil)
+	_, err := Search(context.Background(), same, same, k)
 	assert.ErrorIs(t, err, ErrNotBisectable)
 	assert.ErrorContains(t, err, "same .config")
 
 	force := resolve(t, k, goodBase+unload+"CONFIG_MODULE_FORCE_UNLOAD=y\n")
-	_, err = Search(context.Background(), force, same, k, nil)
+	_, err = Search(context.Background(), force, same, k)
 	assert.ErrorIs(t, err, ErrNotBisectable)
 	assert.ErrorContains(t, err, "the good configuration is bad (noexit: FAIL)")
 
 	k.bad = func(kconfig.Config) bool { return false }
-	_, err = Search(context.Background(), same, force, k, nil)
+	_, err = Search(context.Background(), same, force, k)
 	assert.ErrorContains(t, err, "the bad configuration is good (noexit: PASS)")
 }
 
@@ -238,6 +259,111 @@ func TestAskedKeepsQuoting(t *testing.T) {
 func TestSplit(t *testing.T) {
 	assert.Equal(t, [][]string{{"a"}, {"b", "c"}}, split([]string{"a", "b", "c"}, 2))
 	assert.Equal(t, [][]string{{"a"}, {"b"}, {"c"}}, split([]string{"a", "b", "c"}, 3))
-	assert.Equal(t, []string{"a", "c"}, complement([]string{"a", "b", "c"}, []string{"b"}))
+	assert.Equal(t, [][]string{{"a"}, {"c"}}, complement([][]string{{"a"}, {"b"}, {"c"}}, [][]string{{"b"}}))
 	assert.True(t, errors.Is(fmt.Errorf("x: %w", ErrNotBisectable), ErrNotBisectable))
+}
+
+func TestUnits(t *testing.T) {
+	s := &search{relations: map[string][]string{
+		"MODULE_FORCE_UNLOAD": {"MODULES", "MODULE_UNLOAD"},
+		"IO_STRICT_DEVMEM":    {"STRICT_DEVMEM"},
+		"STRICT_DEVMEM":       {"MMU", "DEVMEM"},
+		"RD_LZ4":              {"BLK_DEV_INITRD", "DECOMPRESS_LZ4"},
+	}}
+	assert.Equal(t, [][]string{
+		{"ADVISE_SYSCALLS"}, {"DECOMPRESS_LZ4", "RD_LZ4"}, {"DEVMEM", "IO_STRICT_DEVMEM", "STRICT_DEVMEM"},
+		{"KCMP"}, {"MODULE_FORCE_UNLOAD", "MODULE_UNLOAD"},
+	}, s.units([]string{"ADVISE_SYSCALLS", "DECOMPRESS_LZ4", "DEVMEM", "IO_STRICT_DEVMEM", "KCMP", "MODULE_FORCE_UNLOAD", "MODULE_UNLOAD", "RD_LZ4", "STRICT_DEVMEM"}))
+	s.relations = nil
+	assert.Equal(t, [][]string{{"A"}, {"B"}}, s.units([]string{"A", "B"}))
+}
+
+// recordedKconfig resolves as 6.12's Kconfig does for the symbols of the
+// recorded difference below: what depends on a symbol that is off goes,
+// what a symbol selects comes with it.
+type recordedKconfig struct{ runs int }
+
+func (r *recordedKconfig) Resolve(_ context.Context, _ string, asked []byte) ([]byte, error) {
+	f, err := kconfig.ParseFragmentData("asked", asked)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]string{}
+	for _, e := range f.Entries {
+		v[e.Symbol] = e.Value
+	}
+	off := func(sym string) bool { return v[sym] == "" || v[sym] == "n" }
+	for sym, needs := range map[string][]string{
+		"MODULE_FORCE_UNLOAD": {"MODULE_UNLOAD"}, "STRICT_DEVMEM": {"DEVMEM"}, "IO_STRICT_DEVMEM": {"STRICT_DEVMEM", "DEVMEM"},
+	} {
+		for _, n := range needs {
+			if off(n) {
+				delete(v, sym)
+			}
+		}
+	}
+	for sel, syms := range map[string][]string{
+		"RD_LZ4": {"DECOMPRESS_LZ4", "LZ4_DECOMPRESS"}, "FHANDLE": {"EXPORTFS"}, "PCSPKR_PLATFORM": {"I8253_LOCK"},
+	} {
+		for _, s := range syms {
+			if off(sel) {
+				delete(v, s)
+			} else {
+				v[s] = "y"
+			}
+		}
+	}
+	var b strings.Builder
+	for _, e := range f.Entries {
+		if val, ok := v[e.Symbol]; ok {
+			b.WriteString(kconfig.Entry{Symbol: e.Symbol, Value: val}.String() + "\n")
+			delete(v, e.Symbol)
+		}
+	}
+	for _, s := range slices.Sorted(maps.Keys(v)) {
+		b.WriteString(kconfig.Entry{Symbol: s, Value: v[s]}.String() + "\n")
+	}
+	return []byte(b.String()), nil
+}
+
+func (r *recordedKconfig) Test(_ context.Context, _ string, resolved []byte) (Outcome, string, Run, error) {
+	c, err := kconfig.ParseConfigData(resolved)
+	r.runs++
+	if forcedUnloadWorks(c) {
+		return Bad, "stays: FAIL", Run{Built: true}, err
+	}
+	return Good, "stays: PASS", Run{Built: true}, err
+}
+
+// TestSearchRecorded runs the end-to-end test's second case on its real
+// resolved configs (6.12.118: unload-off with a dozen unrelated symbols,
+// and the force-unload cell; recorded from a run) and the relations
+// kconfig.Relations read from that source for the symbols that differ:
+// with them the search tries MODULE_UNLOAD and MODULE_FORCE_UNLOAD
+// together and needs far fewer kernels.
+func TestSearchRecorded(t *testing.T) {
+	good, err := os.ReadFile("testdata/unload-off-unrelated.config")
+	require.NoError(t, err)
+	bad, err := os.ReadFile("testdata/force-unload.config")
+	require.NoError(t, err)
+	raw, err := os.ReadFile("testdata/relations-6.12.118.json")
+	require.NoError(t, err)
+	var rel map[string][]string
+	require.NoError(t, json.Unmarshal(raw, &rel))
+	runs := map[bool]int{}
+	for _, related := range []bool{false, true} {
+		k := &recordedKconfig{}
+		var opts []Option
+		if related {
+			opts = append(opts, WithRelations(rel))
+		}
+		res, err := Search(context.Background(), good, bad, k, opts...)
+		require.NoError(t, err)
+		assert.Len(t, res.Differ, 21)
+		assert.Equal(t, []Symbol{{"MODULE_FORCE_UNLOAD", "n", "y"}, {"MODULE_UNLOAD", "n", "y"}}, res.Culprit)
+		runs[related] = k.runs
+	}
+	t.Logf("runs (good and bad included): %d without relations, %d with", runs[false], runs[true])
+	assert.Equal(t, 17, runs[false], "as the end-to-end run measured")
+	assert.LessOrEqual(t, runs[true], 10)
 }

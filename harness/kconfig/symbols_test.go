@@ -35,3 +35,48 @@ func TestSymbols(t *testing.T) {
 	_, err = Symbols(filepath.Join(src, "missing"))
 	assert.True(t, errors.Is(err, os.ErrNotExist))
 }
+
+func TestRelations(t *testing.T) {
+	src := t.TempDir()
+	kconfig := `menuconfig MODULES
+	bool "Enable loadable module support"
+	help
+	  depends on NOT_FROM_HELP
+
+if MODULES
+
+config MODULE_UNLOAD
+	bool "Module unloading"
+
+config MODULE_FORCE_UNLOAD
+	bool "Forced module unloading"
+	depends on MODULE_UNLOAD
+	help
+	  select NOT_FROM_HELP_EITHER
+
+endif # MODULES
+
+menu "Initramfs"
+	depends on BLK_DEV_INITRD
+
+config RD_LZ4
+	bool "Support initial ramdisk/ramfs compressed using LZ4"
+	default y
+	select DECOMPRESS_LZ4 if EXPERT
+
+endmenu
+
+config DECOMPRESS_LZ4
+	tristate
+`
+	p := filepath.Join(src, "init", "Kconfig")
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte(kconfig), 0o644))
+	rel, err := Relations(src)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{
+		"MODULE_UNLOAD":       {"MODULES"},
+		"MODULE_FORCE_UNLOAD": {"MODULES", "MODULE_UNLOAD"},
+		"RD_LZ4":              {"BLK_DEV_INITRD", "DECOMPRESS_LZ4"},
+	}, rel)
+}
