@@ -26,7 +26,7 @@ type bisectJSON struct {
 	Tried      int   `json:"tried"`
 	Skipped    int   `json:"skipped"`
 	Built      int   `json:"kernels_built"`
-	Boots      int   `json:"boots"`
+	VMs        int   `json:"vms"`
 	FromCache  int   `json:"from_cache"`
 	DurationMS int64 `json:"duration_ms"`
 }
@@ -66,8 +66,8 @@ func TestBisectConfig(t *testing.T) {
 		require.NoError(t, err)
 		var b bisectJSON
 		require.NoError(t, json.Unmarshal(raw, &b))
-		t.Logf("%d symbols differ; %d probes (%d skipped) and good and bad, %d kernels built, %d boots, %d from the cache, %.0f s",
-			len(b.Differ), b.Tried, b.Skipped, b.Built, b.Boots, b.FromCache, float64(b.DurationMS)/1000)
+		t.Logf("%d symbols differ; %d probes (%d skipped) and good and bad, %d kernels built, %d VMs, %d from the cache, %.0f s",
+			len(b.Differ), b.Tried, b.Skipped, b.Built, b.VMs, b.FromCache, float64(b.DurationMS)/1000)
 		return b, text
 	}
 	culprit := func(b bisectJSON) []string {
@@ -90,7 +90,7 @@ func TestBisectConfig(t *testing.T) {
 		assert.Zero(t, again.Built, "a repeated bisect builds nothing: %s", text)
 		// Only a probe that could not be judged (a boot that timed out on
 		// a loaded machine) is tried again.
-		assert.LessOrEqual(t, again.Boots, b.Skipped, "a repeated bisect boots nothing: %s", text)
+		assert.LessOrEqual(t, again.VMs, b.Skipped, "a repeated bisect runs no VM: %s", text)
 		assert.Positive(t, again.FromCache)
 		assert.Len(t, again.Probes, len(b.Probes))
 	})

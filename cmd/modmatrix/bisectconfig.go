@@ -318,7 +318,10 @@ func namesFile(spec string) bool {
 // probeLine is a probe's progress line: what it asks for when it starts,
 // its outcome and cost when judged.
 func probeLine(p bisect.Probe) string {
-	if p.Outcome == "" {
+	switch {
+	case p.Outcome == "" && p.Name == "good":
+		return "good: the reference every probe is judged against"
+	case p.Outcome == "":
 		return fmt.Sprintf("%s: %s", p.Name, symbolList(p.Asked))
 	}
 	line := fmt.Sprintf("%s: %s (%s)", p.Name, strings.ToUpper(string(p.Outcome)), p.Why)
@@ -360,8 +363,8 @@ func printCulprit(w io.Writer, b bisectFile, out string) {
 		}
 		fmt.Fprintf(w, "(Kconfig changed with it: %s)\n", strings.Join(names, ", "))
 	}
-	fmt.Fprintf(w, "%d of %d differing symbols; %d probes, %d kernels built, %d boots, %d from the cache, %s\n",
-		len(b.Culprit), len(b.Differ), b.Tried, b.Built, b.Booted, b.Cached, (time.Duration(b.DurationMS) * time.Millisecond).Round(time.Second))
+	fmt.Fprintf(w, "%d of %d differing symbols; %d probes, %d kernels built, %d VMs, %d from the cache, %s\n",
+		len(b.Culprit), len(b.Differ), b.Tried, b.Built, b.VMs, b.Cached, (time.Duration(b.DurationMS) * time.Millisecond).Round(time.Second))
 	if b.Skipped > 0 {
 		fmt.Fprintf(w, "%d probe%s could not be judged (bisect.json says why): the culprit is minimal among the probes that could\n", b.Skipped, plural(b.Skipped))
 	}

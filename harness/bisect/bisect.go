@@ -96,10 +96,11 @@ type Counts struct {
 	// the probes that could).
 	Tried   int `json:"tried"`
 	Skipped int `json:"skipped"`
-	// Built, Booted and Cached count the runs (good and bad included)
-	// that built a kernel, booted a VM, came from the cache.
+	// Built, VMs and Cached count the runs (good and bad included) that
+	// built a kernel, ran a VM (a boot or a snapshot's restore), came
+	// from the cache.
 	Built  int `json:"kernels_built"`
-	Booted int `json:"boots"`
+	VMs    int `json:"vms"`
 	Cached int `json:"from_cache"`
 }
 
@@ -117,7 +118,7 @@ func (r *Result) Counts() Counts {
 			c.Built++
 		}
 		if p.Run.Booted {
-			c.Booted++
+			c.VMs++
 		}
 		if p.Run.Cached {
 			c.Cached++
