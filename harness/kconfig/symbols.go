@@ -15,21 +15,35 @@ import (
 // to catch a misspelt symbol in a predicate, and fast on a full tree.
 func Symbols(srcDir string) (map[string]bool, error) {
 	syms := map[string]bool{}
-	err := filepath.WalkDir(srcDir, func(p string, d fs.DirEntry, err error) error {
+	err := kconfigLines(srcDir, func(_ string, fields []string) {
+		switch {
+		case fields[0] != "config" && fields[0] != "menuconfig", len(fields) < 2:
+		case len(fields) > 2 && !strings.HasPrefix(fields[2], "#"):
+		case symbolRE.MatchString(fields[1]):
+			syms[fields[1]] = true
+		}
+	})
+	return syms, err
+}
+
+// kconfigLines calls fn with each line of the Kconfig* files of the tree
+// at srcDir, as its fields, but for blank lines and help text; file says
+// whose it is.
+func kconfigLines(srcDir string, fn func(file string, fields []string)) error {
+	return filepath.WalkDir(srcDir, func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			return err
 		case d.IsDir() && d.Name() == ".git":
 			return filepath.SkipDir
 		case d.Type().IsRegular() && strings.HasPrefix(d.Name(), "Kconfig"):
-			return scanKconfig(p, syms)
+			return scanKconfig(p, func(fields []string) { fn(p, fields) })
 		}
 		return nil
 	})
-	return syms, err
 }
 
-func scanKconfig(file string, syms map[string]bool) error {
+func scanKconfig(file string, fn func(fields []string)) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -49,14 +63,11 @@ func scanKconfig(file string, syms map[string]bool) error {
 			continue
 		}
 		helpIndent = -1
-		switch {
-		case len(fields) == 1 && (fields[0] == "help" || fields[0] == "---help---"):
+		if len(fields) == 1 && (fields[0] == "help" || fields[0] == "---help---") {
 			helpIndent = indent
-		case fields[0] != "config" && fields[0] != "menuconfig", len(fields) < 2:
-		case len(fields) > 2 && !strings.HasPrefix(fields[2], "#"):
-		case symbolRE.MatchString(fields[1]):
-			syms[fields[1]] = true
+			continue
 		}
+		fn(fields)
 	}
 	return sc.Err()
 }
@@ -87,50 +98,21 @@ func indentation(line string) int {
 // DECOMPRESS_LZ4 with RD_LZ4, which selects it.
 func Relations(srcDir string) (map[string][]string, error) {
 	rel := map[string][]string{}
-	err := filepath.WalkDir(srcDir, func(p string, d fs.DirEntry, err error) error {
-		switch {
-		case err != nil:
-			return err
-		case d.IsDir() && d.Name() == ".git":
-			return filepath.SkipDir
-		case d.Type().IsRegular() && strings.HasPrefix(d.Name(), "Kconfig"):
-			return scanRelations(p, rel)
+	var (
+		in     string     // the file the lines are of
+		blocks [][]string // the conditions of the blocks open there
+		entry  string     // the config entry the lines are of
+		header bool       // in a menu's or choice's own lines
+	)
+	err := kconfigLines(srcDir, func(file string, fields []string) {
+		if file != in {
+			in, blocks, entry, header = file, nil, "", false
 		}
-		return nil
-	})
-	return rel, err
-}
-
-// identRE is a symbol named in a Kconfig expression.
-var identRE = regexp.MustCompile(`\b[A-Z][A-Z0-9_]*\b`)
-
-func scanRelations(file string, rel map[string][]string) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	var blocks [][]string // the conditions of the blocks open here
-	entry := ""           // the config entry whose lines these are
-	header := false       // in a menu's or choice's own lines
-	helpIndent := -1
-	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
-			continue
+		if strings.HasPrefix(fields[0], "#") {
+			return
 		}
-		indent := indentation(line)
-		if helpIndent >= 0 && indent > helpIndent {
-			continue
-		}
-		helpIndent = -1
-		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), fields[0]))
+		rest := strings.Join(fields[1:], " ")
 		switch fields[0] {
-		case "help", "---help---":
-			helpIndent = indent
 		case "config", "menuconfig":
 			entry, header = "", false
 			if len(fields) >= 2 && symbolRE.MatchString(fields[1]) {
@@ -163,6 +145,9 @@ func scanRelations(file string, rel map[string][]string) error {
 				rel[entry] = append(rel[entry], fields[1])
 			}
 		}
-	}
-	return sc.Err()
+	})
+	return rel, err
 }
+
+// identRE is a symbol named in a Kconfig expression.
+var identRE = regexp.MustCompile(`\b[A-Z][A-Z0-9_]*\b`)
