@@ -53,7 +53,7 @@ func TestMistakesRefusedBeforeAnyBuild(t *testing.T) {
 		{"no QEMU or compiler", []string{"run"}, map[string]string{"PATH": empty}, "missing "},
 		{"--ktap naming a folder", []string{"run", "--ktap", empty}, nil, "--ktap " + empty + ": a folder; name a file"},
 		{"--summary-md where nothing can be written", []string{"run", "--summary-md", filepath.Join(maybe, "summary.md")}, nil, "--summary-md " + filepath.Join(maybe, "summary.md") + ": mkdir " + maybe + ": not a directory"},
-		{"--bisect-exit on many cells", []string{"run", "--bisect-exit", "--kernels", "6.12"}, nil, "--cell: name the cell to boot"},
+		{"--bisect-exit on many cells", []string{"run", "--bisect-exit", "--kernels", "6.12"}, nil, "--cell: --bisect-exit judges one cell: name it"},
 		{"--bisect-exit on two kernels", []string{"run", "--bisect-exit", "--kernels", "6.12,6.1", "--cells", "unload"}, nil, "--kernels 6.12,6.1: --bisect-exit judges one kernel, name one series"},
 		{"shell --memory 0", []string{"shell", "--cell", "unload", "--memory", "0"}, nil, "--memory 0: want 64 or more"},
 		{"bench --runs 0", []string{"bench", "--runs", "0"}, nil, "--runs 0: want 1 or more"},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -191,7 +190,7 @@ func (f *shellFlags) oneCell() (string, error) {
 	case len(names) == 0 && len(added) > 1:
 		return "", fmt.Errorf("--cell adds %s: %s one cell, name it with --cells NAME", strings.Join(added, ", "), f.cmd)
 	case len(names) == 0:
-		return "", errors.New("--cell: name the cell to boot (a fragment in kconfigs/, e.g. --cell unload)")
+		return "", fmt.Errorf("--cell: %s one cell: name it (a fragment in kconfigs/, e.g. --cell unload)", f.cmd)
 	case len(names) > 1:
 		return "", fmt.Errorf("--cell/--cells name %s: %s one cell, name one", strings.Join(names, ", "), f.cmd)
 	}

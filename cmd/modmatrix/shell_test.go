@@ -129,7 +129,7 @@ func TestShellFlags(t *testing.T) {
 			{name: "two added cells, none named", args: []string{"--cell", "a=a.config", "--cell", "b=b.config"},
 				want: "--cell adds a, b: shell boots one cell"},
 			{name: "no cell", args: nil,
-				want: "--cell: name the cell to boot"},
+				want: "--cell: shell boots one cell: name it"},
 			{name: "run's --shard", args: []string{"--cell", "unload", "--shard", "1/2"},
 				want: "unknown flag: --shard"},
 			{name: "run's --out", args: []string{"--cell", "unload", "--out", "x"},
