@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +152,46 @@ func TestDistroKernelScenarios(t *testing.T) {
 		require.Len(t, got.Cells, 1)
 		assert.Equal(t, "cloud-files", got.Cells[0].Cell)
 	})
+}
+
+// TestDistroModularVirtio: Debian's 6.1 cloud kernel builds VIRTIO_PCI and
+// VIRTIO_CONSOLE as modules, which the agent's ports need. Its guest loads
+// them from the package (virtio, virtio_ring, the PCI transport's helpers,
+// then virtio_pci and virtio_console, in modinfo's dependency order)
+// before the agent starts, and every seed scenario runs on it as on the
+// 6.12 cloud kernel, which builds them in.
+func TestDistroModularVirtio(t *testing.T) {
+	requireDistroTools(t)
+	ctx := testContext(t, 30*time.Minute)
+	m, err := matrix.New(ctx,
+		matrix.WithRepo(repoRoot(t)),
+		matrix.WithCache(cacheDir()),
+		matrix.WithOut(keptOnFailure(t)),
+		matrix.WithKernels(),
+		matrix.WithPrebuilt("debian-cloud-6.1"),
+	)
+	require.NoError(t, err)
+	k := m.Prebuilt()[0].Kernel
+	assert.Equal(t, "m", k.Config.Value("VIRTIO_CONSOLE"), "the kernel this test is about")
+	var names []string
+	for _, ko := range k.BootModules {
+		names = append(names, filepath.Base(ko))
+	}
+	require.NotEmpty(t, names)
+	assert.Equal(t, "virtio_console.ko", names[len(names)-1], "each module after what it needs: %v", names)
+	assert.Less(t, slices.Index(names, "virtio.ko"), slices.Index(names, "virtio_pci.ko"), "%v", names)
+
+	res, err := m.Run(ctx)
+	require.NoError(t, err)
+	require.Len(t, res.Cells, 1)
+	require.Empty(t, res.Cells[0].Error)
+	assert.True(t, strings.HasPrefix(res.Cells[0].Kernel, "6.1."), res.Cells[0].Kernel)
+	for _, r := range res.Results {
+		switch r.Scenario {
+		case "vermagic", "kunit-example", "signature":
+			assert.Equal(t, verdict.Skip, r.Verdict, "%s: %s", r.Scenario, r.Reason)
+		default:
+			assert.Equal(t, verdict.Pass, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
+		}
+	}
 }

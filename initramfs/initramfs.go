@@ -35,6 +35,8 @@ type Base struct {
 	// Path is the base cpio archive.
 	Path string
 	dir  string
+	// mods make it, for WithBootModules.
+	mods []uimage.Modifier
 }
 
 // BuildBase packs u-root's init and the agent with mkuimage: the copies
@@ -56,17 +58,34 @@ func BuildBase(ctx context.Context, repoDir, outDir string) (*Base, error) {
 	if err != nil {
 		return nil, fmt.Errorf("base initramfs: %w", err)
 	}
-	base := &Base{Path: filepath.Join(outDir, "base.cpio"), dir: outDir}
-	err = create(outDir, base.Path,
+	base := &Base{Path: filepath.Join(outDir, "base.cpio"), dir: outDir, mods: []uimage.Modifier{
 		uimage.WithFiles(bins[progInit]+":bin/init", bins[progAgent]+":bin/modagent"),
 		uimage.WithFiles(modprobe...),
 		uimage.WithInit("/bin/init"),
 		uimage.WithUinit("/bin/modagent"),
-	)
-	if err != nil {
+	}}
+	if err := create(outDir, base.Path, base.mods...); err != nil {
 		return nil, fmt.Errorf("base initramfs: %w", err)
 	}
 	return base, nil
+}
+
+// WithBootModules is the base image plus the .ko files kos, which the
+// agent loads in this order before it opens its ports (a distribution
+// kernel's modular virtio drivers), written into dir.
+func (b *Base) WithBootModules(kos []string, dir string) (*Base, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for i, ko := range kos {
+		files = append(files, fmt.Sprintf("%s:%s/%02d-%s", ko, strings.TrimPrefix(protocol.BootModuleDir, "/"), i, filepath.Base(ko)))
+	}
+	img := &Base{Path: filepath.Join(dir, "boot-modules.cpio"), dir: dir, mods: append(slices.Clone(b.mods), uimage.WithFiles(files...))}
+	if err := create(dir, img.Path, img.mods...); err != nil {
+		return nil, fmt.Errorf("initramfs with boot modules: %w", err)
+	}
+	return img, nil
 }
 
 // modprobeFiles are the host's kmod as the guest's /sbin/modprobe (kmod

@@ -31,6 +31,11 @@ func main() {
 }
 
 func run() error {
+	// A distribution kernel's virtio drivers, where it builds them as
+	// modules: the ports below need them.
+	if err := agent.LoadBootModules(protocol.BootModuleDir); err != nil {
+		return err
+	}
 	events, err := agent.OpenEvents()
 	if err != nil {
 		return err

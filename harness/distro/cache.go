@@ -154,7 +154,7 @@ func load(s Spec, entry string) (*Kernel, error) {
 	}
 	id := "debian:" + strings.Join(m.Packages, ",")
 	k, err := kernel(s, id, filepath.Join(entry, m.Vmlinuz), filepath.Join(entry, m.Headers),
-		filepath.Join(entry, m.Srctree), filepath.Join(entry, m.Config))
+		filepath.Join(entry, m.Srctree), filepath.Join(entry, m.Config), filepath.Join(entry, "root", "lib", "modules", m.Release))
 	if err != nil {
 		return nil, err
 	}

@@ -161,14 +161,18 @@ func local(s Spec) (*Kernel, error) {
 		}
 		id += fmt.Sprintf("%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
 	}
-	k, err := kernel(s, id, vmlinuz, headers, srctree, config)
+	k, err := kernel(s, id, vmlinuz, headers, srctree, config, "")
 	if err != nil {
 		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
 	}
 	return k, nil
 }
 
-func kernel(s Spec, id, vmlinuz, headers, srctree, config string) (*Kernel, error) {
+// kernel makes the Kernel of a prebuilt image; modulesDir, where there is
+// one (a package's lib/modules/REL), has the modules its guest loads
+// before the agent where the .config builds what the agent needs as
+// modules.
+func kernel(s Spec, id, vmlinuz, headers, srctree, config, modulesDir string) (*Kernel, error) {
 	cfg, err := kconfig.ParseConfig(config)
 	if err != nil {
 		return nil, err
@@ -181,7 +185,11 @@ func kernel(s Spec, id, vmlinuz, headers, srctree, config string) (*Kernel, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a prepared headers tree: %w", headers, err)
 	}
-	if err := kconfig.CheckGuest(cfg); err != nil {
+	boot, err := bootModules(cfg, modulesDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := kconfig.CheckGuestLoading(cfg, func(string) bool { return len(boot) > 0 }); err != nil {
 		return nil, err
 	}
 	if err := checkPahole(headers, cfg); err != nil {
@@ -194,6 +202,7 @@ func kernel(s Spec, id, vmlinuz, headers, srctree, config string) (*Kernel, erro
 		Kernel: &kbuild.Kernel{
 			Key: key, Dir: headers, Version: version, Release: release,
 			BzImage: vmlinuz, Config: cfg, Cell: s.Cell, SourceID: id, Cached: true,
+			BootModules: boot,
 		},
 		Source: &ksrc.Source{Dir: srctree, Version: version, Series: series, ID: id},
 	}, nil

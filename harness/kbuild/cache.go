@@ -53,6 +53,9 @@ type Kernel struct {
 	// BuildLog is make's output of that build; "" for an entry built
 	// before modmatrix kept it.
 	BuildLog string
+	// BootModules are .ko files the guest loads, in order, before the
+	// agent starts: a distribution kernel's own modular virtio drivers.
+	BootModules []string
 }
 
 // BootImage is what QEMU boots: the uncompressed vmlinux through PVH where

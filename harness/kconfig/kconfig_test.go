@@ -320,3 +320,14 @@ func TestOptionalEntry(t *testing.T) {
 	_, err = ParseFragmentData("c.config", []byte("# optional: CONFIG_X\nCONFIG_Y=y\n"))
 	assert.ErrorContains(t, err, "c.config: \"# optional:\" names CONFIG_X, which the fragment does not set")
 }
+
+// A kernel whose guest loads its own virtio drivers passes with them =m;
+// without them at hand it is refused, as one that cannot report.
+func TestCheckGuestLoading(t *testing.T) {
+	cfg := Config{"SERIAL_8250_CONSOLE": "y", "BLK_DEV_INITRD": "y", "DEVTMPFS": "y", "VIRTIO_PCI": "m", "VIRTIO_CONSOLE": "m"}
+	assert.ErrorContains(t, CheckGuest(cfg), "CONFIG_VIRTIO_PCI=m, CONFIG_VIRTIO_CONSOLE=m")
+	assert.NoError(t, CheckGuestLoading(cfg, func(sym string) bool { return GuestModules[sym] != "" }))
+	assert.ErrorContains(t, CheckGuestLoading(cfg, func(string) bool { return false }), "CONFIG_VIRTIO_PCI=m")
+	cfg["DEVTMPFS"] = "n"
+	assert.ErrorContains(t, CheckGuestLoading(cfg, func(string) bool { return true }), "CONFIG_DEVTMPFS=n", "a bool cannot be loaded")
+}

@@ -21,6 +21,11 @@ const ModuleDir = "/modmatrix/ko"
 // default, which the kernel's request_module runs as "modprobe -q -- NAME".
 const ModprobePath = "/sbin/modprobe"
 
+// BootModuleDir holds, in a distribution kernel's image, the modules the
+// agent loads (in the order of their names) before it opens its ports:
+// the kernel's own modular virtio drivers.
+const BootModuleDir = "/lib/modmatrix-boot"
+
 // ModulesDep is depmod's index of the scenario's modules, in ModuleDir
 // (beside modules.alias and the rest); where it is there, the agent makes
 // /lib/modules/RELEASE point at ModuleDir, as modprobe expects.
