@@ -195,3 +195,33 @@ func TestDistroModularVirtio(t *testing.T) {
 		}
 	}
 }
+
+// TestDistroGenericKernel: Debian's generic 6.12 amd64 kernel (not the
+// cloud one: xz-compressed modules, MODULE_SIG without FORCE, virtio
+// built in), as a user reproducing a report filed against it names it.
+// A few scenarios that read its configuration; make run's default set of
+// them all passes there too (measured: every seed scenario but the three
+// that skip on the cloud kernels).
+func TestDistroGenericKernel(t *testing.T) {
+	requireDistroTools(t)
+	ctx := testContext(t, 30*time.Minute)
+	m, err := matrix.New(ctx,
+		matrix.WithRepo(repoRoot(t)),
+		matrix.WithCache(cacheDir()),
+		matrix.WithOut(keptOnFailure(t)),
+		matrix.WithKernels(),
+		matrix.WithPrebuilt("debian-amd64-6.12"),
+		matrix.WithScenarios("hello", "noexit", "compressed", "modversions", "unsigned"),
+	)
+	require.NoError(t, err)
+	require.Equal(t, "debian-amd64", m.Units()[0].Cell)
+	assert.Contains(t, m.Prebuilt()[0].Packages[0], "-amd64=", "the generic image package")
+	assert.NotContains(t, m.Prebuilt()[0].Packages[0], "cloud")
+	res, err := m.Run(ctx)
+	require.NoError(t, err)
+	require.Len(t, res.Cells, 1)
+	require.Empty(t, res.Cells[0].Error)
+	for _, r := range res.Results {
+		assert.Equal(t, verdict.Pass, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
+	}
+}

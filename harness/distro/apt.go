@@ -200,7 +200,7 @@ func (a *Apt) resolve(ctx context.Context, s Spec) ([]pkg, error) {
 // meta-packages (linux-image-6.12-cloud-amd64, and for a series,
 // linux-image-cloud-amd64 when its version is of that series) to the image.
 func (a *Apt) flavourImage(ctx context.Context, s Spec) (stanza, error) {
-	suffix := "-" + s.Flavour + "-amd64"
+	suffix := "-" + s.packageFlavour()
 	names := []string{"linux-image-" + s.Version + suffix}
 	if seriesRE.MatchString(s.Version) {
 		names = append(names, "linux-image"+suffix)

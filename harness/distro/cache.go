@@ -76,9 +76,9 @@ func (s Spec) matches(image, version string, packages []string) bool {
 		return false
 	case s.series():
 		m := imageRE.FindStringSubmatch(image)
-		return m != nil && m[2] == s.Flavour+"-amd64" && strings.HasPrefix(version, s.Version+".")
+		return m != nil && m[2] == s.packageFlavour() && strings.HasPrefix(version, s.Version+".")
 	default:
-		name := "linux-image-" + s.Version + "-" + s.Flavour + "-amd64"
+		name := "linux-image-" + s.Version + "-" + s.packageFlavour()
 		return image == name || image == name+"-unsigned"
 	}
 }

@@ -19,6 +19,7 @@ func TestParseSpec(t *testing.T) {
 		err  string
 	}{
 		{in: "debian-cloud-6.12", want: Spec{Flavour: "cloud", Version: "6.12", Cell: "debian-cloud"}},
+		{in: "debian-amd64-6.12", want: Spec{Flavour: "amd64", Version: "6.12", Cell: "debian-amd64"}},
 		{in: "debian-cloud-6.1", want: Spec{Flavour: "cloud", Version: "6.1", Cell: "debian-cloud"}},
 		{in: "debian-cloud-6.12.115+deb12", want: Spec{Flavour: "cloud", Version: "6.12.115+deb12", Cell: "debian-cloud"}},
 		{in: "debian-cloud-6.1.0-55", want: Spec{Flavour: "cloud", Version: "6.1.0-55", Cell: "debian-cloud"}},

@@ -18,7 +18,7 @@ type Spec struct {
 	Text string // as given, for errors
 
 	// Debian: a flavour and a version (debian-cloud-6.12), or packages.
-	Flavour string // "cloud": packages linux-image-VERSION-cloud-amd64
+	Flavour string // "cloud": packages linux-image-VERSION-cloud-amd64; "amd64": the generic linux-image-VERSION-amd64
 	Version string // "6.12" (newest of the series), "6.12.115+deb12" or "6.1.0-55" (an ABI)
 	Image   string // deb:IMAGE,HEADERS
 	Headers string
@@ -32,6 +32,16 @@ type Spec struct {
 	Cell string
 }
 
+// packageFlavour is how Debian's image package names the flavour:
+// cloud-amd64 for debian-cloud-…; the generic kernel (debian-amd64-…) is
+// plain amd64.
+func (s Spec) packageFlavour() string {
+	if s.Flavour == "amd64" {
+		return "amd64"
+	}
+	return s.Flavour + "-amd64"
+}
+
 // Debian reports whether the spec names Debian packages (to download).
 func (s Spec) Debian() bool { return s.Vmlinuz == "" }
 
@@ -40,7 +50,7 @@ func (s Spec) Debian() bool { return s.Vmlinuz == "" }
 func (s Spec) series() bool { return s.Flavour != "" && seriesRE.MatchString(s.Version) }
 
 var (
-	flavourRE = regexp.MustCompile(`^debian-([a-z]+)-([0-9]+\.[0-9]+(?:[.+~-][0-9A-Za-z.+~-]*)?)$`)
+	flavourRE = regexp.MustCompile(`^debian-([a-z][a-z0-9]*)-([0-9]+\.[0-9]+(?:[.+~-][0-9A-Za-z.+~-]*)?)$`)
 	// imageRE splits linux-image-6.12.117+deb12-cloud-amd64(-unsigned).
 	imageRE   = regexp.MustCompile(`^linux-image-([0-9][^-]*(?:-[0-9]+)?)-([a-z0-9-]+?)(?:-unsigned)?$`)
 	cellRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -49,7 +59,7 @@ var (
 )
 
 // Syntax is the --kernel forms, for help texts and errors.
-const Syntax = `debian-FLAVOUR-VERSION (debian-cloud-6.12: the newest 6.12 cloud kernel; debian-cloud-6.12.115+deb12 or debian-cloud-6.1.0-55: that one), ` +
+const Syntax = `debian-FLAVOUR-VERSION (debian-cloud-6.12: the newest 6.12 cloud kernel; debian-cloud-6.12.115+deb12 or debian-cloud-6.1.0-55: that one; debian-amd64-6.12: the generic one), ` +
 	`deb:IMAGE_PACKAGE,HEADERS_PACKAGE, or vmlinuz=PATH,headers=DIR[,config=PATH][,cell=NAME]`
 
 // ParseSpec reads one --kernel value.
