@@ -79,7 +79,7 @@ func (b *Base) WithBootModules(kos []string, dir string) (*Base, error) {
 	}
 	var files []string
 	for i, ko := range kos {
-		files = append(files, fmt.Sprintf("%s:%s/%02d-%s", ko, strings.TrimPrefix(protocol.BootModuleDir, "/"), i, filepath.Base(ko)))
+		files = append(files, fmt.Sprintf("%s:%s/%03d-%s", ko, strings.TrimPrefix(protocol.BootModuleDir, "/"), i, filepath.Base(ko)))
 	}
 	img := &Base{Path: filepath.Join(dir, "boot-modules.cpio"), dir: dir, mods: append(slices.Clone(b.mods), uimage.WithFiles(files...))}
 	if err := create(dir, img.Path, img.mods...); err != nil {

@@ -40,7 +40,10 @@ func bootModules(cfg kconfig.Config, modulesDir string) ([]string, error) {
 			return fmt.Errorf("%s: modules depend on each other in a circle through %s", modulesDir, name)
 		}
 		ko, ok := index[name]
-		if !ok {
+		switch {
+		case ok && !strings.HasSuffix(ko, ".ko"):
+			return fmt.Errorf("%s: %s is packaged compressed (%s), and only uncompressed modules are loaded before the agent (%s needs it)", modulesDir, name, filepath.Base(ko), neededBy)
+		case !ok:
 			return fmt.Errorf("%s: no %s.ko (%s needs it to boot the agent)", modulesDir, name, neededBy)
 		}
 		state[name] = 1
@@ -65,16 +68,21 @@ func bootModules(cfg kconfig.Config, modulesDir string) ([]string, error) {
 	return order, nil
 }
 
-// moduleFiles indexes the uncompressed .ko files under dir by module name
-// (dashes as underscores, as the kernel names them).
+// moduleFiles indexes the .ko files under dir, compressed or not, by
+// module name (dashes as underscores, as the kernel names them).
 func moduleFiles(dir string) (map[string]string, error) {
 	index := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".ko") {
-			index[modbuild.ModuleName(p)] = p
+		for _, ext := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
+			if !d.IsDir() && strings.HasSuffix(p, ext) {
+				name := modbuild.ModuleName(strings.TrimSuffix(p, ext) + ".ko")
+				if _, have := index[name]; !have || ext == ".ko" {
+					index[name] = p
+				}
+			}
 		}
 		return nil
 	})

@@ -189,7 +189,8 @@ func kernel(s Spec, id, vmlinuz, headers, srctree, config, modulesDir string) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := kconfig.CheckGuestLoading(cfg, func(string) bool { return len(boot) > 0 }); err != nil {
+	loadable := func(sym string) bool { _, ok := kconfig.GuestModules[sym]; return ok && len(boot) > 0 }
+	if err := kconfig.CheckGuestLoading(cfg, loadable); err != nil {
 		return nil, err
 	}
 	if err := checkPahole(headers, cfg); err != nil {

@@ -70,6 +70,9 @@ type benchRow struct {
 func (m *Matrix) benchCell(ctx context.Context, r *cellRun, floor string, runs int) (benchRow, error) {
 	var row benchRow
 	k, err := r.prepare(ctx)
+	if err == nil {
+		err = r.guestImage(k)
+	}
 	if err != nil {
 		return row, err
 	}

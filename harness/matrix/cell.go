@@ -87,6 +87,21 @@ func (r *cellRun) prepare(ctx context.Context) (*kbuild.Kernel, error) {
 	return k, nil
 }
 
+// guestImage makes the cell's guest image the shared one plus the
+// kernel's own modules its guest loads first (a distribution kernel's
+// modular virtio drivers), where it has any.
+func (r *cellRun) guestImage(k *kbuild.Kernel) error {
+	if len(k.BootModules) == 0 {
+		return nil
+	}
+	img, err := r.base.WithBootModules(k.BootModules, filepath.Join(r.out, "initramfs"))
+	if err != nil {
+		return err
+	}
+	r.base = img
+	return nil
+}
+
 // prepareKernel builds (or finds) the cell's kernel.
 func (r *cellRun) prepareKernel(ctx context.Context) (*kbuild.Kernel, error) {
 	k, err := r.kernelFor(ctx)

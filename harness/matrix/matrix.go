@@ -549,9 +549,8 @@ func (m *Matrix) schedule(ctx context.Context, units []unit, base *initramfs.Bas
 		start := time.Now()
 		k, err := r.prepareKernel(ctx)
 		r.phases.KernelMS = time.Since(start).Milliseconds()
-		if err == nil && len(k.BootModules) > 0 {
-			// The kernel's own virtio drivers go into its cell's image.
-			r.base, err = base.WithBootModules(k.BootModules, filepath.Join(r.out, "initramfs"))
+		if err == nil {
+			err = r.guestImage(k)
 		}
 		if err != nil {
 			rec.record(r.failed(err))
