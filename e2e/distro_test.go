@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -161,16 +162,7 @@ func TestDistroKernelScenarios(t *testing.T) {
 // before the agent starts, and every seed scenario runs on it as on the
 // 6.12 cloud kernel, which builds them in.
 func TestDistroModularVirtio(t *testing.T) {
-	requireDistroTools(t)
-	ctx := testContext(t, 30*time.Minute)
-	m, err := matrix.New(ctx,
-		matrix.WithRepo(repoRoot(t)),
-		matrix.WithCache(cacheDir()),
-		matrix.WithOut(keptOnFailure(t)),
-		matrix.WithKernels(),
-		matrix.WithPrebuilt("debian-cloud-6.1"),
-	)
-	require.NoError(t, err)
+	ctx, m := prebuiltMatrix(t, "debian-cloud-6.1")
 	k := m.Prebuilt()[0].Kernel
 	assert.Equal(t, "m", k.Config.Value("VIRTIO_CONSOLE"), "the kernel this test is about")
 	var names []string
@@ -203,17 +195,7 @@ func TestDistroModularVirtio(t *testing.T) {
 // them all passes there too (measured: every seed scenario but the three
 // that skip on the cloud kernels).
 func TestDistroGenericKernel(t *testing.T) {
-	requireDistroTools(t)
-	ctx := testContext(t, 30*time.Minute)
-	m, err := matrix.New(ctx,
-		matrix.WithRepo(repoRoot(t)),
-		matrix.WithCache(cacheDir()),
-		matrix.WithOut(keptOnFailure(t)),
-		matrix.WithKernels(),
-		matrix.WithPrebuilt("debian-amd64-6.12"),
-		matrix.WithScenarios("hello", "noexit", "compressed", "modversions", "unsigned"),
-	)
-	require.NoError(t, err)
+	ctx, m := prebuiltMatrix(t, "debian-amd64-6.12", "hello", "noexit", "compressed", "modversions", "unsigned")
 	require.Equal(t, "debian-amd64", m.Units()[0].Cell)
 	assert.Contains(t, m.Prebuilt()[0].Packages[0], "-amd64=", "the generic image package")
 	assert.NotContains(t, m.Prebuilt()[0].Packages[0], "cloud")
@@ -224,4 +206,23 @@ func TestDistroGenericKernel(t *testing.T) {
 	for _, r := range res.Results {
 		assert.Equal(t, verdict.Pass, r.Verdict, "%s on %s %s: %s", r.Scenario, r.Kernel, r.Cell, r.Reason)
 	}
+}
+
+// prebuiltMatrix is the matrix of one Debian kernel (--kernel spec) alone,
+// on the shared cache (the package is downloaded once a machine), with
+// the scenarios named (none: all).
+func prebuiltMatrix(t *testing.T, spec string, scenarios ...string) (context.Context, *matrix.Matrix) {
+	t.Helper()
+	requireDistroTools(t)
+	ctx := testContext(t, 30*time.Minute)
+	m, err := matrix.New(ctx,
+		matrix.WithRepo(repoRoot(t)),
+		matrix.WithCache(cacheDir()),
+		matrix.WithOut(keptOnFailure(t)),
+		matrix.WithKernels(),
+		matrix.WithPrebuilt(spec),
+		matrix.WithScenarios(scenarios...),
+	)
+	require.NoError(t, err)
+	return ctx, m
 }
