@@ -154,12 +154,25 @@ func load(s Spec, entry string) (*Kernel, error) {
 	}
 	id := "debian:" + strings.Join(m.Packages, ",")
 	k, err := kernel(s, id, filepath.Join(entry, m.Vmlinuz), filepath.Join(entry, m.Headers),
-		filepath.Join(entry, m.Srctree), filepath.Join(entry, m.Config), filepath.Join(entry, "root", "lib", "modules", m.Release))
+		filepath.Join(entry, m.Srctree), filepath.Join(entry, m.Config), packageModules(filepath.Join(entry, "root"), m.Release))
 	if err != nil {
 		return nil, err
 	}
 	k.Packages = m.Packages
 	return k, nil
+}
+
+// packageModules is where an unpacked image package has its modules:
+// lib/modules/REL, or usr/lib/modules/REL in a merged-/usr layout ("" if
+// neither).
+func packageModules(root, release string) string {
+	for _, d := range []string{"lib", "usr/lib"} {
+		p := filepath.Join(root, d, "modules", release)
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			return p
+		}
+	}
+	return ""
 }
 
 // pathSafe turns a package name_version into a folder name (an epoch's

@@ -161,7 +161,15 @@ func local(s Spec) (*Kernel, error) {
 		}
 		id += fmt.Sprintf("%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
 	}
-	k, err := kernel(s, id, vmlinuz, headers, srctree, config, "")
+	// Headers given as /lib/modules/REL/build: that folder also has the
+	// modules a guest may need to load first.
+	modules := ""
+	if filepath.Base(filepath.Clean(s.HeadersDir)) == "build" {
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(filepath.Clean(s.HeadersDir)), "kernel")); err == nil && fi.IsDir() {
+			modules = filepath.Dir(filepath.Clean(s.HeadersDir))
+		}
+	}
+	k, err := kernel(s, id, vmlinuz, headers, srctree, config, modules)
 	if err != nil {
 		return nil, fmt.Errorf("--kernel %s: %w", s.Text, err)
 	}
