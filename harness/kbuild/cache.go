@@ -159,15 +159,11 @@ func (c *Cache) compilerVersion(ctx context.Context) (string, error) {
 // first), from the cache or built: incrementally from the nearest cached
 // tree of the same source when there is one.
 func (c *Cache) Kernel(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts ...Option) (*Kernel, error) {
-	o, cc, config, err := c.resolveCell(ctx, src, cellName, frags, opts)
+	o, cc, config, resolved, err := c.resolveCell(ctx, src, cellName, frags, opts)
 	if err != nil {
 		return nil, err
 	}
 	if o.check != nil {
-		resolved, err := kconfig.ParseConfigData(config)
-		if err != nil {
-			return nil, err
-		}
 		if err := o.check(resolved); err != nil {
 			return nil, err
 		}
@@ -488,18 +484,15 @@ var errNoEntry = errors.New("no complete cache entry")
 // in order, base first), from the cache or resolved (tinyconfig, merge,
 // olddefconfig: seconds, no kernel build).
 func (c *Cache) Config(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts ...Option) (kconfig.Config, error) {
-	_, _, data, err := c.resolveCell(ctx, src, cellName, frags, opts)
-	if err != nil {
-		return nil, err
-	}
-	return kconfig.ParseConfigData(data)
+	_, _, _, resolved, err := c.resolveCell(ctx, src, cellName, frags, opts)
+	return resolved, err
 }
 
 // Resolved is the .config of cellName on src as Kconfig wrote it (strings
 // quoted; what Config parses) and the key its kernel is built and cached
 // under: whether a build is needed is known before one starts.
 func (c *Cache) Resolved(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts ...Option) (config []byte, kernel string, err error) {
-	_, cc, data, err := c.resolveCell(ctx, src, cellName, frags, opts)
+	_, cc, data, _, err := c.resolveCell(ctx, src, cellName, frags, opts)
 	if err != nil {
 		return nil, "", err
 	}
@@ -514,25 +507,24 @@ func configureError(src *ksrc.Source, cell string, err error) error {
 // resolved .config, the two things a kernel's key is made of. Unless
 // WithAsResolved, a requested value the .config lacks is an error, also
 // on a hit (an entry resolved as it came may hold one).
-func (c *Cache) resolveCell(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts []Option) (o *options, cc string, config []byte, err error) {
+func (c *Cache) resolveCell(ctx context.Context, src *ksrc.Source, cellName string, frags []*kconfig.Fragment, opts []Option) (o *options, cc string, config []byte, resolved kconfig.Config, err error) {
 	o = &options{progress: func(string) {}, log: io.Discard, jobs: runtime.NumCPU()}
 	for _, fn := range opts {
 		fn(o)
 	}
 	if cc, err = c.compilerVersion(ctx); err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	if config, err = c.config(ctx, src, cellName, cc, frags, o); err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
+	}
+	if resolved, err = kconfig.ParseConfigData(config); err != nil {
+		return nil, "", nil, nil, err
 	}
 	if !o.asResolved {
-		resolved, err := kconfig.ParseConfigData(config)
-		if err == nil {
-			err = kconfig.Validate(resolved, frags...)
-		}
-		if err != nil {
-			return nil, "", nil, configureError(src, cellName, err)
+		if err := kconfig.Validate(resolved, frags...); err != nil {
+			return nil, "", nil, nil, configureError(src, cellName, err)
 		}
 	}
-	return o, cc, config, nil
+	return o, cc, config, resolved, nil
 }

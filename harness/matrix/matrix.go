@@ -197,8 +197,10 @@ type Matrix struct {
 	// vmSlots holds one token per VM running (Jobs at most).
 	vmSlots chan struct{}
 	// image, when set, is the guest image Run uses instead of building
-	// one: a bisect's probes (RunCell) share the first one's.
-	image *initramfs.Base
+	// one: a bisect's probes (RunCell) share the first one's; probeID is
+	// their identity (probeIdentity), computed once.
+	image   *initramfs.Base
+	probeID string
 }
 
 // New loads and validates every input (cells, scenario files, kernel

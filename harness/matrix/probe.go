@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -13,7 +12,6 @@ import (
 	"modmatrix.dev/modmatrix/harness/ksrc"
 	"modmatrix.dev/modmatrix/harness/modbuild"
 	"modmatrix.dev/modmatrix/harness/report"
-	"modmatrix.dev/modmatrix/initramfs"
 	"modmatrix.dev/modmatrix/internal/cacheentry"
 )
 
@@ -96,16 +94,14 @@ func (m *Matrix) RunCell(ctx context.Context, c kconfig.Cell, out string) (*repo
 	return p.Run(ctx)
 }
 
+// probeImage keeps the first probe's guest image for the rest.
 func (m *Matrix) probeImage(ctx context.Context, out string) error {
 	if m.image != nil {
 		return nil
 	}
-	base, err := initramfs.BuildBase(ctx, m.cfg.RepoDir, filepath.Join(out, "initramfs"))
-	if err != nil {
-		return err
-	}
+	base, err := m.guestImage(ctx, out)
 	m.image = base
-	return nil
+	return err
 }
 
 // probeFormat is part of every ProbeKey: bump it when what decides a
@@ -124,11 +120,25 @@ var self = sync.OnceValues(func() (string, error) {
 })
 
 // ProbeKey names the result of the matrix's scenarios on cell c whose
-// kernel is kernelKey: besides the kernel, the scenario files and module
-// folders, the fragments of the cells their loads are built_for, the
-// guest image (built into out if no probe has yet), the cell's command
-// line, the settings a verdict depends on and this program itself.
+// kernel is kernelKey: the kernel, the cell's command line, and what else
+// decides a result (probeIdentity).
 func (m *Matrix) ProbeKey(ctx context.Context, c kconfig.Cell, kernelKey, out string) (string, error) {
+	id, err := m.probeIdentity(ctx, out)
+	if err != nil {
+		return "", err
+	}
+	return cacheentry.Key([]byte(probeFormat), []byte(id), []byte(kernelKey), []byte(strings.Join(m.Cmdline(c), " "))), nil
+}
+
+// probeIdentity digests, once a matrix (nothing of it changes between
+// probes), what decides a probe's result besides its kernel and command
+// line: the scenario files and module folders, the fragments of the cells
+// their loads are built_for, the guest image (built into out if no probe
+// has yet), the settings a verdict depends on and this program itself.
+func (m *Matrix) probeIdentity(ctx context.Context, out string) (string, error) {
+	if m.probeID != "" {
+		return m.probeID, nil
+	}
 	if err := m.probeImage(ctx, out); err != nil {
 		return "", err
 	}
@@ -141,20 +151,13 @@ func (m *Matrix) ProbeKey(ctx context.Context, c kconfig.Cell, kernelKey, out st
 		return "", err
 	}
 	cfg := m.cfg
-	fields := [][]byte{[]byte(probeFormat), []byte(judge), []byte(kernelKey), []byte(image.SHA256),
-		[]byte(strings.Join(m.Cmdline(c), " ")),
+	fields := [][]byte{[]byte(judge), []byte(image.SHA256),
 		fmt.Appendf(nil, "%s %v %v %s %s %d", cfg.Accel.Resolve(), cfg.NoIcount, cfg.NoSnapshot, cfg.Settle, cfg.BootTimeout, cfg.Repeat)}
-	made := map[string][]byte{}
-	for _, g := range m.generated {
-		made[g.file] = g.text
-	}
 	folders := m.folders
 	for _, sc := range m.scenarios {
-		text, ok := made[sc.File]
-		if !ok {
-			if text, err = os.ReadFile(sc.File); err != nil {
-				return "", err
-			}
+		text, err := m.fileText(sc.File)
+		if err != nil {
+			return "", err
 		}
 		fields = append(fields, []byte(sc.Name), text)
 		for _, name := range sc.OtherCells() {
@@ -175,5 +178,6 @@ func (m *Matrix) ProbeKey(ctx context.Context, c kconfig.Cell, kernelKey, out st
 		}
 		fields = append(fields, []byte(d))
 	}
-	return cacheentry.Key(fields...), nil
+	m.probeID = cacheentry.Key(fields...)
+	return m.probeID, nil
 }

@@ -92,6 +92,19 @@ func (m *Matrix) units() []unit {
 	return append(units, m.prebuiltUnits()...)
 }
 
+// fileText is an input file's text: for a default scenario the text made
+// for it, not the file under OUT (written later; a reused OUT holds an
+// earlier run's, and reading it would make what hashes it depend on OUT's
+// past).
+func (m *Matrix) fileText(path string) ([]byte, error) {
+	for _, g := range m.generated {
+		if g.file == path {
+			return g.text, nil
+		}
+	}
+	return os.ReadFile(path)
+}
+
 // ID identifies the matrix definition: kernel sources, cell fragments and
 // scenario files. Shards of one matrix share it; merge refuses others.
 func (m *Matrix) ID() string {
@@ -114,20 +127,10 @@ func (m *Matrix) ID() string {
 		files = append(files, sc.File)
 	}
 	sort.Strings(files[1:])
-	// A default scenario is hashed by the text made for it, not by the
-	// file under OUT: that file is written later, and a reused OUT holds
-	// an earlier run's, so reading it made the ID depend on OUT's past.
-	made := map[string][]byte{}
-	for _, g := range m.generated {
-		made[g.file] = g.text
-	}
 	for _, f := range files {
-		b, ok := made[f]
-		if !ok {
-			var err error
-			if b, err = os.ReadFile(f); err != nil {
-				fmt.Fprintf(h, "unreadable %s\n", err)
-			}
+		b, err := m.fileText(f)
+		if err != nil {
+			fmt.Fprintf(h, "unreadable %s\n", err)
 		}
 		fmt.Fprintf(h, "file %d\n", len(b))
 		h.Write(b)

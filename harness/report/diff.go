@@ -86,10 +86,9 @@ var Observations = []string{"errno", "proc_modules", "taint", "kmsg", "reports",
 // of a scenario, only those of the names in only (nil: all of them).
 func observationChanges(a, b ScenarioResult, only []string) []string {
 	keep := func(what string) bool { return only == nil || slices.Contains(only, what) }
-	out := stepChanges(a.Steps, b.Steps, func(what string) bool {
-		// A changed number of steps is a change of each, when all count.
-		return what == "steps" && only == nil || what != "steps" && keep(what)
-	})
+	// A changed number of steps ("steps", no name of Observations) counts
+	// only when all do.
+	out := stepChanges(a.Steps, b.Steps, keep)
 	if keep("kunit") {
 		out = append(out, kunitChanges(a.KUnit, b.KUnit)...)
 	}
